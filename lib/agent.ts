@@ -1,0 +1,206 @@
+// lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, and
+// (once the heartbeat lands) report. Each returns the exit code of contract section 4.
+import { type Config, describe, loadConfig } from "./config.ts";
+import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
+import { AgentError, ExitCode } from "./errors.ts";
+import { readMachineId } from "./hostfacts.ts";
+import { type Backend, clientTrusting, TransportError } from "./http.ts";
+import { collectSnapshot } from "./inventory.ts";
+import { log } from "./log.ts";
+import { checkWritable, lockConfig, persistSensorToken } from "./persist.ts";
+import { fingerprint, registerSecret } from "./secrets.ts";
+import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
+
+/** What every command is given by main.ts. */
+export interface CommandContext {
+  readonly configPath: string;
+  /** Aborted by SIGTERM/SIGINT: in-flight requests stop, the command returns 0. */
+  readonly signal: AbortSignal;
+}
+
+/** An agent ready to report: its configuration, its sensor token and the interval to start with. */
+export interface Enrolled {
+  readonly config: Config;
+  readonly sensorToken: string;
+  readonly intervalSeconds: number;
+}
+
+/**
+ * Makes sure the sensor is enrolled and returns its token, or undefined when a signal stopped the
+ * enrollment. Holds the config lock from reading the config to persisting, so a second agent waits,
+ * re-reads, finds SENSOR_TOKEN and skips (contract section 2). `mode` decides what a failed write
+ * means: `enroll` checks before spending the token (73); `run` warns and keeps the token in memory.
+ */
+export async function ensureEnrolled(
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+  force = false,
+): Promise<Enrolled | undefined> {
+  const lock = await lockConfig(ctx.configPath);
+  try {
+    if (!lock.held) {
+      log.warn("cannot lock the config; going on without the lock", {
+        path: `${ctx.configPath}.lock`,
+        reason: lock.reason,
+      });
+    }
+    const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
+    if (config.sensorToken !== undefined && !force) {
+      log.info("already enrolled; enrollment skipped", { token: fingerprint(config.sensorToken) });
+      return { config, sensorToken: config.sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+    }
+    const enrollment = await enroll(config, ctx, mode);
+    if (enrollment === undefined) return undefined;
+    await save(ctx.configPath, enrollment.sensorToken, mode);
+    return {
+      config,
+      sensorToken: enrollment.sensorToken,
+      intervalSeconds: enrollment.heartbeatIntervalSeconds,
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+async function enroll(
+  config: Config,
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+): Promise<Enrollment | undefined> {
+  if (config.installToken === undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `not enrolled and no install token: INSTALL_TOKEN is missing from the environment and ${config.configPath}`,
+      "Obtain an install token from the RavenXcope frontend and set INSTALL_TOKEN (or INSTALL_TOKEN_FILE)",
+    );
+  }
+  const backend = await backendFor(config);
+  if (mode === "enroll") await checkWritable(config.configPath);
+  const [snapshot, machineId] = await Promise.all([
+    collectSnapshot(config),
+    readMachineId(config.machineIdFile),
+  ]);
+  if (snapshot.degraded) log.warn(snapshot.degraded);
+  const payload = enrollmentPayload(
+    config.installToken,
+    snapshot.facts,
+    snapshot.sensorIp,
+    config.sensorPort,
+    snapshot.interfaces,
+  );
+  log.info("enrolling", {
+    backend: backend.url.href,
+    installToken: fingerprint(config.installToken),
+    hostname: snapshot.facts.hostname,
+    sensorIp: snapshot.sensorIp ?? null,
+    interfaces: snapshot.interfaces.length,
+  });
+  try {
+    const enrollment = await requestEnrollment(backend, payload, machineId, ctx.signal);
+    registerSecret(enrollment.sensorToken);
+    if (enrollment.intervalWarning) log.warn(enrollment.intervalWarning);
+    log.info("enrolled", {
+      sensorId: enrollment.sensorId ?? null,
+      backendUrl: enrollment.backendUrl ?? null,
+      heartbeatIntervalSeconds: enrollment.heartbeatIntervalSeconds,
+      token: fingerprint(enrollment.sensorToken),
+    });
+    return enrollment;
+  } catch (error) {
+    if (error instanceof TransportError && error.kind === "aborted") {
+      log.info("stopped by a signal before enrollment completed; nothing was saved");
+      return undefined;
+    }
+    throw error;
+  } finally {
+    backend.client?.close();
+  }
+}
+
+async function save(
+  configPath: string,
+  sensorToken: string,
+  mode: "run" | "enroll",
+): Promise<void> {
+  try {
+    await persistSensorToken(configPath, sensorToken);
+    log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
+  } catch (error) {
+    if (mode === "enroll") {
+      throw new AgentError(
+        ExitCode.cantCreate,
+        `enrolled, but the sensor token could not be saved: ${describe(error)}`,
+        "The install token is spent: free the disk or fix the permissions, obtain a new install token, and run enroll again",
+      );
+    }
+    // The description's rule: a failed write must not take the sensor offline.
+    log.warn("the sensor token could not be saved; going on with it in memory", {
+      path: configPath,
+      reason: describe(error),
+    });
+  }
+}
+
+/**
+ * The backend as configured: BACKEND_URL (required), the timeout, and an HTTP client trusting
+ * BACKEND_CA_FILE when one is set. An http:// URL is allowed, with a warning.
+ */
+export async function backendFor(config: Config): Promise<Backend> {
+  if (config.backendUrl === undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `BACKEND_URL is not set in the environment or in ${config.configPath}`,
+      "Set BACKEND_URL to the backend's base URL, e.g. https://backend.example:5009",
+    );
+  }
+  if (config.backendCaFile === undefined) {
+    return { url: config.backendUrl, timeoutMs: config.timeoutMs };
+  }
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(config.backendCaFile);
+  } catch (error) {
+    throw new AgentError(
+      ExitCode.config,
+      `BACKEND_CA_FILE ${config.backendCaFile} cannot be read: ${describe(error)}`,
+      "Point BACKEND_CA_FILE at a readable PEM bundle",
+    );
+  }
+  try {
+    return { url: config.backendUrl, timeoutMs: config.timeoutMs, client: clientTrusting(pem) };
+  } catch (error) {
+    throw new AgentError(
+      ExitCode.config,
+      `BACKEND_CA_FILE ${config.backendCaFile} is not a usable PEM bundle: ${describe(error)}`,
+      "Point BACKEND_CA_FILE at the PEM certificate(s) of the backend's CA",
+    );
+  }
+}
+
+/** `enroll`: enrolls if needed (or again with `force`), persists, returns 0. */
+export async function enrollCommand(ctx: CommandContext, force: boolean): Promise<ExitCode> {
+  await ensureEnrolled(ctx, "enroll", force);
+  return ExitCode.ok;
+}
+
+/** `run`: enrolls if needed; heartbeats follow once that capability lands. */
+export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
+  await ensureEnrolled(ctx, "run");
+  return ExitCode.ok;
+}
+
+/** `inventory`: prints the enrollment payload as JSON, the install token shown only by fingerprint. */
+export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
+  const config = await loadConfig(ctx.configPath);
+  const snapshot = await collectSnapshot(config);
+  if (snapshot.degraded) log.warn(snapshot.degraded);
+  const payload = enrollmentPayload(
+    config.installToken === undefined ? "" : `sha256:${fingerprint(config.installToken)}`,
+    snapshot.facts,
+    snapshot.sensorIp,
+    config.sensorPort,
+    snapshot.interfaces,
+  );
+  console.log(JSON.stringify(payload, null, 2));
+  return ExitCode.ok;
+}

@@ -1,0 +1,170 @@
+// lib/enrollment.ts: the enrollment exchange (contract section 1, first endpoint): the payload, the
+// idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
+// the one request.
+import { createHmac } from "node:crypto";
+import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
+import { AgentError, ExitCode } from "./errors.ts";
+import { AGENT_VERSION, type HostFacts, SUDO_USER } from "./hostfacts.ts";
+import { type Backend, request, TransportError } from "./http.ts";
+import type { NetworkInterface } from "./interfaces.ts";
+
+/** The nine fields of the description's example, in its order and with its JSON types. */
+export interface EnrollmentPayload {
+  installToken: string;
+  hostname: string;
+  osInfo: string;
+  architecture: string;
+  agentVersion: string;
+  sensorIp: string;
+  sensorPort: number;
+  sudoUser: string;
+  interfaces: NetworkInterface[];
+}
+
+/** What a successful enrollment gives the agent. */
+export interface Enrollment {
+  readonly sensorToken: string;
+  readonly heartbeatIntervalSeconds: number;
+  readonly sensorId?: string;
+  readonly backendUrl?: string;
+  /** Set when the reply's interval was missing or invalid and 30 s is used instead. */
+  readonly intervalWarning?: string;
+}
+
+/** The interval used when the backend gives none (contract section 1). */
+export const DEFAULT_INTERVAL_SECONDS = 30;
+/** The longest interval the agent accepts: one beat a day. */
+export const MAX_INTERVAL_SECONDS = 86_400;
+export const ENROLL_PATH = "api/sensors/enroll";
+
+/** The payload, field for field as the description's example. */
+export function enrollmentPayload(
+  installToken: string,
+  facts: HostFacts,
+  sensorIp: string | undefined,
+  sensorPort: number,
+  interfaces: NetworkInterface[],
+): EnrollmentPayload {
+  return {
+    installToken,
+    hostname: facts.hostname,
+    osInfo: facts.osInfo,
+    architecture: facts.architecture,
+    agentVersion: AGENT_VERSION,
+    sensorIp: sensorIp ?? "",
+    sensorPort,
+    sudoUser: SUDO_USER,
+    interfaces,
+  };
+}
+
+/**
+ * Lowercase hex HMAC-SHA-256 of the machine id keyed by the install token: the same machine retrying
+ * the same token sends the same key, and a machine holding a leaked token cannot compute it.
+ */
+export function idempotencyKey(installToken: string, machineId: string): string {
+  return createHmac("sha256", installToken).update(machineId).digest("hex");
+}
+
+/**
+ * An interval from a reply: an integer >= 1 (capped at a day), or undefined when it is missing or
+ * not a whole positive number.
+ */
+export function validInterval(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) return undefined;
+  return Math.min(value, MAX_INTERVAL_SECONDS);
+}
+
+/**
+ * Judges an enrollment reply (contract sections 1 and 4): the enrollment, or the AgentError with
+ * the exit code and advice for what went wrong. Never quotes the body: it may hold a token.
+ */
+export function judgeEnrollmentReply(
+  status: number,
+  text: string | undefined,
+  url: string,
+): Enrollment {
+  const fail = (message: string, advice = "Check BACKEND_URL and the backend's logs") => {
+    throw new AgentError(ExitCode.protocol, `enrollment at ${url} failed: ${message}`, advice);
+  };
+  if (status === 401 || status === 403) {
+    throw new AgentError(
+      ExitCode.noPermission,
+      `the backend rejected the install token (HTTP ${status})`,
+      "Obtain a new install token from the RavenXcope frontend and set INSTALL_TOKEN",
+    );
+  }
+  if (status >= 300 && status < 400) {
+    fail(
+      `the backend answered with a redirect (HTTP ${status}), which the agent never follows`,
+      "Set BACKEND_URL to the backend's final address",
+    );
+  }
+  if (status < 200 || status >= 300) fail(`HTTP ${status}`);
+  if (text === undefined) fail("the reply is larger than 1 MiB");
+  let body: unknown;
+  try {
+    body = JSON.parse(text!);
+  } catch {
+    return fail("the reply is not JSON");
+  }
+  const record = isRecord(body) ? body : {};
+  if (record.success !== true) fail("the reply does not say success: true");
+  const data = isRecord(record.data) ? record.data : {};
+  const token = data.sensorToken;
+  if (typeof token !== "string" || !SENSOR_TOKEN_PATTERN.test(token)) {
+    // Stored unquoted in the env file, so anything outside the charset could inject a line.
+    fail(
+      "the sensor token in the reply is missing or malformed (8-4096 of A-Z a-z 0-9 . _ + / = -)",
+    );
+  }
+  const interval = validInterval(data.heartbeatIntervalSeconds);
+  return {
+    sensorToken: token as string,
+    heartbeatIntervalSeconds: interval ?? DEFAULT_INTERVAL_SECONDS,
+    sensorId: typeof data.sensorId === "string" ? data.sensorId : undefined,
+    backendUrl: typeof data.backendUrl === "string" ? data.backendUrl : undefined,
+    intervalWarning: interval === undefined
+      ? `the reply's heartbeatIntervalSeconds is missing or invalid; using ${DEFAULT_INTERVAL_SECONDS} s`
+      : undefined,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Posts the payload and returns the enrollment, or throws an AgentError with the contract's exit
+ * code: 69 unreachable or timed out, 76 a bad reply, 77 the token rejected, 78 an untrusted
+ * certificate. A TransportError of kind "aborted" (a signal) passes through for the caller.
+ */
+export async function requestEnrollment(
+  backend: Backend,
+  payload: EnrollmentPayload,
+  machineId: string | undefined,
+  signal?: AbortSignal,
+): Promise<Enrollment> {
+  const headers: Record<string, string> = {};
+  if (machineId !== undefined) {
+    headers["Idempotency-Key"] = idempotencyKey(payload.installToken, machineId);
+  }
+  try {
+    const reply = await request(backend, "POST", ENROLL_PATH, { body: payload, headers, signal });
+    return judgeEnrollmentReply(reply.status, reply.text, backend.url.href);
+  } catch (error) {
+    if (!(error instanceof TransportError) || error.kind === "aborted") throw error;
+    if (error.kind === "tls") {
+      throw new AgentError(
+        ExitCode.config,
+        `the backend's TLS certificate is not trusted: ${error.message}`,
+        "Set BACKEND_CA_FILE to the PEM bundle of the CA that signed it",
+      );
+    }
+    throw new AgentError(
+      ExitCode.unavailable,
+      `enrollment failed: ${error.message}`,
+      "Check BACKEND_URL, the network path and that the backend is running; then start the agent again",
+    );
+  }
+}

@@ -1,0 +1,162 @@
+// lib/persist.ts: the only module that writes the env file (contract section 2, Persistence).
+// Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode 0600.
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { parseEnvFile, withSensorToken } from "./envfile.ts";
+import { AgentError, ExitCode } from "./errors.ts";
+import { describe } from "./config.ts";
+
+/**
+ * The file a write must replace: `path` with every symlink followed, so the link stays and its
+ * target is rewritten. A dangling link resolves to the missing target, which is then created.
+ */
+export async function resolveTarget(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(current);
+    } catch {
+      return current; // missing: this is the file to create
+    }
+    if (!info.isSymlink) return current;
+    const link = await Deno.readLink(current);
+    current = isAbsolute(link) ? link : resolve(dirname(current), link);
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
+}
+
+/** Creates the missing parent directories of `file`, each 0700 (they will hold a secret). */
+async function ensureParent(file: string): Promise<void> {
+  await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+}
+
+/** A held lock; `release` is safe to call once the work is done. */
+export interface ConfigLock {
+  readonly held: boolean;
+  readonly reason?: string; // why it is not held
+  release(): void;
+}
+
+/**
+ * Takes the exclusive lock beside the config file (`<target>.lock`), waiting for another agent
+ * that holds it. Where the lock cannot be taken at all (a read-only directory), returns a lock that
+ * is not held and says why, so the caller can warn and go on (contract section 2).
+ */
+export async function lockConfig(configPath: string): Promise<ConfigLock> {
+  let file: Deno.FsFile;
+  try {
+    const target = await resolveTarget(configPath);
+    await ensureParent(target);
+    file = await Deno.open(`${target}.lock`, {
+      read: true,
+      write: true,
+      create: true,
+      mode: 0o600,
+    });
+  } catch (error) {
+    return { held: false, reason: describe(error), release: () => {} };
+  }
+  try {
+    await file.lock(true);
+  } catch (error) {
+    file.close();
+    return { held: false, reason: describe(error), release: () => {} };
+  }
+  let open = true;
+  return {
+    held: true,
+    release: () => {
+      if (!open) return;
+      open = false;
+      file.close(); // closing drops the flock
+    },
+  };
+}
+
+function tempName(target: string): string {
+  const random = crypto.getRandomValues(new Uint32Array(2)).join("");
+  return join(dirname(target), `.${basename(target)}.${random}.tmp`);
+}
+
+/**
+ * Proves, before any token is spent, that the config can be written: its directory exists or can
+ * be made, and a temporary file can be created there. Throws the 73 of `enroll` otherwise.
+ */
+export async function checkWritable(configPath: string): Promise<void> {
+  let temp: string | undefined;
+  try {
+    const target = await resolveTarget(configPath);
+    await ensureParent(target);
+    temp = tempName(target);
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    file.close();
+  } catch (error) {
+    throw new AgentError(
+      ExitCode.cantCreate,
+      `cannot write the config ${configPath}: ${describe(error)}; nothing was sent`,
+      "Run the agent as a user that may write the config file and its directory",
+    );
+  } finally {
+    if (temp !== undefined) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/**
+ * Writes the sensor token into the env file atomically: every other line kept byte for byte, the
+ * install token commented out, mode 0600, owner and group kept. A crash at any instant leaves the
+ * old file or the new one. Throws an Error naming the path and the reason; the file is untouched then.
+ */
+export async function persistSensorToken(configPath: string, sensorToken: string): Promise<void> {
+  const target = await resolveTarget(configPath);
+  let temp: string | undefined;
+  try {
+    await ensureParent(target);
+    let before = "";
+    let owner: { uid: number | null; gid: number | null } | undefined;
+    try {
+      before = await Deno.readTextFile(target);
+      const info = await Deno.stat(target);
+      owner = { uid: info.uid, gid: info.gid };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const after = withSensorToken(parseEnvFile(before, target), sensorToken);
+    temp = tempName(target);
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await writeAll(file, new TextEncoder().encode(after));
+      await Deno.chmod(temp, 0o600); // the umask may have taken bits; never more than 0600 either way
+      if (owner && owner.uid !== null && owner.gid !== null) await keepOwner(file, temp, owner);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, target);
+    temp = undefined;
+    await syncDirectory(dirname(target));
+  } catch (error) {
+    throw new Error(`cannot write ${target}: ${describe(error)}`);
+  } finally {
+    if (temp !== undefined) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+async function keepOwner(
+  file: Deno.FsFile,
+  temp: string,
+  owner: { uid: number | null; gid: number | null },
+) {
+  const info = await file.stat();
+  if (info.uid === owner.uid && info.gid === owner.gid) return;
+  await Deno.chown(temp, owner.uid, owner.gid);
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  // Without this the rename itself may not survive a power cut.
+  using dir = await Deno.open(directory, { read: true });
+  await dir.sync();
+}

@@ -1,0 +1,84 @@
+// tests/support/agent.ts: runs the real main.ts as a subprocess under a scoped permission set, the
+// way it ships, and keeps every token a test used so output can be scanned for leaks.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CONFIG_KEYS } from "../../lib/config.ts";
+
+export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+export const MAIN = join(PROJECT, "main.ts");
+
+/** Every token any test handed to or got from the agent; no output may contain one. */
+export const usedTokens = new Set<string>();
+
+/** A fresh random token in the contract's charset, remembered for the leak scan. */
+export function newToken(prefix: string): string {
+  const token = `${prefix}-${crypto.randomUUID()}`;
+  usedTokens.add(token);
+  return token;
+}
+
+/** What one agent run printed and how it ended. */
+export interface AgentRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for one run: extra readable/writable paths beyond the temp dir, env, and net scope. */
+export interface AgentOptions {
+  readonly env?: Record<string, string>;
+  readonly read?: string[];
+  readonly write?: string[];
+  readonly net?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The agent's permission flags for a test: like the shipped set, but with the test's temp dir in
+ * place of /etc/ravenxcope and the fixture roots in place of /host/*.
+ */
+export function permissionFlags(options: AgentOptions): string[] {
+  const read = [...(options.read ?? []), ...(options.write ?? [])];
+  const flags = [
+    `--allow-env=${[...CONFIG_KEYS, "SENSOR_AGENT_CONFIG"].join(",")}`,
+    "--allow-sys=hostname,networkInterfaces",
+    `--allow-net=${options.net ?? "127.0.0.1"}`,
+  ];
+  if (read.length > 0) flags.push(`--allow-read=${read.join(",")}`);
+  if ((options.write ?? []).length > 0) flags.push(`--allow-write=${options.write!.join(",")}`);
+  return flags;
+}
+
+/** Runs `main.ts args` with a clean environment (only `options.env` and PATH) and waits for it. */
+export async function runAgent(args: string[], options: AgentOptions = {}): Promise<AgentRun> {
+  const output = await agentCommand(args, options).output();
+  const run = {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+  assertNoTokens(run.stdout + run.stderr);
+  return run;
+}
+
+/** The command for a run, for tests that need the child process itself (signals, races). */
+export function agentCommand(args: string[], options: AgentOptions = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "--no-prompt", ...permissionFlags(options), MAIN, ...args],
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  });
+}
+
+/** Fails the test if `text` holds any token the tests used (contract section 6). */
+export function assertNoTokens(text: string): void {
+  for (const token of usedTokens) {
+    if (text.includes(token)) {
+      throw new Error(`a token leaked into the output: ${text.length} chars scanned`);
+    }
+  }
+}

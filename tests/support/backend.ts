@@ -1,0 +1,65 @@
+// tests/support/backend.ts: a real HTTP server on 127.0.0.1 that plays the backend in a test, records
+// every request, and answers with whatever the test says.
+
+/** One request as the backend saw it. */
+export interface SeenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+/** A running test backend. `close` is idempotent and waits for the server to finish. */
+export interface TestBackend {
+  readonly url: string;
+  readonly port: number;
+  readonly requests: SeenRequest[];
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What the test answers: a Response, or anything `Response.json` takes (sent with status 200). */
+export type Answer = (request: SeenRequest, n: number) => Response | Promise<Response>;
+
+/** Starts a backend on a free loopback port. */
+export function startBackend(answer: Answer): TestBackend {
+  const requests: SeenRequest[] = [];
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
+    async (req) => {
+      const seen: SeenRequest = {
+        method: req.method,
+        path: new URL(req.url).pathname,
+        headers: req.headers,
+        body: await req.text(),
+      };
+      requests.push(seen);
+      return await answer(seen, requests.length);
+    },
+  );
+  const close = async () => {
+    if (!controller.signal.aborted) controller.abort();
+    await server.finished;
+  };
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    port: server.addr.port,
+    requests,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The reply of a backend that enrolls: success, a sensor token and an interval. */
+export function enrolled(sensorToken: string, heartbeatIntervalSeconds: unknown = 30): Response {
+  return Response.json({
+    success: true,
+    data: {
+      sensorId: crypto.randomUUID(),
+      sensorToken,
+      backendUrl: "http://10.10.10.70:5009",
+      heartbeatIntervalSeconds,
+    },
+  });
+}
