@@ -91,7 +91,7 @@ export function inventoryFromAddresses(
   const management = interfaceHolding(addresses, sensorIp);
   const byName = new Map<string, NetworkInterface>();
   for (const { name, address } of addresses) {
-    const entry = byName.get(name) ?? interfaceEntry(name, name === management);
+    const entry = byName.get(name) ?? addressOnlyEntry(name, name === management);
     const canonical = canonicalAddress(address);
     if (canonical.startsWith("127.") || canonical === "0:0:0:0:0:0:0:1") entry.isLoopback = true;
     byName.set(name, entry);
@@ -130,27 +130,24 @@ export async function readInventory(
   const counters = parseNetDev(netDevText);
   const management = interfaceHolding(addresses, sensorIp);
   // Every interface's files at once: a host may have thousands and this runs on every heartbeat.
-  const found = await Promise.all(names.map(async (name) => {
-    const sysfs = await readSysfsInterface(join(classNet, name));
-    if (sysfs === undefined) return undefined;
-    const { ifindex, ...flags } = sysfs;
-    const iface: NetworkInterface = {
-      ...interfaceEntry(name, name === management),
-      ...flags,
-      // An interface missing from net/dev (created between the two reads) counts 0/0.
-      bytesSent: counters.get(name)?.bytesSent ?? 0,
-      bytesRecv: counters.get(name)?.bytesRecv ?? 0,
-    };
-    return { ifindex, iface };
-  }));
-  const interfaces = found.filter((entry) => entry !== undefined)
-    .sort((a, b) => a.ifindex - b.ifindex || (a.iface.name < b.iface.name ? -1 : 1))
-    .map((entry) => entry.iface);
-  return { interfaces };
+  const found = await Promise.all(
+    names.map((name) => readSysfsInterface(classNet, name, name === management, counters)),
+  );
+  return {
+    interfaces: found.filter((entry) => entry !== undefined)
+      .sort((a, b) => a.ifindex - b.ifindex || (a.iface.name < b.iface.name ? -1 : 1))
+      .map((entry) => entry.iface),
+  };
 }
 
-/** What sysfs says about the class/net entry at `dir`, or undefined when it is not an interface. */
-async function readSysfsInterface(dir: string) {
+/** One entry of class/net with its ifindex, or undefined when it is not an interface. */
+async function readSysfsInterface(
+  classNet: string,
+  name: string,
+  isManagement: boolean,
+  counters: ReturnType<typeof parseNetDev>,
+): Promise<{ ifindex: number; iface: NetworkInterface } | undefined> {
+  const dir = join(classNet, name);
   const [ifindexText, flagsText, devicePath, hasWireless, hasPhy80211] = await Promise.all([
     Deno.readTextFile(join(dir, "ifindex")).catch(() => undefined),
     Deno.readTextFile(join(dir, "flags")).catch(() => undefined),
@@ -162,13 +159,18 @@ async function readSysfsInterface(dir: string) {
   const ifindex = Number(ifindexText?.trim());
   if (ifindexText === undefined || !Number.isInteger(ifindex)) return undefined;
   const { isUp, isLoopback } = parseFlags(flagsText ?? "");
-  return {
-    ifindex,
+  const iface: NetworkInterface = {
+    name,
+    isManagement,
     isLoopback,
     isVirtual: devicePath.includes("devices/virtual/"), // section 5: no bus device behind it
     isWireless: hasWireless || hasPhy80211,
     isUp,
+    // An interface missing from net/dev (created between the two reads) counts 0/0.
+    bytesSent: counters.get(name)?.bytesSent ?? 0,
+    bytesRecv: counters.get(name)?.bytesRecv ?? 0,
   };
+  return { ifindex, iface };
 }
 
 /** The names in a directory; rejects when it cannot be listed. */
@@ -184,17 +186,9 @@ function exists(path: string): Promise<boolean> {
 }
 
 /** An entry with every flag false and counters 0, keys in the seed's order. */
-function interfaceEntry(name: string, isManagement: boolean): NetworkInterface {
-  return {
-    name,
-    isManagement,
-    isLoopback: false,
-    isVirtual: false,
-    isWireless: false,
-    isUp: false,
-    bytesSent: 0,
-    bytesRecv: 0,
-  };
+function addressOnlyEntry(name: string, isManagement: boolean): NetworkInterface {
+  const flags = { isLoopback: false, isVirtual: false, isWireless: false, isUp: false };
+  return { name, isManagement, ...flags, bytesSent: 0, bytesRecv: 0 };
 }
 
 /**

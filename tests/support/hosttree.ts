@@ -35,7 +35,7 @@ export async function writeHostTree(
   await Deno.writeTextFile(join(proc, "net", "route"), routeText(opts.defaultRoute));
   // A plain file beside the interface links, as the bonding driver adds: not an interface.
   await Deno.writeTextFile(join(sys, "class", "net", "bonding_masters"), "\n");
-  // All interfaces at once: benchmarks write thousands.
+  // All interfaces at once: a benchmark host has thousands.
   await Promise.all(ifaces.map(async (iface) => {
     const bus = iface.virtual ? "virtual" : join("pci0000:00", "0000:00:1f.6");
     const device = join(sys, "devices", bus, "net", iface.name);
