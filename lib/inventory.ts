@@ -32,7 +32,10 @@ export async function collectSnapshot(config: Config): Promise<HostSnapshot> {
     readHostFacts(config),
     readInventory(config.roots, addresses, undefined),
   ]);
-  const down = new Set(first.interfaces.filter((i) => !i.isUp).map((i) => i.name));
+  // In the degraded inventory every isUp is false for want of data, not because links are down.
+  const down = new Set(
+    first.degraded ? [] : first.interfaces.filter((i) => !i.isUp).map((i) => i.name),
+  );
   const sensorIp = await detectSensorIp({
     override: config.sensorIp,
     backendUrl: config.backendUrl,

@@ -200,3 +200,32 @@ Deno.test("log: LOG_FORMAT=json writes one JSON object per line, fatal line incl
   assert.equal(fatal.exitCode, 78);
   assert.match(fatal.msg, /INSTALL_TOKEN is missing/);
 });
+
+Deno.test("inventory: without readable host roots, sensorIp still comes from the addresses", async () => {
+  const expected = Deno.networkInterfaces().find((a) =>
+    a.family === "IPv4" && !a.address.startsWith("127.")
+  );
+  if (expected === undefined) {
+    console.log("skipped: this machine has no non-loopback IPv4 address");
+    return;
+  }
+  await using dir = await tempDir();
+  const env = { HOST_PROC: dir.join("proc"), HOST_SYS: dir.join("sys") };
+  const run = await runAgent(["inventory", "--config", dir.join("none.env")], {
+    read: [dir.path],
+    env,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /WARN interface flags and counters are missing/);
+  const payload = JSON.parse(run.stdout);
+  assert.ok(
+    Deno.networkInterfaces().some((a) =>
+      a.address === payload.sensorIp && !a.address.startsWith("127.")
+    ),
+    `sensorIp ${payload.sensorIp} is one of the host's addresses`,
+  );
+  assert.equal(
+    payload.interfaces.filter((i: { isManagement: boolean }) => i.isManagement).length,
+    1,
+  );
+});
