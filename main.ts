@@ -1,36 +1,39 @@
 // main.ts: the sensor agent's command line. Parses arguments, sets up logging and signals, runs one
 // command, and turns every failure into one line and the exit code of contract section 4.
 import { parseArgs } from "node:util";
-import { enrollCommand, inventoryCommand, runCommand } from "./lib/agent.ts";
+import { enrollCommand, inventoryCommand, runCommand, statusCommand } from "./lib/agent.ts";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "./lib/config.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
 import { AGENT_VERSION } from "./lib/hostfacts.ts";
 import { log, setLogOptions } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
 
-const USAGE = `Usage: sensor-agent [run|enroll|inventory] [--config PATH] [options]
+const USAGE = `Usage: sensor-agent [run|enroll|inventory|status] [--config PATH] [options]
 
 Commands:
   run         enroll if needed, then report to the backend (default)
   enroll      enroll if needed, save the sensor token, exit 0
   inventory   print the enrollment payload this host would send (the install token as a fingerprint)
+  status      say whether this sensor is enrolled, with which backend and config file
 
 Options:
   --config PATH   env file to use (default: $SENSOR_AGENT_CONFIG, else ${DEFAULT_CONFIG_PATH})
   --force         with enroll: enroll again with INSTALL_TOKEN and replace SENSOR_TOKEN
+  --check         with status: also ask the backend whether it answers (no token is sent)
   -h, --help      show this help
   --version       print the version
 
-Exit codes: 0 ok, 64 usage, 69 backend unreachable, 73 config not writable,
+Exit codes: 0 ok, 1 not enrolled (status), 64 usage, 69 backend unreachable, 73 config not writable,
 76 bad enrollment reply, 77 token rejected, 78 configuration error.`;
 
-type Command = "run" | "enroll" | "inventory";
-const COMMANDS: readonly Command[] = ["run", "enroll", "inventory"];
+type Command = "run" | "enroll" | "inventory" | "status";
+const COMMANDS: readonly Command[] = ["run", "enroll", "inventory", "status"];
 
 interface Invocation {
   readonly command: Command;
   readonly configPath?: string;
   readonly force: boolean;
+  readonly check: boolean;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -46,6 +49,7 @@ export function parseInvocation(args: string[]): Invocation {
       options: {
         config: { type: "string" },
         force: { type: "boolean", default: false },
+        check: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
       },
@@ -66,6 +70,7 @@ export function parseInvocation(args: string[]): Invocation {
     command: command as Command,
     configPath: parsed.values.config,
     force: parsed.values.force,
+    check: parsed.values.check,
     help: parsed.values.help,
     version: parsed.values.version,
   };
@@ -103,7 +108,7 @@ export async function main(args: string[]): Promise<number> {
     const ctx = { configPath: configPathFrom(invocation), signal: stop.signal };
     const config = await loadConfig(ctx.configPath);
     setLogOptions({ level: config.logLevel, format: config.logFormat });
-    if (config.backendUrl?.protocol === "http:" && invocation.command !== "inventory") {
+    if (config.backendUrl?.protocol === "http:" && ["run", "enroll"].includes(invocation.command)) {
       log.warn("BACKEND_URL uses http://: tokens travel unencrypted; use https:// outside a lab", {
         backend: config.backendUrl.href,
       });
@@ -113,6 +118,8 @@ export async function main(args: string[]): Promise<number> {
         return await enrollCommand(ctx, invocation.force);
       case "inventory":
         return await inventoryCommand(ctx);
+      case "status":
+        return await statusCommand(ctx, invocation.check);
       default:
         return await runCommand(ctx);
     }

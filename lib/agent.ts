@@ -4,7 +4,8 @@ import { type Config, describe, loadConfig } from "./config.ts";
 import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
-import { type Backend, clientTrusting, TransportError } from "./http.ts";
+import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
+import { type Backend, clientTrusting, request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { log } from "./log.ts";
 import { checkWritable, lockConfig, persistSensorToken } from "./persist.ts";
@@ -183,10 +184,64 @@ export async function enrollCommand(ctx: CommandContext, force: boolean): Promis
   return ExitCode.ok;
 }
 
-/** `run`: enrolls if needed; heartbeats follow once that capability lands. */
+/**
+ * `run`: enrolls if needed, then beats until a signal (0) or a rejected sensor token (77). A restart
+ * with a persisted token starts at the default interval until the backend says otherwise.
+ */
 export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
-  await ensureEnrolled(ctx, "run");
-  return ExitCode.ok;
+  const enrolled = await ensureEnrolled(ctx, "run");
+  if (enrolled === undefined) return ExitCode.ok;
+  const { config } = enrolled;
+  const backend = await backendFor(config);
+  try {
+    return await runHeartbeats({
+      backend,
+      sensorToken: enrolled.sensorToken,
+      sensorLabel: config.sensorId,
+      intervalSeconds: enrolled.intervalSeconds,
+      snapshot: (signal) => collectSnapshot(config, signal),
+      signal: ctx.signal,
+    });
+  } finally {
+    backend.client?.close();
+  }
+}
+
+/**
+ * `status`: whether the sensor is enrolled, its token's fingerprint, the backend and the config
+ * file's mode and owner; with `check`, whether the backend answers an unauthenticated HEAD. Sends
+ * no token. Exits 0 enrolled (and answered), 1 not enrolled, 69 no answer.
+ */
+export async function statusCommand(ctx: CommandContext, check: boolean): Promise<ExitCode> {
+  const config = await loadConfig(ctx.configPath);
+  const info = await Deno.stat(config.configPath).catch(() => undefined);
+  const lines = [
+    `config: ${config.configPath}` +
+    (info
+      ? ` (mode ${
+        (info.mode! & 0o7777).toString(8).padStart(4, "0")
+      }, owner ${info.uid}:${info.gid})`
+      : " (missing)"),
+    `backend: ${config.backendUrl?.href ?? "not set"}`,
+    config.sensorToken === undefined
+      ? "enrolled: no"
+      : `enrolled: yes (sensor token sha256:${fingerprint(config.sensorToken)})`,
+  ];
+  let code: ExitCode = config.sensorToken === undefined ? ExitCode.notEnrolled : ExitCode.ok;
+  if (check) {
+    const backend = await backendFor(config);
+    try {
+      const reply = await request(backend, "HEAD", HEARTBEAT_PATH, { signal: ctx.signal });
+      lines.push(`backend check: answered HTTP ${reply.status}`);
+    } catch (error) {
+      lines.push(`backend check: no answer (${describe(error)})`);
+      code = ExitCode.unavailable;
+    } finally {
+      backend.client?.close();
+    }
+  }
+  console.log(lines.join("\n"));
+  return code;
 }
 
 /** `inventory`: prints the enrollment payload as JSON, the install token shown only by fingerprint. */

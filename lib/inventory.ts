@@ -26,7 +26,7 @@ export function runtimeAddresses(): Deno.NetworkInterfaceInfo[] {
  * Collects the host snapshot of contract sections 3 and 5. Never fails: whatever cannot be read is
  * left out and named in `degraded`.
  */
-export async function collectSnapshot(config: Config): Promise<HostSnapshot> {
+export async function collectSnapshot(config: Config, signal?: AbortSignal): Promise<HostSnapshot> {
   const addresses = runtimeAddresses();
   const [facts, first] = await Promise.all([
     readHostFacts(config),
@@ -42,6 +42,7 @@ export async function collectSnapshot(config: Config): Promise<HostSnapshot> {
     procRoot: config.roots.proc,
     addresses,
     downInterfaces: down,
+    signal,
   });
   const holder = interfaceHolding(addresses, sensorIp);
   const interfaces = first.interfaces.map((i) => ({ ...i, isManagement: i.name === holder }));

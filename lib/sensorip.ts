@@ -13,6 +13,8 @@ export interface SensorIpSources {
   readonly addresses: readonly Deno.NetworkInterfaceInfo[];
   /** Interfaces known to be down (from sysfs), skipped by the last fallbacks. */
   readonly downInterfaces?: ReadonlySet<string>;
+  /** Stops the dial to the backend early (SIGTERM must not wait for it). */
+  readonly signal?: AbortSignal;
 }
 
 const DIAL_TIMEOUT_MS = 2000;
@@ -52,21 +54,25 @@ function isGlobalIpv6(ip: string): boolean {
  */
 export async function detectSensorIp(sources: SensorIpSources): Promise<string | undefined> {
   if (sources.override !== undefined) return sources.override;
-  const viaBackend = sources.backendUrl ? await localAddressTowards(sources.backendUrl) : undefined;
+  const viaBackend = sources.backendUrl
+    ? await localAddressTowards(sources.backendUrl, sources.signal)
+    : undefined;
   if (viaBackend !== undefined && !isLoopbackAddress(viaBackend)) return viaBackend;
   const route = await readOptionalText(`${sources.procRoot}/net/route`);
   const routeInterface = route === undefined ? undefined : parseDefaultRouteInterface(route);
   return addressFromInterfaces(sources.addresses, routeInterface, sources.downInterfaces);
 }
 
-async function localAddressTowards(url: URL): Promise<string | undefined> {
+async function localAddressTowards(url: URL, stop?: AbortSignal): Promise<string | undefined> {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   try {
     const conn = await Deno.connect({
       hostname,
       port,
-      signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
+      signal: stop
+        ? AbortSignal.any([stop, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+        : AbortSignal.timeout(DIAL_TIMEOUT_MS),
     });
     const local = conn.localAddr as Deno.NetAddr;
     conn.close();

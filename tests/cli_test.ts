@@ -7,7 +7,7 @@ import { tempDir } from "./support/tempdir.ts";
 Deno.test("cli: --help prints the usage and exits 0", async () => {
   const run = await runAgent(["--help"]);
   assert.equal(run.code, 0);
-  assert.match(run.stdout, /^Usage: sensor-agent \[run\|enroll\|inventory\]/);
+  assert.match(run.stdout, /^Usage: sensor-agent \[run\|enroll\|inventory\|status\]/);
 });
 
 Deno.test("cli: --version prints the agent version", async () => {

@@ -3,8 +3,15 @@
 // table and per exit code of contract section 4.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { agentCommand, assertNoTokens, newToken, PROJECT, runAgent } from "./support/agent.ts";
-import { enrolled, startBackend } from "./support/backend.ts";
+import {
+  agentCommand,
+  assertNoTokens,
+  newToken,
+  PROJECT,
+  runAgent,
+  startAgent,
+} from "./support/agent.ts";
+import { beatAccepted, enrolled, routes, startBackend, waitForRequest } from "./support/backend.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const FIXTURE = `${PROJECT}/tests/fixtures/host`;
@@ -156,19 +163,23 @@ Deno.test("enroll: an invalid interval is replaced by 30 s with a warning, and t
 });
 
 Deno.test("failure mode: a restart with a persisted SENSOR_TOKEN skips enrollment entirely", async () => {
-  await using backend = startBackend(() => new Response("unexpected", { status: 500 }));
+  const sensorToken = newToken("sensor");
+  const refuse = () => new Response("unexpected", { status: 500 });
+  await using backend = startBackend(routes(refuse, () => beatAccepted()));
   const s = await seedSetup(backend.url);
   await using _ = s.dir;
-  const existing = `SENSOR_ID=sensor-1\nBACKEND_URL=${backend.url}\nSENSOR_TOKEN=${
-    newToken("sensor")
-  }\n`;
+  const existing = `SENSOR_ID=sensor-1\nBACKEND_URL=${backend.url}\nSENSOR_TOKEN=${sensorToken}\n`;
   await Deno.writeTextFile(s.config, existing);
-  for (const command of ["enroll", "run"]) {
-    const run = await runAgent([command, ...s.args], s.options);
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /already enrolled/);
-  }
-  assert.equal(backend.requests.length, 0);
+  const enroll = await runAgent(["enroll", ...s.args], s.options);
+  assert.equal(enroll.code, 0, enroll.stderr);
+  assert.match(enroll.stderr, /already enrolled/);
+  const agent = startAgent(["run", ...s.args], s.options);
+  const beat = await waitForRequest(backend, (r) => r.path === "/api/sensors/heartbeat");
+  const run = await agent.stop();
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /already enrolled/);
+  assert.equal(beat.headers.get("authorization"), `Bearer ${sensorToken}`);
+  assert.equal(backend.requests.filter((r) => r.path.endsWith("/enroll")).length, 0);
   assert.equal(await Deno.readTextFile(s.config), existing);
 });
 
@@ -268,25 +279,30 @@ for (const [what, code, reply, message] of badReplies) {
   });
 }
 
-Deno.test("failure mode: persistence fails under run: one warning, the agent carries on", async () => {
+Deno.test("failure mode: persistence fails under run: one warning, heartbeats go on", async () => {
   const sensorToken = newToken("sensor");
-  await using backend = startBackend(() => enrolled(sensorToken));
+  await using backend = startBackend(routes(() => enrolled(sensorToken), () => beatAccepted()));
   const s = await seedSetup(backend.url);
   await using _ = s.dir;
   // Readable but not writable for the agent: the permission set withholds write.
-  const run = await runAgent(["run", ...s.args], {
+  const agent = startAgent(["run", ...s.args], {
     ...s.options,
     read: [FIXTURE, s.dir.path],
     write: [],
   });
+  const beat = await waitForRequest(backend, (r) => r.path === "/api/sensors/heartbeat");
+  const run = await agent.stop();
   assert.equal(run.code, 0, run.stderr);
+  assert.equal(beat.headers.get("authorization"), `Bearer ${sensorToken}`);
   assert.match(run.stderr, /WARN cannot lock the config/);
-  assert.match(
-    run.stderr,
-    /WARN the sensor token could not be saved; going on with it in memory path=\S+sensor-agent\.env/,
+  assert.equal(
+    run.stderr.match(
+      /WARN the sensor token could not be saved; going on with it in memory path=\S+sensor-agent\.env/g,
+    )
+      ?.length,
+    1,
   );
   assert.equal(await Deno.readTextFile(s.config), s.before);
-  assert.equal(backend.requests.length, 1);
 });
 
 Deno.test("enroll: a config it cannot write exits 73 before the install token is spent", async () => {

@@ -2,7 +2,7 @@
 // lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
 import { checkWritable, lockConfig, persistSensorToken, resolveTarget } from "../lib/persist.ts";
-import { AgentError } from "../lib/errors.ts";
+import type { AgentError } from "../lib/errors.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const TOKEN = "persist-test-token-0123456789";

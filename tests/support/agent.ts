@@ -82,3 +82,63 @@ export function assertNoTokens(text: string): void {
     }
   }
 }
+
+/** An agent left running: its output so far, a way to wait for a line, and a way to stop it. */
+export interface RunningAgent {
+  readonly process: Deno.ChildProcess;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves once stderr matches `pattern`; rejects after `timeoutMs` or if the agent exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Sends `signal` (SIGTERM by default), waits for the exit, and returns the whole run. */
+  stop(signal?: Deno.Signal): Promise<AgentRun>;
+  /** Waits for the agent to exit by itself. */
+  exited(): Promise<AgentRun>;
+}
+
+/** Starts the agent and keeps it running until the test stops it (or it exits by itself). */
+export function startAgent(args: string[], options: AgentOptions = {}): RunningAgent {
+  const process = agentCommand(args, options).spawn();
+  let stdout = "";
+  let stderr = "";
+  const collect = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
+  };
+  const streams = Promise.all([
+    collect(process.stdout, (text) => stdout += text),
+    collect(process.stderr, (text) => stderr += text),
+  ]);
+  const result = (async () => {
+    const [status] = await Promise.all([process.status, streams]);
+    const run = { code: status.code, stdout, stderr };
+    assertNoTokens(stdout + stderr);
+    return run;
+  })();
+  let exited = false;
+  result.then(() => exited = true, () => exited = true);
+  return {
+    process,
+    stderr: () => stderr,
+    async waitFor(pattern, timeoutMs = 10_000) {
+      const deadline = performance.now() + timeoutMs;
+      while (!pattern.test(stderr)) {
+        if (exited) throw new Error(`the agent exited before ${pattern}: ${stderr}`);
+        if (performance.now() > deadline) {
+          throw new Error(`no ${pattern} within ${timeoutMs} ms: ${stderr}`);
+        }
+        await new Promise((done) => setTimeout(done, 20));
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (!exited) {
+        try {
+          process.kill(signal);
+        } catch {
+          // already gone
+        }
+      }
+      return await result;
+    },
+    exited: () => result,
+  };
+}

@@ -63,3 +63,32 @@ export function enrolled(sensorToken: string, heartbeatIntervalSeconds: unknown 
     },
   });
 }
+
+/** Resolves with the first request (already seen or coming) that matches, or rejects after `timeoutMs`. */
+export async function waitForRequest(
+  backend: TestBackend,
+  matches: (request: SeenRequest) => boolean,
+  timeoutMs = 10_000,
+): Promise<SeenRequest> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const found = backend.requests.find(matches);
+    if (found) return found;
+    if (performance.now() > deadline) throw new Error(`no matching request within ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 10));
+  }
+}
+
+/** The reply of a backend that accepts a heartbeat, optionally changing the interval. */
+export function beatAccepted(heartbeatIntervalSeconds?: number): Response {
+  return Response.json({ success: true, data: { heartbeatIntervalSeconds } });
+}
+
+/** Routes enrollment and heartbeat requests to separate answers. */
+export function routes(enroll: Answer, heartbeat: Answer): Answer {
+  let beats = 0;
+  return (request, n) =>
+    request.path.endsWith("/api/sensors/heartbeat")
+      ? heartbeat(request, ++beats)
+      : enroll(request, n);
+}
