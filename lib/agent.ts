@@ -234,7 +234,10 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
       const reply = await request(backend, "HEAD", HEARTBEAT_PATH, { signal: ctx.signal });
       lines.push(`backend check: answered HTTP ${reply.status}`);
     } catch (error) {
-      lines.push(`backend check: no answer (${describe(error)})`);
+      const hint = error instanceof TransportError && error.kind === "tls"
+        ? "; set BACKEND_CA_FILE to the CA that signed the backend's certificate"
+        : "";
+      lines.push(`backend check: no answer (${describe(error)}${hint})`);
       code = ExitCode.unavailable;
     } finally {
       backend.client?.close();
