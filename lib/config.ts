@@ -233,7 +233,9 @@ export function isIpAddress(text: string): boolean {
   if (/^(\d{1,3})(\.\d{1,3}){3}$/.test(text)) {
     return text.split(".").every((part) => Number(part) <= 255);
   }
-  if (!text.includes(":")) return false;
+  // Only hex digits, colons and an IPv4 tail: anything else (a `]` above all) would let the URL
+  // parser below read a port, path or fragment into what it accepts.
+  if (!text.includes(":") || !/^[0-9A-Fa-f:.]+$/.test(text)) return false;
   try {
     return new URL(`http://[${text}]/`).hostname.length > 2;
   } catch {

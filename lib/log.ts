@@ -41,15 +41,22 @@ export function formatLogLine(
   format: LogFormat,
   now: Date,
 ): string {
-  if (format === "json") {
-    return redact(JSON.stringify({ time: now.toISOString(), level, msg: message, ...fields }));
-  }
-  const pairs = Object.entries(fields)
+  // Redact the raw values before any quoting or escaping: a token holding `"` or `\` would
+  // otherwise survive in its escaped form, which every reader decodes back.
+  const text = redact(message);
+  const safe = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => ` ${key}=${quoteIfNeeded(String(value))}`)
-    .join("");
-  return redact(`${now.toISOString()} ${level.toUpperCase()} ${message}${pairs}`)
-    .replace(/[\r\n]+/g, " ");
+    .map(([key, value]) => [key, typeof value === "string" ? redact(value) : value] as const);
+  if (format === "json") {
+    return JSON.stringify({
+      time: now.toISOString(),
+      level,
+      msg: text,
+      ...Object.fromEntries(safe),
+    });
+  }
+  const pairs = safe.map(([key, value]) => ` ${key}=${quoteIfNeeded(String(value))}`).join("");
+  return `${now.toISOString()} ${level.toUpperCase()} ${text}${pairs}`.replace(/[\r\n]+/g, " ");
 }
 
 function quoteIfNeeded(value: string): string {

@@ -65,7 +65,12 @@ export async function runAgent(args: string[], options: AgentOptions = {}): Prom
 export function agentCommand(args: string[], options: AgentOptions = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-q", "--no-prompt", ...permissionFlags(options), MAIN, ...args],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      ...coverage(),
+      ...options.env,
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -141,4 +146,10 @@ export function startAgent(args: string[], options: AgentOptions = {}): RunningA
     },
     exited: () => result,
   };
+}
+
+/** Passes a coverage directory on, so `deno test --coverage` also counts the agent subprocesses. */
+function coverage(): Record<string, string> {
+  const dir = Deno.env.get("DENO_COVERAGE_DIR");
+  return dir ? { DENO_COVERAGE_DIR: dir } : {};
 }

@@ -1,0 +1,203 @@
+// tests/log_test.ts: one line per event, as text or JSON, with every registered token shown only as
+// its fingerprint (contract section 6). log.ts and secrets.ts keep module state (the options and the
+// redaction registry): each test restores the options it changes, and registers only fresh tokens.
+
+import assert from "node:assert/strict";
+import { formatLogLine, log, type LogOptions, setLogOptions } from "../lib/log.ts";
+import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
+
+const NOW = new Date("2024-05-06T07:08:09.010Z");
+
+/** A token nobody else uses, in the sensor token charset, registered for redaction. */
+function registeredToken(prefix: string): string {
+  const token = `${prefix}-${crypto.randomUUID()}`;
+  registerSecret(token);
+  return token;
+}
+
+/** The first 12 hex digits of SHA-256, computed with WebCrypto rather than node:crypto. */
+async function sha256Prefix(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
+    .slice(0, 12);
+}
+
+/** Runs `use` with the logger writing into an array, then puts back the module's defaults. */
+function capturing(changes: Partial<LogOptions>, use: () => void): string[] {
+  const lines: string[] = [];
+  setLogOptions({ ...changes, write: (line) => lines.push(line) });
+  try {
+    use();
+  } finally {
+    // The defaults of lib/log.ts: info, text, one line on stderr.
+    const encoder = new TextEncoder();
+    setLogOptions({
+      level: "info",
+      format: "text",
+      write: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    });
+  }
+  return lines;
+}
+
+// --- formats
+
+Deno.test("log: a text line is time, upper-case level, message, then key=value fields", () => {
+  assert.equal(
+    formatLogLine("warn", "enrolled", { sensorId: "s-1", port: 22, ok: true }, "text", NOW),
+    "2024-05-06T07:08:09.010Z WARN enrolled sensorId=s-1 port=22 ok=true",
+  );
+});
+
+Deno.test("log: a text field with blanks, quotes, = or nothing in it is quoted", () => {
+  assert.equal(
+    formatLogLine("info", "m", { a: "two words", b: 'say "hi"', c: "k=v", d: "" }, "text", NOW),
+    `2024-05-06T07:08:09.010Z INFO m a="two words" b="say \\"hi\\"" c="k=v" d=""`,
+  );
+});
+
+Deno.test("log: a json line is one object with time, level, msg and the fields", () => {
+  const line = formatLogLine("error", "enrollment failed", { code: 69, path: "/x" }, "json", NOW);
+  assert.deepEqual(JSON.parse(line), {
+    time: "2024-05-06T07:08:09.010Z",
+    level: "error",
+    msg: "enrollment failed",
+    code: 69,
+    path: "/x",
+  });
+});
+
+Deno.test("log: undefined fields are left out, in text and in json", () => {
+  const fields = { kept: "yes", dropped: undefined };
+  assert.equal(
+    formatLogLine("info", "m", fields, "text", NOW),
+    "2024-05-06T07:08:09.010Z INFO m kept=yes",
+  );
+  assert.deepEqual(Object.keys(JSON.parse(formatLogLine("info", "m", fields, "json", NOW))), [
+    "time",
+    "level",
+    "msg",
+    "kept",
+  ]);
+});
+
+// --- one event, one line
+
+for (const newline of ["\n", "\r\n", "\r"]) {
+  Deno.test(`log: a ${JSON.stringify(newline)} in a message cannot split a text line`, () => {
+    const line = formatLogLine("info", `first${newline}INFO forged`, {}, "text", NOW);
+    assert.doesNotMatch(line, /[\r\n]/);
+    assert.equal(line, "2024-05-06T07:08:09.010Z INFO first INFO forged");
+  });
+}
+
+Deno.test("log: a newline in a text field value is escaped inside quotes", () => {
+  const line = formatLogLine("info", "m", { reason: "a\nb" }, "text", NOW);
+  assert.doesNotMatch(line, /[\r\n]/);
+  assert.equal(line, `2024-05-06T07:08:09.010Z INFO m reason="a\\nb"`);
+});
+
+Deno.test("log: newlines in a json message and fields stay inside one line", () => {
+  const line = formatLogLine("info", "a\r\nb", { reason: "c\nd" }, "json", NOW);
+  assert.doesNotMatch(line, /[\r\n]/);
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.msg, "a\r\nb");
+  assert.equal(parsed.reason, "c\nd");
+});
+
+// --- options
+
+Deno.test("log: lines below the configured level are dropped, the rest kept in order", () => {
+  const lines = capturing({ level: "warn", format: "text" }, () => {
+    log.debug("d");
+    log.info("i");
+    log.warn("w");
+    log.error("e");
+  });
+  assert.deepEqual(lines.map((line) => line.split(" ").slice(1).join(" ")), ["WARN w", "ERROR e"]);
+});
+
+Deno.test("log: at level debug every level is written", () => {
+  const lines = capturing({ level: "debug", format: "text" }, () => {
+    log.debug("d");
+    log.info("i");
+    log.warn("w");
+    log.error("e");
+  });
+  assert.equal(lines.length, 4);
+});
+
+Deno.test("log: at level error only errors are written", () => {
+  const lines = capturing({ level: "error", format: "text" }, () => {
+    log.debug("d");
+    log.info("i");
+    log.warn("w");
+    log.error("e");
+  });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], / ERROR e$/);
+});
+
+Deno.test("log: format json through setLogOptions writes parseable objects with their fields", () => {
+  const lines = capturing({ level: "info", format: "json" }, () => {
+    log.info("heartbeat sent", { status: 200 });
+  });
+  assert.equal(lines.length, 1);
+  const parsed = JSON.parse(lines[0]);
+  assert.equal(parsed.level, "info");
+  assert.equal(parsed.msg, "heartbeat sent");
+  assert.equal(parsed.status, 200);
+  assert.ok(!Number.isNaN(Date.parse(parsed.time)));
+});
+
+// --- redaction (contract section 6)
+
+Deno.test("secrets: the fingerprint is the first 12 hex digits of the token's SHA-256", async () => {
+  for (const token of ["install-token", "s3cr3t+/=._-ABC", "ü-unicode-token"]) {
+    const expected = await sha256Prefix(token);
+    assert.equal(fingerprint(token), expected);
+    assert.match(fingerprint(token), /^[0-9a-f]{12}$/);
+  }
+});
+
+Deno.test("secrets: redact replaces every occurrence of a registered token by its fingerprint", async () => {
+  const token = registeredToken("redact");
+  const expected = `sha256:${await sha256Prefix(token)}`;
+  assert.equal(redact(`a ${token} b ${token}`), `a ${expected} b ${expected}`);
+});
+
+Deno.test("secrets: text without a registered token is left as it is", () => {
+  registeredToken("unrelated");
+  assert.equal(redact("nothing secret here"), "nothing secret here");
+});
+
+Deno.test("log: a registered token never appears in a line, text or json", async () => {
+  const token = registeredToken("logtoken");
+  const shown = `sha256:${await sha256Prefix(token)}`;
+  for (const format of ["text", "json"] as const) {
+    const lines = capturing({ level: "debug", format }, () => {
+      log.error(`rejected ${token}`, { token, url: `https://b.example/?t=${token}` });
+    });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0].includes(token), `${format}: ${lines[0]}`);
+    assert.ok(lines[0].includes(shown), `${format}: the fingerprint names the token`);
+  }
+});
+
+Deno.test("log: a token registered later is redacted from later lines", () => {
+  const token = `late-${crypto.randomUUID()}`;
+  const before = formatLogLine("info", token, {}, "text", NOW);
+  assert.ok(before.includes(token), "not yet registered: nothing to hide");
+  registerSecret(token);
+  assert.ok(!formatLogLine("info", token, {}, "text", NOW).includes(token));
+});
+
+Deno.test({
+  name: "log: a token with a quote or backslash is not recoverable from a json line",
+  fn: () => {
+    const token = `quote"back\\slash-${crypto.randomUUID()}`;
+    registerSecret(token);
+    const line = formatLogLine("info", "m", { installToken: token }, "json", NOW);
+    assert.notEqual(JSON.parse(line).installToken, token);
+  },
+});
