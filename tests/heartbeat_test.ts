@@ -2,7 +2,7 @@
 // backend on 127.0.0.1, in real time where timing is the point, and the real loop in-process with
 // an instant wait where the point is the sequence of decisions.
 import assert from "node:assert/strict";
-import { AgentError } from "../lib/errors.ts";
+import type { AgentError } from "../lib/errors.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
 import type { HostSnapshot } from "../lib/inventory.ts";
 import { setLogOptions } from "../lib/log.ts";
