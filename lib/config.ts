@@ -225,12 +225,13 @@ function parseTimeout(value: string | undefined, fail: Fail): number {
       "Set BACKEND_TIMEOUT_SECONDS to e.g. 30",
     );
   }
-  return Math.round(seconds * 1000);
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 /** True for a literal IPv4 or IPv6 address (no host names: SENSOR_IP is what Ansible dials). */
 export function isIpAddress(text: string): boolean {
-  if (/^(\d{1,3})(\.\d{1,3}){3}$/.test(text)) {
+  // No leading zeros: some tools read 010.0.0.1 as octal.
+  if (/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) {
     return text.split(".").every((part) => Number(part) <= 255);
   }
   // Only hex digits, colons and an IPv4 tail: anything else (a `]` above all) would let the URL

@@ -116,11 +116,12 @@ function classify(
   if (timeout.aborted) {
     return new TransportError("timeout", `no complete reply from ${url} in time`);
   }
-  const detail = causeChain(error);
+  // Deno's message repeats the URL; judge only the rest, or a path like /tls would look like TLS.
+  const detail = shorten(causeChain(error).replaceAll(url.href, ""));
   if (/certificate|UnknownIssuer|tls|handshake/i.test(detail)) {
-    return new TransportError("tls", `TLS with ${url.host} failed: ${shorten(detail)}`);
+    return new TransportError("tls", `TLS with ${url.host} failed: ${detail}`);
   }
-  return new TransportError("unreachable", `cannot reach ${url.host}: ${shorten(detail)}`);
+  return new TransportError("unreachable", `cannot reach ${url.host}: ${detail}`);
 }
 
 function causeChain(error: unknown): string {

@@ -388,3 +388,9 @@ Deno.test({
     }
   },
 });
+
+Deno.test("ip: an IPv4 part with a leading zero is refused (octal in some tools)", () => {
+  assert.equal(isIpAddress("010.0.0.1"), false);
+  assert.equal(isIpAddress("10.0.0.01"), false);
+  assert.equal(isIpAddress("10.0.0.0"), true);
+});

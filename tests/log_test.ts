@@ -201,3 +201,13 @@ Deno.test({
     assert.notEqual(JSON.parse(line).installToken, token);
   },
 });
+
+Deno.test("log: a token with a quote or backslash is not recoverable from a text line", () => {
+  const token = `quote"back\\slash-${crypto.randomUUID()}`;
+  registerSecret(token);
+  const line = formatLogLine("info", token, { installToken: token }, "text", NOW);
+  const field = /installToken=("(?:[^"\\]|\\.)*"|\S*)/.exec(line)![1];
+  const value = field.startsWith('"') ? JSON.parse(field) : field;
+  assert.ok(!value.includes(token), `the field decodes back to the token: ${line}`);
+  assert.ok(!line.includes(token), `the message holds the token: ${line}`);
+});

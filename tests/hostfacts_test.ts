@@ -1,0 +1,112 @@
+// tests/hostfacts_test.ts: the pure rules behind hostname, osInfo and architecture (contract
+// section 3): the first non-empty line of a file, PRETTY_NAME as os-release(5) quotes it, and the
+// architecture names the backend expects.
+
+import assert from "node:assert/strict";
+import { architectureName, firstNonEmptyLine, prettyName } from "../lib/hostfacts.ts";
+
+// --- firstNonEmptyLine (hostname, machine id)
+
+Deno.test("hostname: the first line is taken, trimmed", () => {
+  assert.equal(firstNonEmptyLine("  sensor-ubuntu-host \nother\n"), "sensor-ubuntu-host");
+});
+
+Deno.test("hostname: blank and whitespace-only lines before it are skipped", () => {
+  assert.equal(firstNonEmptyLine("\n   \n\t\nsensor-1\nsensor-2\n"), "sensor-1");
+});
+
+Deno.test("hostname: CRLF line endings do not end up in the value", () => {
+  assert.equal(firstNonEmptyLine("\r\nsensor-1\r\nsensor-2\r\n"), "sensor-1");
+});
+
+Deno.test("hostname: an empty or blank file gives nothing, so the fallback is used", () => {
+  for (const text of ["", "\n", " \n\t\n", "\r\n\r\n"]) {
+    assert.equal(firstNonEmptyLine(text), undefined, JSON.stringify(text));
+  }
+});
+
+Deno.test("hostname: a file without a final newline still gives its line", () => {
+  assert.equal(
+    firstNonEmptyLine("0123456789abcdef0123456789abcdef"),
+    "0123456789abcdef0123456789abcdef",
+  );
+});
+
+// --- prettyName (osInfo)
+
+Deno.test("os-release: a double-quoted PRETTY_NAME is unquoted", () => {
+  assert.equal(
+    prettyName('NAME="Ubuntu"\nPRETTY_NAME="Ubuntu 24.04 LTS"\nID=ubuntu\n'),
+    "Ubuntu 24.04 LTS",
+  );
+});
+
+Deno.test("os-release: a single-quoted PRETTY_NAME is unquoted", () => {
+  assert.equal(
+    prettyName("PRETTY_NAME='Debian GNU/Linux 12 (bookworm)'\n"),
+    "Debian GNU/Linux 12 (bookworm)",
+  );
+});
+
+Deno.test("os-release: an unquoted PRETTY_NAME is taken as it is", () => {
+  assert.equal(prettyName("ID=alpine\nPRETTY_NAME=Alpine\n"), "Alpine");
+});
+
+Deno.test("os-release: escaped quote, backslash, dollar and backtick are unescaped", () => {
+  assert.equal(
+    prettyName('PRETTY_NAME="My \\"Best\\" OS \\\\ \\$HOME \\`x\\`"\n'),
+    'My "Best" OS \\ $HOME `x`',
+  );
+});
+
+Deno.test("os-release: other backslashes stay as they are", () => {
+  assert.equal(prettyName('PRETTY_NAME="a\\nb"'), "a\\nb");
+});
+
+Deno.test("os-release: whitespace around the line and around = is ignored", () => {
+  assert.equal(prettyName('  PRETTY_NAME = "Fedora Linux 40"  \n'), "Fedora Linux 40");
+});
+
+Deno.test("os-release: CRLF line endings do not end up in the value", () => {
+  assert.equal(prettyName('NAME="Rocky"\r\nPRETTY_NAME="Rocky Linux 9.4"\r\n'), "Rocky Linux 9.4");
+});
+
+Deno.test("os-release: a commented-out PRETTY_NAME is not used", () => {
+  assert.equal(prettyName('# PRETTY_NAME="Old"\nNAME="Only a name"\n'), undefined);
+});
+
+Deno.test("os-release: a key that merely ends in PRETTY_NAME is not PRETTY_NAME", () => {
+  assert.equal(prettyName('VENDOR_PRETTY_NAME="Vendor"\n'), undefined);
+});
+
+Deno.test("os-release: an empty PRETTY_NAME, quoted or not, gives nothing", () => {
+  for (const text of ['PRETTY_NAME=""', "PRETTY_NAME=''", "PRETTY_NAME=", "PRETTY_NAME=  "]) {
+    assert.equal(prettyName(text), undefined, text);
+  }
+});
+
+Deno.test("os-release: a file without PRETTY_NAME gives nothing", () => {
+  assert.equal(prettyName('NAME="Ubuntu"\nVERSION_ID="24.04"\n'), undefined);
+  assert.equal(prettyName(""), undefined);
+});
+
+Deno.test("os-release: mismatched quotes are not stripped", () => {
+  assert.equal(prettyName(`PRETTY_NAME="Ubuntu'`), `"Ubuntu'`);
+});
+
+// --- architectureName
+
+Deno.test("arch: amd64 and x86_64 are x86_64", () => {
+  assert.equal(architectureName("amd64"), "x86_64");
+  assert.equal(architectureName("x86_64"), "x86_64");
+});
+
+Deno.test("arch: aarch64 and arm64 are arm64", () => {
+  assert.equal(architectureName("aarch64"), "arm64");
+  assert.equal(architectureName("arm64"), "arm64");
+});
+
+Deno.test("arch: any other name is the runtime's own", () => {
+  assert.equal(architectureName("riscv64"), "riscv64");
+  assert.equal(architectureName("s390x"), "s390x");
+});
