@@ -7,7 +7,7 @@ import { readMachineId } from "./hostfacts.ts";
 import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { type Backend, clientTrusting, request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
-import { log } from "./log.ts";
+import { log, warnOnce } from "./log.ts";
 import { checkWritable, lockConfig, persistSensorToken } from "./persist.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
@@ -81,7 +81,7 @@ async function enroll(
     collectSnapshot(config),
     readMachineId(config.machineIdFile),
   ]);
-  if (snapshot.degraded) log.warn(snapshot.degraded);
+  if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken,
     snapshot.facts,
@@ -251,7 +251,7 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
 export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
   const config = await loadConfig(ctx.configPath);
   const snapshot = await collectSnapshot(config);
-  if (snapshot.degraded) log.warn(snapshot.degraded);
+  if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken === undefined ? "" : `sha256:${fingerprint(config.installToken)}`,
     snapshot.facts,

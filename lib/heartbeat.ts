@@ -8,7 +8,7 @@ import { AGENT_VERSION } from "./hostfacts.ts";
 import { type Backend, request, TransportError } from "./http.ts";
 import type { HostSnapshot } from "./inventory.ts";
 import type { NetworkInterface } from "./interfaces.ts";
-import { log } from "./log.ts";
+import { log, warnOnce } from "./log.ts";
 import { type BeatOutcome, initialSchedule, nextStep, parseRetryAfter } from "./schedule.ts";
 
 export const HEARTBEAT_PATH = "api/sensors/heartbeat";
@@ -115,13 +115,9 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
   const now = options.now ?? Date.now;
   const uptime = options.uptimeSeconds ?? (() => performance.now() / 1000);
   let schedule = initialSchedule(options.intervalSeconds);
-  let degradedWarned = false;
   for (let beat = 1; !options.signal.aborted; beat++) {
     const snapshot = await options.snapshot(options.signal);
-    if (snapshot.degraded && !degradedWarned) {
-      log.warn(snapshot.degraded);
-      degradedWarned = true;
-    }
+    if (snapshot.degraded) warnOnce(snapshot.degraded);
     const body = heartbeatBody(options.sensorLabel, snapshot, uptime());
     let result: BeatResult;
     let reason: string;

@@ -75,3 +75,12 @@ export const log = {
   warn: (message: string, fields?: LogFields) => emit("warn", message, fields),
   error: (message: string, fields?: LogFields) => emit("error", message, fields),
 };
+
+const warned = new Set<string>();
+
+/** Warns about a lasting condition once per process, however often it is met (every beat). */
+export function warnOnce(message: string, fields?: LogFields): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  log.warn(message, fields);
+}

@@ -311,3 +311,17 @@ Deno.test("heartbeat loop: a rejected token throws the 77", async () => {
   );
   assert.equal(backend.requests.length, 1);
 });
+
+Deno.test("heartbeat: missing host roots are warned about once, not on every beat", async () => {
+  await using backend = startBackend(
+    routes(() => enrolled(newToken("sensor"), 1), () => beatAccepted()),
+  );
+  const s = await sensor(backend.url);
+  await using _ = s.dir;
+  const env = { ...HOST_ENV, HOST_PROC: s.dir.join("no-proc"), HOST_SYS: s.dir.join("no-sys") };
+  const agent = startAgent(s.args, { ...s.options, read: [s.dir.path], env });
+  await waitForRequest(backend, () => backend.requests.filter(isBeat).length >= 2);
+  const run = await agent.stop();
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr.match(/interface flags and counters are missing/g)?.length, 1);
+});
