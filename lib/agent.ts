@@ -168,7 +168,17 @@ export async function backendFor(config: Config): Promise<Backend> {
     );
   }
   try {
-    return { url: config.backendUrl, timeoutMs: config.timeoutMs, client: clientTrusting(pem) };
+    // Deno ignores text without a PEM block instead of refusing it: check, or the file's problem
+    // would later look like the backend's.
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) {
+      throw new Error("it holds no PEM certificate block");
+    }
+    return {
+      url: config.backendUrl,
+      timeoutMs: config.timeoutMs,
+      client: clientTrusting(pem),
+      caFile: config.backendCaFile,
+    };
   } catch (error) {
     throw new AgentError(
       ExitCode.config,

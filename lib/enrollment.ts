@@ -158,7 +158,9 @@ export async function requestEnrollment(
       throw new AgentError(
         ExitCode.config,
         `the backend's TLS certificate is not trusted: ${error.message}`,
-        "Set BACKEND_CA_FILE to the PEM bundle of the CA that signed it",
+        backend.caFile === undefined
+          ? "Set BACKEND_CA_FILE to the PEM bundle of the CA that signed it"
+          : `Check that BACKEND_CA_FILE (${backend.caFile}) holds the CA that signed it and that the certificate names ${backend.url.hostname}`,
       );
     }
     throw new AgentError(

@@ -15,6 +15,8 @@ export interface Backend {
   readonly url: URL;
   readonly timeoutMs: number;
   readonly client?: Deno.HttpClient;
+  /** BACKEND_CA_FILE, when `client` trusts it: named in advice about certificates. */
+  readonly caFile?: string;
 }
 
 /** Why no HTTP answer came back. Callers map these to exit codes or retries. */

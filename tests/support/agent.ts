@@ -7,6 +7,16 @@ import { CONFIG_KEYS } from "../../lib/config.ts";
 export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const MAIN = join(PROJECT, "main.ts");
 
+/** The proxy variables the shipped permission set may read, as deno.json lists them. */
+const PROXY_KEYS = [
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+];
+
 /** Every token any test handed to or got from the agent; no output may contain one. */
 export const usedTokens = new Set<string>();
 
@@ -40,7 +50,7 @@ export interface AgentOptions {
 export function permissionFlags(options: AgentOptions): string[] {
   const read = [...(options.read ?? []), ...(options.write ?? [])];
   const flags = [
-    `--allow-env=${[...CONFIG_KEYS, "SENSOR_AGENT_CONFIG"].join(",")}`,
+    `--allow-env=${[...CONFIG_KEYS, "SENSOR_AGENT_CONFIG", ...PROXY_KEYS].join(",")}`,
     "--allow-sys=hostname,networkInterfaces",
     `--allow-net=${options.net ?? "127.0.0.1"}`,
   ];
