@@ -9,6 +9,7 @@ import { type Backend, clientTrusting, request, TransportError } from "./http.ts
 import { collectSnapshot } from "./inventory.ts";
 import { log, warnOnce } from "./log.ts";
 import { checkWritable, lockConfig, persistSensorToken } from "./persist.ts";
+import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
@@ -203,6 +204,9 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   if (enrolled === undefined) return ExitCode.ok;
   const { config } = enrolled;
   const backend = await backendFor(config);
+  const dropped = await dropStartupPermissions(config);
+  log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
+  await logRemainingPermissions(config);
   try {
     return await runHeartbeats({
       backend,

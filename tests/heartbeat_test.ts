@@ -325,3 +325,27 @@ Deno.test("heartbeat: missing host roots are warned about once, not on every bea
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stderr.match(/interface flags and counters are missing/g)?.length, 1);
 });
+
+Deno.test("heartbeat: after startup the agent holds no write, no env and no read of its config dir", async () => {
+  await using backend = startBackend(
+    routes(() => enrolled(newToken("sensor"), 1), () => beatAccepted()),
+  );
+  const s = await sensor(backend.url);
+  await using _ = s.dir;
+  const agent = startAgent(s.args, s.options);
+  await waitForRequest(backend, isBeat);
+  const run = await agent.stop();
+  assert.equal(run.code, 0, run.stderr);
+  const held = run.stderr.split("\n").find((line) => line.includes("DEBUG permissions held"));
+  assert.ok(held, run.stderr);
+  assert.match(held, / readConfig=prompt /);
+  assert.match(held, / write=prompt /);
+  assert.match(held, / env=prompt /);
+  assert.match(held, / net=granted /);
+  assert.match(held, new RegExp(`${FIXTURE}/proc:granted`));
+  assert.match(
+    await Deno.readTextFile(s.dir.join("sensor-agent.env")),
+    /^SENSOR_TOKEN=/m,
+    "saved before the drop",
+  );
+});

@@ -1,0 +1,60 @@
+// lib/permissions.ts: dropping what a long-running agent no longer needs. Once the token is saved
+// and the configuration read, a compromised agent should hold only read of its host roots and
+// files, the system calls for hostname and interfaces, and the network (issue: permission-scoped
+// runtime).
+import { dirname, relative } from "node:path";
+import type { Config } from "./config.ts";
+import { log } from "./log.ts";
+
+/** True when `path` is `directory` or lies below it. */
+function isWithin(path: string, directory: string): boolean {
+  const rel = relative(directory, path);
+  return rel === "" || (!rel.startsWith("..") && !rel.startsWith("/"));
+}
+
+/** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs roots. */
+export function pathsStillRead(config: Config): string[] {
+  return [
+    config.hostnameFile,
+    config.osReleaseFile,
+    config.roots.proc,
+    config.roots.sys,
+    "/etc/os-release",
+  ];
+}
+
+/**
+ * Revokes write and env for the rest of the process, and read of the config directory unless a
+ * path the loop still reads lies inside it. Returns what was revoked, for the log.
+ */
+export async function dropStartupPermissions(config: Config): Promise<string[]> {
+  const dropped: string[] = [];
+  await Deno.permissions.revoke({ name: "write" });
+  dropped.push("write");
+  await Deno.permissions.revoke({ name: "env" });
+  dropped.push("env");
+  const configDir = dirname(config.configPath);
+  if (!pathsStillRead(config).some((path) => isWithin(path, configDir))) {
+    await Deno.permissions.revoke({ name: "read", path: configDir });
+    dropped.push(`read ${configDir}`);
+  }
+  return dropped;
+}
+
+/** One line naming what the process still holds, at debug level. */
+export async function logRemainingPermissions(config: Config): Promise<void> {
+  const state = async (descriptor: Deno.PermissionDescriptor) =>
+    (await Deno.permissions.query(descriptor)).state;
+  const reads = await Promise.all(
+    pathsStillRead(config).map(async (path) => `${path}:${await state({ name: "read", path })}`),
+  );
+  log.debug("permissions held", {
+    read: reads.join(","),
+    readConfig: await state({ name: "read", path: config.configPath }),
+    write: await state({ name: "write" }),
+    env: await state({ name: "env" }),
+    net: config.backendUrl ? await state({ name: "net", host: config.backendUrl.host }) : undefined,
+    run: await state({ name: "run" }),
+    ffi: await state({ name: "ffi" }),
+  });
+}
