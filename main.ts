@@ -2,10 +2,10 @@
 // command, and turns every failure into one line and the exit code of contract section 4.
 import { parseArgs } from "node:util";
 import { enrollCommand, inventoryCommand, runCommand, statusCommand } from "./lib/agent.ts";
-import { DEFAULT_CONFIG_PATH, loadConfig } from "./lib/config.ts";
+import { DEFAULT_CONFIG_PATH, loadConfig, readEnvironment } from "./lib/config.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
 import { AGENT_VERSION } from "./lib/hostfacts.ts";
-import { log, setLogOptions } from "./lib/log.ts";
+import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
 
 const USAGE = `Usage: sensor-agent [run|enroll|inventory|status] [--config PATH] [options]
@@ -89,6 +89,19 @@ function configPathFrom(invocation: Invocation): string {
   }
 }
 
+/**
+ * Applies LOG_FORMAT and LOG_LEVEL from the environment before the config is read, so that even a
+ * configuration error comes out as a JSON line where JSON was asked for. The file's values (and
+ * their validation) take over once the config has loaded.
+ */
+function logAsTheEnvironmentAsks(): void {
+  const env = readEnvironment();
+  const format = LOG_FORMATS.find((f) => f === env.LOG_FORMAT);
+  const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL);
+  if (format) setLogOptions({ format });
+  if (level) setLogOptions({ level });
+}
+
 /** Runs the agent with `args` and returns the process's exit code. */
 export async function main(args: string[]): Promise<number> {
   const stop = new AbortController();
@@ -105,6 +118,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(`sensor-agent ${AGENT_VERSION}`);
       return ExitCode.ok;
     }
+    logAsTheEnvironmentAsks();
     const ctx = { configPath: configPathFrom(invocation), signal: stop.signal };
     const config = await loadConfig(ctx.configPath);
     setLogOptions({ level: config.logLevel, format: config.logFormat });
