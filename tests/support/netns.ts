@@ -26,13 +26,11 @@ export async function run(command: string[]): Promise<string> {
   return decoder.decode(output.stdout);
 }
 
-/** Whether this process can build namespaces: root, `ip netns add`, and `unshare -m` inside one. */
-export async function netnsAvailable(): Promise<
-  { available: true } | {
-    available: false;
-    reason: string;
-  }
-> {
+/** Whether namespaces can be built here, and if not, the reason a skipped test prints. */
+export type NetnsAvailability = { available: true } | { available: false; reason: string };
+
+/** Checks root, `ip netns add` (the probe namespace is deleted again) and `unshare -m` inside one. */
+export async function netnsAvailable(): Promise<NetnsAvailability> {
   try {
     if (Deno.build.os !== "linux") return { available: false, reason: "not Linux" };
     if (Deno.uid() !== 0) return { available: false, reason: "not running as root" };
