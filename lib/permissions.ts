@@ -24,8 +24,8 @@ export function pathsStillRead(config: Config): string[] {
 }
 
 /**
- * Revokes write and env for the rest of the process, and read of the config directory unless a
- * path the loop still reads lies inside it. Returns what was revoked, for the log.
+ * Revokes write and env for the rest of the process, and read of the config directory where that
+ * grant is the config directory's own. Returns what was revoked, for the log.
  */
 export async function dropStartupPermissions(config: Config): Promise<string[]> {
   const dropped: string[] = [];
@@ -34,7 +34,11 @@ export async function dropStartupPermissions(config: Config): Promise<string[]> 
   await Deno.permissions.revoke({ name: "env" });
   dropped.push("env");
   const configDir = dirname(config.configPath);
-  if (!pathsStillRead(config).some((path) => isWithin(path, configDir))) {
+  // Deno revokes the whole grant that covers a path: if the grant is wider than the config dir
+  // (its parent is readable too), revoking would take host files along, so keep it then.
+  const parentGranted =
+    (await Deno.permissions.query({ name: "read", path: dirname(configDir) })).state === "granted";
+  if (!parentGranted && !pathsStillRead(config).some((path) => isWithin(path, configDir))) {
     await Deno.permissions.revoke({ name: "read", path: configDir });
     dropped.push(`read ${configDir}`);
   }

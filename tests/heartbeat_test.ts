@@ -131,7 +131,7 @@ Deno.test("heartbeat: a 503 with Retry-After delays the next beat at least that 
   const s = await sensor(backend.url);
   await using _ = s.dir;
   const agent = startAgent(s.args, s.options);
-  await waitForRequest(backend, () => arrivals.length >= 2);
+  await agent.waitFor(/INFO backend back after 1 failed heartbeats/); // logged once the reply is read
   const run = await agent.stop();
   assert.equal(run.code, 0, run.stderr);
   const gap = arrivals[1] - arrivals[0];
