@@ -1,0 +1,120 @@
+// reference-backend/launch.ts: starts the reference backend as a subprocess under its permission
+// set, the way `deno task backend` does, and waits for it to listen. Used by the demo and tests.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BACKEND_ENV } from "./settings.ts";
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
+
+/**
+ * The backend's permissions: loopback only, its own variables, and read/write on the store's
+ * directory and nothing else. `deno task backend` uses the same with `.backend-data`.
+ */
+export function backendPermissionFlags(dataDir: string): string[] {
+  return [
+    "--allow-net=127.0.0.1",
+    `--allow-env=${BACKEND_ENV.join(",")}`,
+    `--allow-read=${dataDir}`,
+    `--allow-write=${dataDir}`,
+  ];
+}
+
+/** What to start: where the store lives, the admin token, and the interval handed to agents. */
+export interface LaunchOptions {
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly heartbeatIntervalSeconds?: number;
+  readonly logLevel?: string;
+  /** The deno executable; the demo passes "deno" so that `--allow-run=deno` covers it. */
+  readonly deno?: string;
+  /** Called with each line the backend logs (stderr), as it comes. */
+  readonly onLine?: (line: string) => void;
+}
+
+/** A running backend. `stop` sends SIGTERM and resolves with the exit code and all it logged. */
+export interface LaunchedBackend {
+  readonly url: string;
+  readonly pid: number;
+  output(): string;
+  stop(): Promise<{ code: number; output: string }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts the backend on a free port of 127.0.0.1 and resolves once it listens. */
+export async function launchBackend(options: LaunchOptions): Promise<LaunchedBackend> {
+  const env: Record<string, string> = {
+    PORT: "0",
+    BACKEND_DATA: options.dataDir,
+    ADMIN_TOKEN: options.adminToken,
+    HEARTBEAT_INTERVAL_SECONDS: String(options.heartbeatIntervalSeconds ?? 30),
+    LOG_LEVEL: options.logLevel ?? "info",
+    NO_COLOR: "1",
+  };
+  const process = new Deno.Command(options.deno ?? Deno.execPath(), {
+    args: [
+      "run",
+      "-q",
+      "--no-prompt",
+      "--unstable-kv",
+      ...backendPermissionFlags(options.dataDir),
+      MAIN,
+    ],
+    env, // the admin token goes by environment: never on argv (contract section 6's rule, kept here)
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const listening = Promise.withResolvers<string>();
+  const reading = (async () => {
+    let pending = "";
+    for await (const text of process.stderr.pipeThrough(new TextDecoderStream())) {
+      output += text;
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        options.onLine?.(line);
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+        if (url) listening.resolve(url);
+      }
+    }
+    if (pending) options.onLine?.(pending);
+  })();
+  const exited = Promise.all([process.status, reading]).then(([status]) => {
+    listening.reject(new Error(`the backend exited (${status.code}) before listening: ${output}`));
+    return { code: status.code, output };
+  });
+  let stopped: Promise<{ code: number; output: string }> | undefined;
+  const stop = () => {
+    if (stopped === undefined) {
+      try {
+        process.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      stopped = exited;
+    }
+    return stopped;
+  };
+  const timer = setTimeout(
+    () => listening.reject(new Error(`the backend did not listen within 20 s: ${output}`)),
+    20_000,
+  );
+  try {
+    const url = await listening.promise;
+    return {
+      url,
+      pid: process.pid,
+      output: () => output,
+      stop,
+      [Symbol.asyncDispose]: async () => void await stop(),
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,82 @@
+// reference-backend/main.ts: the reference backend's entry point (`deno task backend`). Reads the
+// settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure
+// to start into one line and an exit code.
+import { log, setLogOptions } from "../lib/log.ts";
+import { createHandler } from "./server.ts";
+import { openStore, type Store } from "./store.ts";
+import { readSettings, SettingsError } from "./settings.ts";
+
+const EX_UNAVAILABLE = 69;
+const EX_CONFIG = 78;
+
+/** Runs the backend until a signal stops it; returns the exit code. */
+export async function main(): Promise<number> {
+  let settings;
+  try {
+    settings = readSettings((name) => Deno.env.get(name));
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    console.error(`error: ${error.message}`);
+    return EX_CONFIG;
+  }
+  setLogOptions({ level: settings.logLevel });
+
+  let store: Store;
+  try {
+    store = await openStore(settings.data);
+  } catch (error) {
+    const advice = error instanceof Deno.errors.NotCapable
+      ? "`deno task backend` may read and write only ./.backend-data; for another place run " +
+        "reference-backend/main.ts with --allow-read and --allow-write for it (see README)"
+      : "check that the directory is writable";
+    console.error(
+      `error: cannot open the store BACKEND_DATA=${settings.data}: ${
+        (error as Error).message.split("\n")[0]
+      }. ${advice}`,
+    );
+    return EX_CONFIG;
+  }
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  for (const name of signals) Deno.addSignalListener(name, onSignal);
+  try {
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    // The routes need the port the server got (PORT=0 picks one), so they come right after.
+    const routes = Promise.withResolvers<(request: Request) => Promise<Response>>();
+    try {
+      server = Deno.serve(
+        { hostname: "127.0.0.1", port: settings.port, signal: stop.signal, onListen: () => {} },
+        async (request) => (await routes.promise)(request),
+      );
+    } catch (error) {
+      console.error(
+        `error: cannot listen on 127.0.0.1:${settings.port}: ${(error as Error).message}. ` +
+          "Choose another PORT or stop what holds it",
+      );
+      return EX_UNAVAILABLE;
+    }
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const publicUrl = settings.publicUrl ?? url;
+    routes.resolve(createHandler({
+      store,
+      adminToken: settings.adminToken,
+      heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
+      publicUrl,
+    }));
+    log.info(`listening on ${url}`, {
+      publicUrl,
+      heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
+      store: settings.data,
+    });
+    await server.finished;
+    log.info("stopped by a signal");
+    return 0;
+  } finally {
+    for (const name of signals) Deno.removeSignalListener(name, onSignal);
+    store.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,210 @@
+// reference-backend/server.ts: the routes of the reference backend (docs/api.md). Each handler
+// reads and checks its request, asks the store, and answers in the JSON envelope of http.ts.
+import { log } from "../lib/log.ts";
+import { fingerprint } from "../lib/secrets.ts";
+import { enroll } from "./enrollment.ts";
+import { failure, HttpError, ok, readJson } from "./http.ts";
+import { installCommand } from "./install.ts";
+import type { SensorRecord, Store } from "./store.ts";
+import { digest, randomToken, sameSecret } from "./tokens.ts";
+import {
+  type Checked,
+  checkEnrollment,
+  checkHeartbeat,
+  checkIdempotencyKey,
+  checkMintRequest,
+} from "./validate.ts";
+
+/** What the routes need: the store and the settings they check or hand out. */
+export interface ServerOptions {
+  readonly store: Store;
+  readonly adminToken: string;
+  readonly heartbeatIntervalSeconds: number;
+  /** The backend's own address, sent to agents as `backendUrl` and used in installCommand. */
+  readonly publicUrl: string;
+}
+
+/** A sensor counts as online while its last beat is at most this many intervals old. */
+export const ONLINE_INTERVALS = 3;
+
+type Handler = (request: Request, options: ServerOptions, now: number) => Promise<Response>;
+
+const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
+
+/** The request handler for Deno.serve. */
+export function createHandler(options: ServerOptions): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const path = new URL(request.url).pathname;
+    try {
+      const handler = route(request.method, path);
+      return await handler(request, options, Date.now());
+    } catch (error) {
+      if (error instanceof HttpError) {
+        // The reason names a field or a rule, never a value: safe to log.
+        log.info(`${request.method} ${path} refused`, {
+          status: error.status,
+          reason: error.message,
+          ...error.detail,
+        });
+        return failure(error);
+      }
+      log.error(`${request.method} ${path} failed: ${String(error)}`);
+      return failure(new HttpError(500, "internal error; see the backend's log"));
+    }
+  };
+}
+
+function route(method: string, path: string): Handler {
+  const allow = (allowed: string, handler: Handler): Handler => {
+    if (method === allowed) return handler;
+    throw new HttpError(405, `use ${allowed}`, { Allow: allowed });
+  };
+  if (path === "/api/install-tokens") return allow("POST", mintInstallToken);
+  if (path === "/api/sensors/enroll") return allow("POST", enrollSensor);
+  if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
+  if (path === "/api/sensors") return allow("GET", listSensors);
+  const match = SENSOR_PATH.exec(path);
+  if (match?.[2]) return allow("POST", (r, o, n) => revokeSensor(r, o, n, match[1]));
+  if (match) return allow("GET", (r, o, n) => showSensor(r, o, n, match[1]));
+  throw new HttpError(404, "no such endpoint");
+}
+
+/** Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`. */
+function requireAdmin(request: Request, options: ServerOptions): void {
+  const token = bearer(request);
+  if (token === undefined || !sameSecret(token, options.adminToken)) {
+    throw new HttpError(401, "admin token required", {
+      "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
+    });
+  }
+}
+
+function bearer(request: Request): string | undefined {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "");
+  return match?.[1];
+}
+
+function valid<T>(result: Checked<T>): T {
+  if (!result.ok) throw new HttpError(400, result.reason);
+  return result.value;
+}
+
+async function mintInstallToken(request: Request, options: ServerOptions, now: number) {
+  requireAdmin(request, options);
+  const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
+  const installToken = randomToken();
+  const expiresAt = now + ttlSeconds * 1000;
+  await options.store.addInstallToken(digest(installToken), {
+    createdAt: now,
+    expiresAt,
+    note: note ?? null,
+    consumed: null,
+  });
+  log.info("install token minted", { token: fingerprint(installToken), ttlSeconds });
+  return ok({
+    installToken,
+    expiresAt: new Date(expiresAt).toISOString(),
+    installCommand: installCommand(options.publicUrl),
+  }, 201);
+}
+
+async function enrollSensor(request: Request, options: ServerOptions, now: number) {
+  const payload = valid(checkEnrollment(await readJson(request)));
+  const idempotencyKey = valid(checkIdempotencyKey(request.headers.get("idempotency-key")));
+  const result = await enroll(options.store, payload, idempotencyKey, now);
+  if (result.kind === "refused") {
+    // One answer for unknown, expired and spent tokens: the reply is no oracle for a guesser.
+    throw new HttpError(401, "install token unknown, expired or already used", {
+      "WWW-Authenticate": 'Bearer realm="ravenxcope-enrollment"',
+    }, { why: result.why, token: fingerprint(payload.installToken) });
+  }
+  log.info(result.replayed ? "enrollment replayed" : "sensor enrolled", {
+    sensorId: result.sensorId,
+    hostname: payload.hostname,
+    sensorIp: payload.sensorIp,
+    token: fingerprint(result.sensorToken),
+  });
+  return ok({
+    sensorId: result.sensorId,
+    sensorToken: result.sensorToken,
+    backendUrl: options.publicUrl,
+    heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+  });
+}
+
+async function heartbeat(request: Request, options: ServerOptions, now: number) {
+  const token = bearer(request);
+  const rejected = new HttpError(401, "sensor token unknown or revoked", {
+    "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
+  });
+  // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
+  if (token === undefined || await options.store.sensorByToken(digest(token)) === null) {
+    throw rejected;
+  }
+  const body = valid(checkHeartbeat(await readJson(request)));
+  const sensor = await options.store.recordHeartbeat(digest(token), (sensor) => ({
+    sensor: {
+      ...sensor,
+      label: body.sensorLabel,
+      hostname: body.hostname,
+      sensorIp: body.sensorIp,
+      agentVersion: body.agentVersion,
+      uptimeSeconds: body.uptimeSeconds,
+      interfaceCount: body.interfaces.length,
+      lastSeenAt: now,
+      heartbeats: sensor.heartbeats + 1,
+    },
+    interfaces: body.interfaces,
+  }));
+  if (sensor === null) throw rejected;
+  log.debug("heartbeat", { sensorId: sensor.id, beats: sensor.heartbeats });
+  return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+}
+
+async function listSensors(request: Request, options: ServerOptions, now: number) {
+  requireAdmin(request, options);
+  const sensors = await options.store.sensors();
+  sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
+  return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
+}
+
+async function showSensor(request: Request, options: ServerOptions, now: number, id: string) {
+  requireAdmin(request, options);
+  const sensor = await options.store.sensor(id);
+  if (sensor === null) throw new HttpError(404, "no such sensor");
+  const interfaces = await options.store.interfaces(id);
+  return ok({ ...describeSensor(sensor, options, now), interfaces });
+}
+
+async function revokeSensor(request: Request, options: ServerOptions, now: number, id: string) {
+  requireAdmin(request, options);
+  const sensor = await options.store.revoke(id, now);
+  if (sensor === null) throw new HttpError(404, "no such sensor");
+  log.info("sensor revoked", { sensorId: id });
+  return ok(describeSensor(sensor, options, now));
+}
+
+/** A sensor as the admin API shows it: no digests, times as ISO 8601. */
+function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
+  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+  const online = sensor.revokedAt === null &&
+    now - sensor.lastSeenAt <= ONLINE_INTERVALS * options.heartbeatIntervalSeconds * 1000;
+  return {
+    id: sensor.id,
+    label: sensor.label,
+    hostname: sensor.hostname,
+    sensorIp: sensor.sensorIp,
+    sensorPort: sensor.sensorPort,
+    osInfo: sensor.osInfo,
+    architecture: sensor.architecture,
+    agentVersion: sensor.agentVersion,
+    sudoUser: sensor.sudoUser,
+    enrolledAt: iso(sensor.enrolledAt),
+    lastSeenAt: iso(sensor.lastSeenAt),
+    online,
+    heartbeats: sensor.heartbeats,
+    uptimeSeconds: sensor.uptimeSeconds,
+    interfaceCount: sensor.interfaceCount,
+    revokedAt: iso(sensor.revokedAt),
+  };
+}

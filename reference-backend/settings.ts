@@ -1,0 +1,99 @@
+// reference-backend/settings.ts: the backend's environment variables, checked. Pure: the caller
+// passes a lookup, and gets the settings or one line saying what to fix.
+import { LOG_LEVELS, type LogLevel } from "../lib/log.ts";
+
+/** Every variable the backend reads: the permission set grants exactly these (launch.ts). */
+export const BACKEND_ENV = [
+  "PORT",
+  "BACKEND_DATA",
+  "ADMIN_TOKEN",
+  "HEARTBEAT_INTERVAL_SECONDS",
+  "PUBLIC_URL",
+  "LOG_LEVEL",
+] as const;
+
+export const DEFAULT_PORT = 5009;
+export const DEFAULT_DATA = "./.backend-data";
+export const DEFAULT_INTERVAL_SECONDS = 30;
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+export interface BackendSettings {
+  /** 0 picks a free port (tests and the demo read the address from the "listening" line). */
+  readonly port: number;
+  /** A directory for the local store, or the URL of a hosted Deno KV. */
+  readonly data: string;
+  readonly adminToken: string;
+  readonly heartbeatIntervalSeconds: number;
+  /** The address agents are told; http://127.0.0.1:<port> when unset. */
+  readonly publicUrl?: string;
+  readonly logLevel: LogLevel;
+}
+
+/** A setting that cannot be used; the message is the whole line the operator sees. */
+export class SettingsError extends Error {}
+
+/** The settings from `env`, or a SettingsError naming the variable and what to set. */
+export function readSettings(
+  env: (name: typeof BACKEND_ENV[number]) => string | undefined,
+): BackendSettings {
+  const adminToken = env("ADMIN_TOKEN") ?? "";
+  if (adminToken === "") {
+    throw new SettingsError(
+      "ADMIN_TOKEN is not set: the admin API cannot be protected without it. " +
+        "Set it to a long random secret, e.g. export ADMIN_TOKEN=$(openssl rand -hex 32)",
+    );
+  }
+  if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(adminToken)) {
+    throw new SettingsError(
+      `ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without blanks. ` +
+        "Set it to a long random secret, e.g. export ADMIN_TOKEN=$(openssl rand -hex 32)",
+    );
+  }
+  const logLevel = env("LOG_LEVEL") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return {
+    port: integer(env("PORT"), "PORT", DEFAULT_PORT, 0, 65_535),
+    data: env("BACKEND_DATA") || DEFAULT_DATA,
+    adminToken,
+    heartbeatIntervalSeconds: integer(
+      env("HEARTBEAT_INTERVAL_SECONDS"),
+      "HEARTBEAT_INTERVAL_SECONDS",
+      DEFAULT_INTERVAL_SECONDS,
+      1,
+      86_400,
+    ),
+    publicUrl: publicUrl(env("PUBLIC_URL")),
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+function integer(
+  text: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new SettingsError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function publicUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError("PUBLIC_URL must be an absolute http:// or https:// URL");
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
+    throw new SettingsError("PUBLIC_URL must be an http:// or https:// URL without credentials");
+  }
+  return url.href.replace(/\/+$/, "");
+}

@@ -1,0 +1,539 @@
+// The reference backend (reference-backend/, issue 4) over real HTTP: a subprocess under its own
+// permission set with a temporary Deno KV store, one per test. The pure modules are tested in
+// process at the end.
+import assert from "node:assert/strict";
+import { SENSOR_TOKEN_PATTERN } from "../lib/envfile.ts";
+import { replayRefusal } from "../reference-backend/enrollment.ts";
+import { installCommand } from "../reference-backend/install.ts";
+import { packInterfaces, unpackInterfaces } from "../reference-backend/interfaces.ts";
+import { backendPermissionFlags } from "../reference-backend/launch.ts";
+import { readSettings, SettingsError } from "../reference-backend/settings.ts";
+import { ONLINE_INTERVALS } from "../reference-backend/server.ts";
+import { REPLAY_WINDOW_MS } from "../reference-backend/store.ts";
+import { digest, randomToken, seal, unseal } from "../reference-backend/tokens.ts";
+import {
+  checkEnrollment,
+  checkHeartbeat,
+  checkIdempotencyKey,
+  checkMintRequest,
+} from "../reference-backend/validate.ts";
+import { PROJECT } from "./support/agent.ts";
+import {
+  heartbeatBody,
+  keyFor,
+  type RefBackend,
+  seedPayload,
+  startRefBackend,
+} from "./support/refbackend.ts";
+
+const MACHINE_A = "0123456789abcdef0123456789abcdef";
+const MACHINE_B = "fedcba9876543210fedcba9876543210";
+
+/** Mints a token and enrolls the seed's example with it; returns the token and the reply data. */
+async function enrolled(backend: RefBackend, machineId?: string) {
+  const installToken = await backend.mint();
+  const key = machineId === undefined ? undefined : keyFor(installToken, machineId);
+  const answer = await backend.enroll(seedPayload(installToken), key);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return { installToken, key, ...answer.body.data as { sensorId: string; sensorToken: string } };
+}
+
+// --- starting ---------------------------------------------------------------------------------
+
+Deno.test("backend: refuses to start without ADMIN_TOKEN, in one line, exit 78", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-q",
+      "--no-prompt",
+      "--unstable-kv",
+      ...backendPermissionFlags("/nonexistent"),
+      `${PROJECT}/reference-backend/main.ts`,
+    ],
+    env: { PORT: "0", NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 78);
+  assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  assert.match(stderr, /^error: ADMIN_TOKEN is not set.*Set it to a long random secret/);
+});
+
+Deno.test("backend: `deno task backend` grants what the launcher grants, for .backend-data", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${PROJECT}/deno.json`));
+  const task = (config.tasks.backend as string).split(" ");
+  assert.deepEqual(task.slice(0, 4), ["deno", "run", "-q", "--unstable-kv"]);
+  assert.deepEqual(task.slice(4, -1), backendPermissionFlags(".backend-data"));
+  assert.equal(task.at(-1), "reference-backend/main.ts");
+});
+
+Deno.test("backend: SIGTERM stops it with exit 0", async () => {
+  const backend = await startRefBackend();
+  const { code, output } = await backend.stop();
+  await backend[Symbol.asyncDispose]();
+  assert.equal(code, 0, output);
+  assert.match(output, /stopped by a signal/);
+});
+
+// --- install tokens ---------------------------------------------------------------------------
+
+Deno.test("install tokens: minting without the admin token is 401", async () => {
+  await using backend = await startRefBackend();
+  for (const bearer of [null, "not-the-admin-token-at-all", `${backend.adminToken}x`]) {
+    const answer = await backend.call("POST", "/api/install-tokens", {}, bearer);
+    assert.equal(answer.status, 401, String(bearer));
+    assert.deepEqual(answer.body, { success: false, error: "admin token required" });
+  }
+  const basic = await backend.call("POST", "/api/install-tokens", {}, null, {
+    Authorization: `Basic ${btoa(`admin:${backend.adminToken}`)}`,
+  });
+  assert.equal(basic.status, 401);
+});
+
+Deno.test("install tokens: the admin gets a token, its expiry (1 h by default) and a command without it", async () => {
+  await using backend = await startRefBackend();
+  const before = Date.now();
+  const answer = await backend.call("POST", "/api/install-tokens");
+  assert.equal(answer.status, 201);
+  const { installToken, expiresAt, installCommand } = answer.body.data;
+  assert.match(installToken, /^[A-Za-z0-9_-]{43}$/);
+  const expiry = Date.parse(expiresAt) - before;
+  assert.ok(expiry >= 3_599_000 && expiry <= 3_610_000, `${expiry} ms`);
+  assert.ok(!installCommand.includes(installToken), "the command never holds the token");
+  assert.match(installCommand, /read -rsp .* INSTALL_TOKEN/);
+  assert.ok(installCommand.includes(`'${backend.url}'`));
+  const short = await backend.call("POST", "/api/install-tokens", { ttlSeconds: 60, note: "lab" });
+  const shortExpiry = Date.parse(short.body.data.expiresAt) - before;
+  assert.ok(shortExpiry >= 59_000 && shortExpiry <= 70_000, `${shortExpiry} ms`);
+});
+
+Deno.test("install tokens: a bad ttlSeconds, note or field is 400 naming it", async () => {
+  await using backend = await startRefBackend();
+  const cases: [unknown, RegExp][] = [
+    [{ ttlSeconds: 0 }, /^ttlSeconds: /],
+    [{ ttlSeconds: 1.5 }, /^ttlSeconds: /],
+    [{ ttlSeconds: "60" }, /^ttlSeconds: /],
+    [{ note: 7 }, /^note: /],
+    [{ ttl: 60 }, /unknown field "ttl"/],
+    [[], /^body: must be a JSON object/],
+  ];
+  for (const [body, reason] of cases) {
+    const answer = await backend.call("POST", "/api/install-tokens", body);
+    assert.equal(answer.status, 400, JSON.stringify(body));
+    assert.match(answer.body.error, reason);
+  }
+});
+
+// --- enrollment -------------------------------------------------------------------------------
+
+Deno.test("enroll: the seed's example gets a sensor id, a 256-bit token in the contract's charset and the interval", async () => {
+  await using backend = await startRefBackend(7);
+  const installToken = await backend.mint();
+  const answer = await backend.enroll(seedPayload(installToken), keyFor(installToken, MACHINE_A));
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body.success, true);
+  const data = answer.body.data;
+  assert.deepEqual(Object.keys(data), [
+    "sensorId",
+    "sensorToken",
+    "backendUrl",
+    "heartbeatIntervalSeconds",
+  ]);
+  assert.match(
+    data.sensorId,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
+  assert.match(data.sensorToken, SENSOR_TOKEN_PATTERN);
+  assert.match(data.sensorToken, /^[A-Za-z0-9_-]{43}$/, "base64url of 32 bytes");
+  assert.equal(data.backendUrl, backend.url);
+  assert.equal(data.heartbeatIntervalSeconds, 7);
+});
+
+Deno.test("enroll: 20 concurrent enrollments with one token: exactly one 200, the others 401", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint();
+  // Twenty machines racing with one leaked token: each sends its own Idempotency-Key.
+  const answers = await Promise.all(
+    Array.from(
+      { length: 20 },
+      (_, i) => backend.enroll(seedPayload(installToken), keyFor(installToken, `machine-${i}`)),
+    ),
+  );
+  const statuses = answers.map((a) => a.status).sort();
+  assert.deepEqual(statuses, [200, ...Array(19).fill(401)]);
+  assert.equal((await backend.fleet()).length, 1);
+});
+
+Deno.test("enroll: 20 concurrent enrollments with one token and no key: exactly one 200", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint();
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, () => backend.enroll(seedPayload(installToken))),
+  );
+  assert.equal(answers.filter((a) => a.status === 200).length, 1);
+  assert.equal(answers.filter((a) => a.status === 401).length, 19);
+});
+
+Deno.test("enroll: a retry with the consuming request's Idempotency-Key gets the same credential", async () => {
+  await using backend = await startRefBackend();
+  const first = await enrolled(backend, MACHINE_A);
+  const retry = await backend.enroll(seedPayload(first.installToken), first.key);
+  assert.equal(retry.status, 200);
+  assert.equal(retry.body.data.sensorId, first.sensorId);
+  assert.equal(retry.body.data.sensorToken, first.sensorToken);
+  assert.equal((await backend.fleet()).length, 1, "no second sensor");
+  assert.equal((await backend.beat(retry.body.data.sensorToken)).status, 200);
+});
+
+Deno.test("enroll: 20 concurrent requests with one token and one key all get the one credential", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint();
+  const key = keyFor(installToken, MACHINE_A);
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, () => backend.enroll(seedPayload(installToken), key)),
+  );
+  assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+  assert.equal(new Set(answers.map((a) => a.body.data.sensorToken)).size, 1);
+  assert.equal(new Set(answers.map((a) => a.body.data.sensorId)).size, 1);
+  assert.equal((await backend.fleet()).length, 1);
+});
+
+Deno.test("enroll: a spent token without the key, or with another key, is 401", async () => {
+  await using backend = await startRefBackend();
+  const first = await enrolled(backend, MACHINE_A);
+  const payload = seedPayload(first.installToken);
+  const noKey = await backend.enroll(payload);
+  const otherKey = await backend.enroll(payload, keyFor(first.installToken, MACHINE_B));
+  for (const answer of [noKey, otherKey]) {
+    assert.equal(answer.status, 401);
+    assert.deepEqual(answer.body, {
+      success: false,
+      error: "install token unknown, expired or already used",
+    });
+  }
+});
+
+Deno.test("enroll: a token spent by a request without a key is never replayed", async () => {
+  await using backend = await startRefBackend();
+  const first = await enrolled(backend);
+  const retry = await backend.enroll(
+    seedPayload(first.installToken),
+    keyFor(first.installToken, MACHINE_A),
+  );
+  assert.equal(retry.status, 401);
+});
+
+Deno.test("enroll: an expired or unknown install token is 401", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint({ ttlSeconds: 1 });
+  await new Promise((done) => setTimeout(done, 1_100));
+  assert.equal((await backend.enroll(seedPayload(installToken))).status, 401);
+  assert.equal((await backend.enroll(seedPayload(randomToken()))).status, 401);
+  assert.equal((await backend.fleet()).length, 0);
+});
+
+Deno.test("enroll: a malformed payload is 400 naming the field, and the token stays unspent", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint();
+  const seed = seedPayload(installToken);
+  const nic = (seed.interfaces as Record<string, unknown>[])[0];
+  const cases: [unknown, RegExp][] = [
+    [{ ...seed, sensorPort: 0 }, /^sensorPort: must be an integer 1-65535$/],
+    [{ ...seed, sensorPort: "22" }, /^sensorPort: /],
+    [{ ...seed, hostname: "" }, /^hostname: must not be empty$/],
+    [{ ...seed, hostname: "a\nb" }, /^hostname: must not hold control characters$/],
+    [{ ...seed, sensorIp: "sensor.example" }, /^sensorIp: must be an IPv4 or IPv6 address/],
+    [{ ...seed, extra: true }, /^body: unknown field "extra"$/],
+    [{ ...seed, interfaces: {} }, /^interfaces: must be an array$/],
+    [{ ...seed, interfaces: [{ ...nic, isUp: "yes" }] }, /^interfaces\[0\]\.isUp: /],
+    [{ ...seed, interfaces: [{ ...nic, bytesSent: -1 }] }, /^interfaces\[0\]\.bytesSent: /],
+    [{ ...seed, interfaces: [{ ...nic, bytesRecv: 2 ** 53 }] }, /^interfaces\[0\]\.bytesRecv: /],
+    [{ ...seed, interfaces: [{ ...nic, mtu: 1500 }] }, /^interfaces\[0\]: unknown field "mtu"$/],
+    ["seed", /^body: must be a JSON object$/],
+  ];
+  const { installToken: _, ...withoutToken } = seed;
+  cases.push([withoutToken, /^body: missing field "installToken"$/]);
+  for (const [body, reason] of cases) {
+    const answer = await backend.enroll(body);
+    assert.equal(answer.status, 400, JSON.stringify(body));
+    assert.match(answer.body.error, reason);
+  }
+  const notJson = await fetch(`${backend.url}/api/sensors/enroll`, { method: "POST", body: "{" });
+  assert.equal(notJson.status, 400);
+  await notJson.body?.cancel();
+  const badKey = await backend.enroll(seed, "NOT-HEX");
+  assert.equal(badKey.status, 400);
+  assert.match(badKey.body.error, /^Idempotency-Key: /);
+  assert.equal((await backend.enroll(seed)).status, 200, "the token was not spent by a 400");
+});
+
+Deno.test("enroll: a body over 1 MiB is 413", async () => {
+  await using backend = await startRefBackend();
+  const installToken = await backend.mint();
+  const huge = { ...seedPayload(installToken), osInfo: "x".repeat(1024 * 1024) };
+  const answer = await backend.enroll(huge);
+  assert.equal(answer.status, 413);
+  // Without Content-Length (chunked), the cap holds while reading.
+  const stream = new Blob([JSON.stringify(huge)]).stream();
+  const chunked = await fetch(`${backend.url}/api/sensors/enroll`, {
+    method: "POST",
+    body: stream,
+  });
+  assert.equal(chunked.status, 413);
+  await chunked.body?.cancel();
+  assert.equal((await backend.enroll(seedPayload(installToken))).status, 200);
+});
+
+// --- heartbeats, fleet, revocation -------------------------------------------------------------
+
+Deno.test("heartbeat: an issued token is 200; last seen, sensorIp and counters are recorded", async () => {
+  await using backend = await startRefBackend(5);
+  const sensor = await enrolled(backend, MACHINE_A);
+  const body: Record<string, unknown> = {
+    ...heartbeatBody(5_000_000_000),
+    sensorIp: "10.10.10.71",
+  };
+  const answer = await backend.beat(sensor.sensorToken, body);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body, { success: true, data: { heartbeatIntervalSeconds: 5 } });
+  const detail = await backend.call("GET", `/api/sensors/${sensor.sensorId}`);
+  assert.equal(detail.status, 200);
+  const shown = detail.body.data;
+  assert.equal(shown.sensorIp, "10.10.10.71");
+  assert.equal(shown.label, "sensor-1");
+  assert.equal(shown.heartbeats, 1);
+  assert.equal(shown.uptimeSeconds, 42);
+  assert.equal(shown.interfaces[0].bytesSent, 5_000_000_000);
+  assert.deepEqual(shown.interfaces, body.interfaces);
+  assert.ok(Date.parse(shown.lastSeenAt) >= Date.parse(shown.enrolledAt));
+});
+
+Deno.test("heartbeat: a forged token, or none, is 401; a bad body from a sensor is 400", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend);
+  assert.equal((await backend.beat(randomToken())).status, 401);
+  const none = await backend.call("POST", "/api/sensors/heartbeat", heartbeatBody(), null);
+  assert.equal(none.status, 401);
+  const bad = await backend.beat(sensor.sensorToken, { ...heartbeatBody(), uptimeSeconds: -1 });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /^uptimeSeconds: /);
+});
+
+Deno.test("heartbeat: thousands of interfaces are stored and shown whole", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend);
+  const nic = (heartbeatBody().interfaces as Record<string, unknown>[])[1];
+  const interfaces = Array.from({ length: 6000 }, (_, i) => ({
+    ...nic,
+    name: `veth${String(i).padStart(8, "0")}`,
+    bytesSent: i * 1_000_003,
+  }));
+  const body = { ...heartbeatBody(), interfaces };
+  assert.ok(JSON.stringify(body).length < 1024 * 1024);
+  assert.equal((await backend.beat(sensor.sensorToken, body)).status, 200);
+  const shown = (await backend.call("GET", `/api/sensors/${sensor.sensorId}`)).body.data;
+  assert.deepEqual(shown.interfaces, interfaces);
+  // A shorter list replaces it, leaving no slice of the old one behind.
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 200);
+  const after = (await backend.call("GET", `/api/sensors/${sensor.sensorId}`)).body.data;
+  assert.deepEqual(after.interfaces, heartbeatBody().interfaces);
+});
+
+Deno.test("fleet: lists id, hostname, sensorIp, enrolled at, last seen and online; admin only", async () => {
+  await using backend = await startRefBackend(1);
+  const sensor = await enrolled(backend);
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 200);
+  const [shown] = await backend.fleet();
+  assert.equal(shown.id, sensor.sensorId);
+  assert.equal(shown.hostname, "sensor-ubuntu-host");
+  assert.equal(shown.sensorIp, "192.168.1.100");
+  assert.ok(!Number.isNaN(Date.parse(shown.enrolledAt)));
+  assert.ok(!Number.isNaN(Date.parse(shown.lastSeenAt)));
+  assert.equal(shown.online, true);
+  assert.equal(shown.revokedAt, null);
+  for (const key of Object.keys(shown)) assert.doesNotMatch(key, /digest|token/i);
+  assert.equal((await backend.call("GET", "/api/sensors", undefined, null)).status, 401);
+  const asSensor = await backend.call("GET", "/api/sensors", undefined, sensor.sensorToken);
+  assert.equal(asSensor.status, 401);
+  // Silent for more than three intervals: offline.
+  await new Promise((done) => setTimeout(done, ONLINE_INTERVALS * 1_000 + 300));
+  assert.equal((await backend.fleet())[0].online, false);
+});
+
+Deno.test("revoke: the sensor's next heartbeat is 401, and the fleet shows it revoked and offline", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend);
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 200);
+  const revoked = await backend.call("POST", `/api/sensors/${sensor.sensorId}/revoke`);
+  assert.equal(revoked.status, 200);
+  assert.ok(revoked.body.data.revokedAt);
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 401);
+  const [shown] = await backend.fleet();
+  assert.equal(shown.online, false);
+  assert.equal(shown.revokedAt, revoked.body.data.revokedAt);
+  const again = await backend.call("POST", `/api/sensors/${sensor.sensorId}/revoke`);
+  assert.equal(again.body.data.revokedAt, revoked.body.data.revokedAt, "revoking twice is a no-op");
+});
+
+Deno.test("revoke: a retried enrollment after revocation is 401", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend, MACHINE_A);
+  await backend.call("POST", `/api/sensors/${sensor.sensorId}/revoke`);
+  const retry = await backend.enroll(seedPayload(sensor.installToken), sensor.key);
+  assert.equal(retry.status, 401);
+});
+
+Deno.test("revoke: needs the admin token; an unknown sensor is 404", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend);
+  const path = `/api/sensors/${sensor.sensorId}/revoke`;
+  assert.equal((await backend.call("POST", path, undefined, null)).status, 401);
+  assert.equal((await backend.call("POST", path, undefined, sensor.sensorToken)).status, 401);
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 200, "still enrolled");
+  const unknown = await backend.call("POST", `/api/sensors/${crypto.randomUUID()}/revoke`);
+  assert.equal(unknown.status, 404);
+});
+
+Deno.test("routes: an unknown path is 404 and a wrong method 405 with Allow", async () => {
+  await using backend = await startRefBackend();
+  assert.equal((await backend.call("GET", "/api/nothing")).status, 404);
+  const head = await fetch(`${backend.url}/api/sensors/heartbeat`, { method: "HEAD" });
+  assert.equal(head.status, 405, "`status --check` gets an answer");
+  assert.equal(head.headers.get("allow"), "POST");
+  await head.body?.cancel();
+});
+
+Deno.test("store: no token and no Idempotency-Key is in clear in the KV files", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrolled(backend, MACHINE_A); // with a key: the sealed replay record exists
+  assert.equal((await backend.beat(sensor.sensorToken)).status, 200);
+  const unspent = await backend.mint();
+  assert.equal((await backend.stop()).code, 0);
+  const secrets = [
+    backend.adminToken,
+    sensor.installToken,
+    sensor.sensorToken,
+    unspent,
+    sensor.key!,
+  ];
+  let scanned = 0;
+  for await (const entry of Deno.readDir(backend.dataDir)) {
+    const bytes = await Deno.readFile(`${backend.dataDir}/${entry.name}`);
+    scanned += bytes.length;
+    // V8 serialises an ASCII string as Latin-1; scan UTF-16 too in case one is stored two-byte.
+    const latin1 = new TextDecoder("latin1").decode(bytes);
+    const utf16 = new TextDecoder("utf-16le").decode(bytes) +
+      new TextDecoder("utf-16le").decode(bytes.subarray(1));
+    for (const secret of secrets) {
+      assert.ok(!latin1.includes(secret) && !utf16.includes(secret), `${entry.name} holds one`);
+    }
+  }
+  assert.ok(scanned > 0, "the store was written");
+  // What the store does hold: the digests by which it finds tokens.
+  const all = new TextDecoder("latin1").decode(
+    await Deno.readFile(`${backend.dataDir}/kv.sqlite3`),
+  );
+  assert.ok(all.includes(digest(sensor.sensorToken)));
+});
+
+// --- the pure modules, in process --------------------------------------------------------------
+
+Deno.test("validate: the seed's example and a heartbeat pass as they are", () => {
+  const seed = seedPayload("install-token-value");
+  assert.deepEqual(checkEnrollment(seed), { ok: true, value: seed });
+  assert.deepEqual(checkHeartbeat(heartbeatBody()), { ok: true, value: heartbeatBody() });
+  assert.deepEqual(checkHeartbeat({ ...heartbeatBody(), sensorLabel: null }).ok, true);
+  assert.deepEqual(checkEnrollment({ ...seed, sensorIp: "" }).ok, true, "no address found");
+  assert.deepEqual(checkEnrollment({ ...seed, sensorIp: "fe80::1" }).ok, true);
+});
+
+Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", () => {
+  assert.deepEqual(checkMintRequest(undefined), {
+    ok: true,
+    value: { ttlSeconds: 3600, note: undefined },
+  });
+  assert.equal(checkMintRequest({ ttlSeconds: 7 * 86_400 + 1 }).ok, false);
+  assert.deepEqual(checkIdempotencyKey(null), { ok: true, value: undefined });
+  assert.equal(checkIdempotencyKey(keyFor("t", "m")).ok, true);
+  assert.equal(checkIdempotencyKey(keyFor("t", "m").toUpperCase()).ok, false);
+});
+
+Deno.test("replay: only with the consuming request's key, within 10 minutes", () => {
+  const key = digest(keyFor("install", MACHINE_A));
+  const consumption = { at: 1_000_000, sensorId: "s", idempotencyKeyDigest: key };
+  assert.equal(replayRefusal(consumption, key, consumption.at), undefined);
+  assert.equal(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS), undefined);
+  assert.match(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS + 1)!, /window/);
+  assert.match(replayRefusal(consumption, null, consumption.at)!, /no Idempotency-Key/);
+  assert.match(
+    replayRefusal(consumption, digest(keyFor("install", MACHINE_B)), consumption.at)!,
+    /another Idempotency-Key/,
+  );
+  assert.match(
+    replayRefusal({ ...consumption, idempotencyKeyDigest: null }, key, consumption.at)!,
+    /without Idempotency-Key/,
+  );
+});
+
+Deno.test("tokens: a sealed sensor token opens only with its install token and sensor id", async () => {
+  const sensorToken = randomToken();
+  const sealed = await seal(sensorToken, "install-a", "sensor-1");
+  assert.ok(!new TextDecoder("latin1").decode(sealed.ciphertext).includes(sensorToken));
+  assert.equal(await unseal(sealed, "install-a", "sensor-1"), sensorToken);
+  await assert.rejects(unseal(sealed, "install-b", "sensor-1"));
+  await assert.rejects(unseal(sealed, "install-a", "sensor-2"));
+  assert.notEqual(randomToken(), randomToken());
+});
+
+Deno.test("interfaces: packing round-trips, each slice within a KV value", () => {
+  const list = Array.from({ length: 9000 }, (_, i) => ({
+    name: `ens${i}\u00e9"\\`,
+    isManagement: i === 1,
+    isLoopback: i % 2 === 0,
+    isVirtual: i % 3 === 0,
+    isWireless: i % 5 === 0,
+    isUp: i % 7 !== 0,
+    bytesSent: Number.MAX_SAFE_INTEGER - i,
+    bytesRecv: i,
+  }));
+  const chunks = packInterfaces(list);
+  assert.ok(chunks.length > 1);
+  for (const chunk of chunks) assert.ok(chunk.length <= 60_000);
+  assert.deepEqual(unpackInterfaces(chunks), list);
+  assert.deepEqual(packInterfaces([]), []);
+});
+
+Deno.test("settings: ADMIN_TOKEN is required and long; defaults for the rest", () => {
+  const from = (env: Record<string, string>) => () => readSettings((name) => env[name]);
+  assert.throws(from({}), SettingsError);
+  assert.throws(from({ ADMIN_TOKEN: "short" }), /at least 16 characters/);
+  const settings = readSettings((name) =>
+    ({ ADMIN_TOKEN: "0123456789abcdef" } as Record<string, string>)[name]
+  );
+  assert.equal(settings.port, 5009);
+  assert.equal(settings.data, "./.backend-data");
+  assert.equal(settings.heartbeatIntervalSeconds, 30);
+  assert.equal(settings.publicUrl, undefined);
+  const admin = { ADMIN_TOKEN: "0123456789abcdef" };
+  assert.throws(from({ ...admin, PORT: "65536" }), /PORT must be a whole number/);
+  assert.throws(from({ ...admin, HEARTBEAT_INTERVAL_SECONDS: "0" }), /HEARTBEAT_INTERVAL_SECONDS/);
+  assert.throws(from({ ...admin, PUBLIC_URL: "ftp://x" }), /PUBLIC_URL/);
+  assert.throws(from({ ...admin, PUBLIC_URL: "https://u:p@x" }), /without credentials/);
+});
+
+Deno.test("install command: the token comes from a silent prompt, never from argv", async () => {
+  const command = installCommand("https://rx.example/it's");
+  assert.match(command, /^read -rsp 'Install token: ' INSTALL_TOKEN && /);
+  // printf is a builtin: "$INSTALL_TOKEN" reaches no process's argv, only sh's stdin.
+  assert.match(
+    command,
+    /printf '[^']*' 'https:\/\/rx\.example\/it'\\''s' "\$INSTALL_TOKEN" \| sudo sh -c/,
+  );
+  assert.equal(command.match(/\$INSTALL_TOKEN/g)?.length, 1);
+  assert.match(command, /umask 077/);
+  // bash -n parses it: the quoting holds.
+  const check = await new Deno.Command("bash", { args: ["-n", "-c", command] }).output();
+  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+});

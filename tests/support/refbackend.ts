@@ -1,0 +1,160 @@
+// tests/support/refbackend.ts: the reference backend (reference-backend/) as a subprocess on a free
+// loopback port with a temporary store, and the requests tests make to it. Every token it hands
+// out is added to the tokens no agent output may contain.
+import { idempotencyKey } from "../../lib/enrollment.ts";
+import { launchBackend } from "../../reference-backend/launch.ts";
+import { usedTokens } from "./agent.ts";
+import { tempDir } from "./tempdir.ts";
+
+/** A reply's status and parsed JSON body. */
+export interface Answer {
+  readonly status: number;
+  // deno-lint-ignore no-explicit-any
+  readonly body: any;
+}
+
+/** A running reference backend; `await using` stops it and removes its store. */
+export interface RefBackend {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly dataDir: string;
+  /**
+   * Sends `body` as JSON to `path` with `Authorization: Bearer <bearer>`: the admin token unless
+   * `bearer` says otherwise, none when it is null.
+   */
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    bearer?: string | null,
+    headers?: Record<string, string>,
+  ): Promise<Answer>;
+  /** Mints an install token as the admin and returns it. */
+  mint(body?: unknown): Promise<string>;
+  /** POST /api/sensors/enroll without any admin header. */
+  enroll(body: unknown, idempotencyKey?: string): Promise<Answer>;
+  /** POST /api/sensors/heartbeat with `sensorToken`. */
+  beat(sensorToken: string, body?: unknown): Promise<Answer>;
+  /** The fleet listing, as the admin. */
+  // deno-lint-ignore no-explicit-any
+  fleet(): Promise<any[]>;
+  /** SIGTERM; resolves with the exit code and everything the backend logged. The store stays. */
+  stop(): Promise<{ code: number; output: string }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a reference backend handing out `heartbeatIntervalSeconds` (default 30). */
+export async function startRefBackend(heartbeatIntervalSeconds = 30): Promise<RefBackend> {
+  const dir = await tempDir();
+  const adminToken = crypto.randomUUID() + crypto.randomUUID();
+  usedTokens.add(adminToken);
+  let backend;
+  try {
+    backend = await launchBackend({ dataDir: dir.path, adminToken, heartbeatIntervalSeconds });
+  } catch (error) {
+    await dir[Symbol.asyncDispose]();
+    throw error;
+  }
+  const url = backend.url;
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    bearer: string | null = adminToken,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: bearer === null ? headers : { "Authorization": `Bearer ${bearer}`, ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const parsed = text === "" ? undefined : JSON.parse(text);
+    if (typeof parsed?.data?.installToken === "string") usedTokens.add(parsed.data.installToken);
+    if (typeof parsed?.data?.sensorToken === "string") usedTokens.add(parsed.data.sensorToken);
+    return { status: response.status, body: parsed };
+  };
+  const stop = () => backend.stop();
+  return {
+    url,
+    adminToken,
+    dataDir: dir.path,
+    call,
+    async mint(body = {}) {
+      const answer = await call("POST", "/api/install-tokens", body);
+      if (answer.status !== 201) throw new Error(`minting failed: ${JSON.stringify(answer)}`);
+      return answer.body.data.installToken;
+    },
+    enroll: (body, key) =>
+      call(
+        "POST",
+        "/api/sensors/enroll",
+        body,
+        null,
+        key === undefined ? {} : { "Idempotency-Key": key },
+      ),
+    beat: (sensorToken, body = heartbeatBody()) =>
+      call("POST", "/api/sensors/heartbeat", body, sensorToken),
+    async fleet() {
+      const answer = await call("GET", "/api/sensors");
+      if (answer.status !== 200) throw new Error(`fleet listing failed: ${JSON.stringify(answer)}`);
+      return answer.body.data.sensors;
+    },
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** The seed's enrollment example (enrollment-flow.txt) with `installToken`. */
+export function seedPayload(installToken: string): Record<string, unknown> {
+  return {
+    installToken,
+    hostname: "sensor-ubuntu-host",
+    osInfo: "Ubuntu 24.04 LTS",
+    architecture: "x86_64",
+    agentVersion: "2.0.0",
+    sensorIp: "192.168.1.100",
+    sensorPort: 22,
+    sudoUser: "sensoradmin",
+    interfaces: [
+      seedInterface("enp130s0f0", true, 1073741824, 2147483648),
+      seedInterface("enp130s0f1", false, 0, 0),
+    ],
+  };
+}
+
+/** A heartbeat body of contract section 1, with the seed's interfaces and `bytesSent` on the first. */
+export function heartbeatBody(bytesSent = 1073741824): Record<string, unknown> {
+  return {
+    agentVersion: "2.0.0",
+    sensorLabel: "sensor-1",
+    hostname: "sensor-ubuntu-host",
+    sensorIp: "192.168.1.100",
+    uptimeSeconds: 42,
+    interfaces: [
+      seedInterface("enp130s0f0", true, bytesSent, 2147483648),
+      seedInterface("enp130s0f1", false, 0, 0),
+    ],
+  };
+}
+
+function seedInterface(name: string, management: boolean, bytesSent: number, bytesRecv: number) {
+  return {
+    name,
+    isManagement: management,
+    isLoopback: false,
+    isVirtual: false,
+    isWireless: false,
+    isUp: true,
+    bytesSent,
+    bytesRecv,
+  };
+}
+
+/** The Idempotency-Key the agent on the machine `machineId` sends with `installToken`. */
+export function keyFor(installToken: string, machineId: string): string {
+  return idempotencyKey(installToken, machineId);
+}
