@@ -77,7 +77,7 @@ function runtimeHostname(): string | undefined {
 
 /** The host's machine id (the file's first line, else /etc/machine-id), or undefined. */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
-  const text = (await readOptionalText(machineIdFile)) ??
-    (await readOptionalText("/etc/machine-id"));
-  return firstNonEmptyLine(text ?? "");
+  // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.
+  return firstNonEmptyLine((await readOptionalText(machineIdFile)) ?? "") ??
+    firstNonEmptyLine((await readOptionalText("/etc/machine-id")) ?? "");
 }

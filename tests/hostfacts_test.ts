@@ -3,7 +3,12 @@
 // architecture names the backend expects.
 
 import assert from "node:assert/strict";
-import { architectureName, firstNonEmptyLine, prettyName } from "../lib/hostfacts.ts";
+import {
+  architectureName,
+  firstNonEmptyLine,
+  prettyName,
+  readMachineId,
+} from "../lib/hostfacts.ts";
 
 // --- firstNonEmptyLine (hostname, machine id)
 
@@ -109,4 +114,18 @@ Deno.test("arch: aarch64 and arm64 are arm64", () => {
 Deno.test("arch: any other name is the runtime's own", () => {
   assert.equal(architectureName("riscv64"), "riscv64");
   assert.equal(architectureName("s390x"), "s390x");
+});
+
+Deno.test("machine id: an empty host file falls back to /etc/machine-id", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/machine-id`, "");
+    const expected = (await Deno.readTextFile("/etc/machine-id").catch(() => "")).trim() ||
+      undefined;
+    assert.equal(await readMachineId(`${dir}/machine-id`), expected);
+    await Deno.writeTextFile(`${dir}/machine-id`, "\n0123abcd\n");
+    assert.equal(await readMachineId(`${dir}/machine-id`), "0123abcd");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
