@@ -170,3 +170,48 @@ function kernelFlags(link: KernelLink): object {
 function assertWithin(value: number, low: number, high: number, what: string): void {
   assert.ok(low <= value && value <= high, `${what}: ${value} not within [${low}, ${high}]`);
 }
+
+Deno.test({
+  name: "netns: sensorIp is the address on the route to the backend, not the default route's",
+  ignore: !netns.available,
+  fn: async () => {
+    // The default route leaves through uplink0; the backend is reached through mgmt0's own subnet.
+    // Every fallback of section 3 (default-route interface, first IPv4) would say uplink0's address:
+    // only the connection to the backend says mgmt0's.
+    await using sensor = await createNamespace("sensor2");
+    await using lab = await createNamespace("backend2");
+    await addVeth(sensor, "uplink0", lab, "uplink0-peer");
+    await addVeth(sensor, "mgmt0", lab, "mgmt0-peer");
+    await lab.ip("addr", "add", `${CAPTURE_PEER_IP}/24`, "dev", "uplink0-peer");
+    await lab.ip("addr", "add", `${BACKEND_IP}/24`, "dev", "mgmt0-peer");
+    await lab.ip("link", "set", "uplink0-peer", "up");
+    await lab.ip("link", "set", "mgmt0-peer", "up");
+    await sensor.ip("addr", "add", `${CAPTURE_IP}/24`, "dev", "uplink0");
+    await sensor.ip("addr", "add", `${SENSOR_IP}/24`, "dev", "mgmt0");
+    await sensor.ip("link", "set", "uplink0", "up");
+    await sensor.ip("link", "set", "mgmt0", "up");
+    await sensor.ip("route", "add", "default", "via", CAPTURE_PEER_IP);
+
+    const sensorToken = newToken("sensor");
+    await using backend = await startNetnsBackend(lab, BACKEND_IP, sensorToken);
+    await using config = await tempDir();
+    await using roots = await hostRoots();
+    const configPath = config.join("sensor-agent.env");
+    const run = await runAgentIn(sensor, ["enroll", "--config", configPath], {
+      roots,
+      write: [config.path],
+      net: new URL(backend.url).host,
+      env: { BACKEND_URL: backend.url, INSTALL_TOKEN: newToken("install") },
+    });
+    const requests = await backend.stop();
+    assert.equal(run.code, 0, run.stderr);
+    const body = JSON.parse(requests[0].body);
+    assert.equal(body.sensorIp, SENSOR_IP);
+    assert.deepEqual(
+      body.interfaces.filter((i: SentInterface) => i.isManagement).map((i: SentInterface) =>
+        i.name
+      ),
+      ["mgmt0"],
+    );
+  },
+});
