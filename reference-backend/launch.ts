@@ -1,20 +1,25 @@
 // reference-backend/launch.ts: starts the reference backend as a subprocess under its permission
 // set, the way `deno task backend` does, and waits for it to listen. Used by the demo and tests.
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { BACKEND_ENV } from "./settings.ts";
+import { join } from "node:path";
+import { DOWNLOADS, PROJECT_ROOT } from "./downloads.ts";
+import { type AgentBinary, BACKEND_ENV } from "./settings.ts";
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
+const MAIN = join(PROJECT_ROOT, "reference-backend", "main.ts");
 
 /**
- * The backend's permissions: loopback only, its own variables, and read/write on the store's
- * directory and nothing else. `deno task backend` uses the same with `.backend-data`.
+ * The backend's permissions: loopback only, its own variables, read/write on the store's directory,
+ * and read on the two files it serves (downloads.ts), nothing else. The served files are named
+ * relative to the project's root, where `deno task backend` runs, unless `root` is given. `deno
+ * task backend` uses the same with `.backend-data`.
  */
-export function backendPermissionFlags(dataDir: string): string[] {
+export function backendPermissionFlags(dataDir: string, root?: string): string[] {
+  const served = Object.values(DOWNLOADS).map((path) =>
+    root === undefined ? path : join(root, path)
+  );
   return [
     "--allow-net=127.0.0.1",
     `--allow-env=${BACKEND_ENV.join(",")}`,
-    `--allow-read=${dataDir}`,
+    `--allow-read=${[dataDir, ...served].join(",")}`,
     `--allow-write=${dataDir}`,
   ];
 }
@@ -25,6 +30,8 @@ export interface LaunchOptions {
   readonly adminToken: string;
   readonly heartbeatIntervalSeconds?: number;
   readonly logLevel?: string;
+  /** AGENT_BINARY_URL and AGENT_BINARY_SHA256, for the install command; unset by default. */
+  readonly agentBinary?: AgentBinary;
   /** The deno executable; the demo passes "deno" so that `--allow-run=deno` covers it. */
   readonly deno?: string;
   /** Called with each line the backend logs (stderr), as it comes. */
@@ -50,13 +57,17 @@ export async function launchBackend(options: LaunchOptions): Promise<LaunchedBac
     LOG_LEVEL: options.logLevel ?? "info",
     NO_COLOR: "1",
   };
+  if (options.agentBinary !== undefined) {
+    env.AGENT_BINARY_URL = options.agentBinary.url;
+    env.AGENT_BINARY_SHA256 = options.agentBinary.sha256;
+  }
   const process = new Deno.Command(options.deno ?? Deno.execPath(), {
     args: [
       "run",
       "-q",
       "--no-prompt",
       "--unstable-kv",
-      ...backendPermissionFlags(options.dataDir),
+      ...backendPermissionFlags(options.dataDir, PROJECT_ROOT),
       MAIN,
     ],
     env, // the admin token goes by environment: never on argv (contract section 6's rule, kept here)

@@ -2,6 +2,7 @@
 // settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure
 // to start into one line and an exit code.
 import { log, setLogOptions } from "../lib/log.ts";
+import { loadDownloads, PROJECT_ROOT } from "./downloads.ts";
 import { createHandler } from "./server.ts";
 import { openStore, type Store } from "./store.ts";
 import { readSettings, SettingsError } from "./settings.ts";
@@ -26,7 +27,7 @@ export async function main(): Promise<number> {
     store = await openStore(settings.data);
   } catch (error) {
     const advice = error instanceof Deno.errors.NotCapable
-      ? "`deno task backend` may read and write only ./.backend-data; for another place run " +
+      ? "`deno task backend` may keep its store only in ./.backend-data; for another place run " +
         "reference-backend/main.ts with --allow-read and --allow-write for it (see README)"
       : "check that the directory is writable";
     console.error(
@@ -36,6 +37,13 @@ export async function main(): Promise<number> {
     );
     return EX_CONFIG;
   }
+
+  // install.sh and the unit, for the install command: a missing one only makes its route 404.
+  const downloads = await loadDownloads(PROJECT_ROOT, (route, path, why) => {
+    log.warn(`cannot read ${path}: GET ${route} answers 404 and the install command fails`, {
+      why,
+    });
+  });
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -64,11 +72,14 @@ export async function main(): Promise<number> {
       adminToken: settings.adminToken,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
       publicUrl,
+      agentBinary: settings.agentBinary,
+      downloads,
     }));
     log.info(`listening on ${url}`, {
       publicUrl,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
       store: settings.data,
+      agentBinary: settings.agentBinary?.url ?? "./sensor-agent",
     });
     await server.finished;
     log.info("stopped by a signal");

@@ -1,10 +1,13 @@
 // reference-backend/server.ts: the routes of the reference backend (docs/api.md). Each handler
-// reads and checks its request, asks the store, and answers in the JSON envelope of http.ts.
+// reads and checks its request, asks the store, and answers in the JSON envelope of http.ts; the
+// two files of the install command (downloads.ts) are served as they are.
 import { log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
+import { DOWNLOADS, type Downloads } from "./downloads.ts";
 import { enroll } from "./enrollment.ts";
 import { failure, HttpError, ok, readJson } from "./http.ts";
 import { installCommand } from "./install.ts";
+import type { AgentBinary } from "./settings.ts";
 import type { SensorRecord, Store } from "./store.ts";
 import { digest, randomToken, sameSecret } from "./tokens.ts";
 import {
@@ -22,6 +25,10 @@ export interface ServerOptions {
   readonly heartbeatIntervalSeconds: number;
   /** The backend's own address, sent to agents as `backendUrl` and used in installCommand. */
   readonly publicUrl: string;
+  /** The agent binary installCommand downloads; unset: ./sensor-agent on the host. */
+  readonly agentBinary?: AgentBinary;
+  /** install.sh and the unit, served without authentication for installCommand (downloads.ts). */
+  readonly downloads: Downloads;
 }
 
 /** A sensor counts as online while its last beat is at most this many intervals old. */
@@ -56,9 +63,12 @@ export function createHandler(options: ServerOptions): (request: Request) => Pro
 
 function route(method: string, path: string): Handler {
   const allow = (allowed: string, handler: Handler): Handler => {
-    if (method === allowed) return handler;
+    if (allowed.split(", ").includes(method)) return handler;
     throw new HttpError(405, `use ${allowed}`, { Allow: allowed });
   };
+  if (Object.hasOwn(DOWNLOADS, path)) {
+    return allow("GET, HEAD", (r, o) => download(r, o, path));
+  }
   if (path === "/api/install-tokens") return allow("POST", mintInstallToken);
   if (path === "/api/sensors/enroll") return allow("POST", enrollSensor);
   if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
@@ -104,8 +114,27 @@ async function mintInstallToken(request: Request, options: ServerOptions, now: n
   return ok({
     installToken,
     expiresAt: new Date(expiresAt).toISOString(),
-    installCommand: installCommand(options.publicUrl),
+    installCommand: installCommand(options.publicUrl, options.agentBinary),
   }, 201);
+}
+
+/** GET /install.sh, GET /sensor-agent.service: the file as read at start, byte for byte. */
+function download(request: Request, options: ServerOptions, path: string): Promise<Response> {
+  const bytes = options.downloads.get(path);
+  if (bytes === undefined) {
+    throw new HttpError(404, `${DOWNLOADS[path]} was not readable when the backend started`);
+  }
+  log.debug(`served ${path}`, { bytes: bytes.length });
+  return Promise.resolve(
+    new Response(request.method === "HEAD" ? null : bytes.slice(), {
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": String(bytes.length),
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+      },
+    }),
+  );
 }
 
 async function enrollSensor(request: Request, options: ServerOptions, now: number) {

@@ -10,6 +10,8 @@ export const BACKEND_ENV = [
   "HEARTBEAT_INTERVAL_SECONDS",
   "PUBLIC_URL",
   "LOG_LEVEL",
+  "AGENT_BINARY_URL",
+  "AGENT_BINARY_SHA256",
 ] as const;
 
 export const DEFAULT_PORT = 5009;
@@ -27,6 +29,18 @@ export interface BackendSettings {
   /** The address agents are told; http://127.0.0.1:<port> when unset. */
   readonly publicUrl?: string;
   readonly logLevel: LogLevel;
+  /**
+   * Where the install command downloads the agent binary from, and its SHA-256 (lowercase hex):
+   * both or neither. Unset: the command installs ./sensor-agent, copied there by the operator.
+   */
+  readonly agentBinary?: AgentBinary;
+}
+
+/** An agent binary to download, pinned by its SHA-256 (install.sh refuses a URL without one). */
+export interface AgentBinary {
+  readonly url: string;
+  /** 64 lowercase hex digits. */
+  readonly sha256: string;
 }
 
 /** A setting that cannot be used; the message is the whole line the operator sees. */
@@ -66,6 +80,7 @@ export function readSettings(
     ),
     publicUrl: publicUrl(env("PUBLIC_URL")),
     logLevel: logLevel as LogLevel,
+    agentBinary: agentBinary(env("AGENT_BINARY_URL"), env("AGENT_BINARY_SHA256")),
   };
 }
 
@@ -95,5 +110,48 @@ function publicUrl(text: string | undefined): string | undefined {
   if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
     throw new SettingsError("PUBLIC_URL must be an http:// or https:// URL without credentials");
   }
+  // The agent refuses a BACKEND_URL with a query or fragment (lib/config.ts), and install.sh one
+  // with a single quote (its env file cannot hold it): the install command would fail on the host.
+  if (/[?#']/.test(url.href)) {
+    throw new SettingsError(
+      "PUBLIC_URL must not carry a query, a fragment or a single quote (write it as %27): " +
+        "agents and install.sh refuse such a BACKEND_URL",
+    );
+  }
   return url.href.replace(/\/+$/, "");
+}
+
+function agentBinary(
+  text: string | undefined,
+  sha256: string | undefined,
+): AgentBinary | undefined {
+  const advice =
+    "set both AGENT_BINARY_URL and AGENT_BINARY_SHA256 (sha256sum prints it), or neither";
+  if (!text && !sha256) return undefined;
+  if (!text) {
+    throw new SettingsError(`AGENT_BINARY_SHA256 is set without AGENT_BINARY_URL: ${advice}`);
+  }
+  if (!sha256) {
+    throw new SettingsError(
+      `AGENT_BINARY_URL is set without AGENT_BINARY_SHA256: install.sh refuses a download it ` +
+        `cannot check; ${advice}`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError("AGENT_BINARY_URL must be an absolute http:// or https:// URL");
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
+    throw new SettingsError(
+      "AGENT_BINARY_URL must be an http:// or https:// URL without credentials",
+    );
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new SettingsError(
+      "AGENT_BINARY_SHA256 must be the binary's SHA-256: 64 hex digits (sha256sum prints them)",
+    );
+  }
+  return { url: url.href, sha256: sha256.toLowerCase() };
 }

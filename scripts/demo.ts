@@ -89,7 +89,7 @@ async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Prom
   const adminToken = randomToken(); // generated here, handed over by environment, never shown
   registerSecret(adminToken);
   const dataDir = join(dir, "backend");
-  say(`   permissions: ${backendPermissionFlags(dataDir).join(" ")}`);
+  say(`   permissions: ${backendPermissionFlags(dataDir, PROJECT).join(" ")}`);
   const backend = await launchBackend({
     dataDir,
     adminToken,
@@ -114,8 +114,15 @@ async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Prom
   const minted = await admin("POST", "/api/install-tokens", { ttlSeconds: 600, note: "demo" });
   registerSecret(minted.installToken);
   say(`   install token sha256:${fingerprint(minted.installToken)}, expires ${minted.expiresAt}`);
-  say(`   installCommand for a real host (it holds no token; the token is typed at its prompt):`);
+  say(
+    "   installCommand for a real host: it fetches install.sh and the unit from the backend and" +
+      " runs install.sh, which asks for the token at a hidden prompt (the command holds none):",
+  );
   say(`     ${minted.installCommand}`);
+  say(
+    "   The demo does not run it (it would install a systemd service); it writes the env file" +
+      " itself and runs the agent from this checkout instead.",
+  );
 
   heading("Write the sensor's env file, like the seed's example");
   const configDir = join(dir, "etc");

@@ -2,13 +2,17 @@
 // permission set with a temporary Deno KV store, one per test. The pure modules are tested in
 // process at the end.
 import assert from "node:assert/strict";
-import { SENSOR_TOKEN_PATTERN } from "../lib/envfile.ts";
+import { join } from "node:path";
+import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/envfile.ts";
+import { setLogOptions } from "../lib/log.ts";
+import { loadDownloads } from "../reference-backend/downloads.ts";
 import { replayRefusal } from "../reference-backend/enrollment.ts";
 import { installCommand } from "../reference-backend/install.ts";
 import { packInterfaces, unpackInterfaces } from "../reference-backend/interfaces.ts";
 import { backendPermissionFlags } from "../reference-backend/launch.ts";
-import { readSettings, SettingsError } from "../reference-backend/settings.ts";
-import { ONLINE_INTERVALS } from "../reference-backend/server.ts";
+import { type AgentBinary, readSettings, SettingsError } from "../reference-backend/settings.ts";
+import { createHandler, ONLINE_INTERVALS } from "../reference-backend/server.ts";
+import type { Store } from "../reference-backend/store.ts";
 import { REPLAY_WINDOW_MS } from "../reference-backend/store.ts";
 import { digest, randomToken, seal, unseal } from "../reference-backend/tokens.ts";
 import {
@@ -17,7 +21,7 @@ import {
   checkIdempotencyKey,
   checkMintRequest,
 } from "../reference-backend/validate.ts";
-import { PROJECT } from "./support/agent.ts";
+import { assertNoTokens, PROJECT } from "./support/agent.ts";
 import {
   heartbeatBody,
   keyFor,
@@ -25,9 +29,54 @@ import {
   seedPayload,
   startRefBackend,
 } from "./support/refbackend.ts";
+import { createSandbox, fakeAgent, type Sandbox, sandboxUnavailable } from "./support/sandbox.ts";
+import { tempDir } from "./support/tempdir.ts";
 
 const MACHINE_A = "0123456789abcdef0123456789abcdef";
 const MACHINE_B = "fedcba9876543210fedcba9876543210";
+const INSTALL_SH = join(PROJECT, "deploy", "install.sh");
+const UNIT_FILE = join(PROJECT, "deploy", "sensor-agent.service");
+
+const noSandbox = await sandboxUnavailable();
+if (noSandbox !== undefined) {
+  console.log(`skipped: backend_test.ts (the install command run for real): ${noSandbox}`);
+}
+
+/** The install command, spelled out here independently of reference-backend/install.ts. */
+function expectedCommand(backendUrl: string, binary?: AgentBinary): string {
+  const source = binary === undefined
+    ? "--binary ./sensor-agent"
+    : `--binary '${binary.url}' --sha256 '${binary.sha256}'`;
+  return `curl -fsSL --fail-early -o install.sh '${backendUrl}/install.sh' ` +
+    `-o sensor-agent.service '${backendUrl}/sensor-agent.service' && ` +
+    `sudo bash install.sh --backend-url '${backendUrl}' ${source}`;
+}
+
+/**
+ * The argv of each program `command` runs, as bash parses it: curl and sudo are replaced by shell
+ * functions that print their words, so nothing is downloaded or run as root.
+ */
+async function argvOf(command: string): Promise<string[][]> {
+  const script = `show() { local word; for word in "$@"; do printf '%s\\0' "$word"; done; echo; }
+curl() { show curl "$@"; }
+sudo() { show sudo "$@"; }
+${command}`;
+  const output = await new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", script],
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout).split("\n").filter((line) => line !== "")
+    .map((line) => line.split("\0").slice(0, -1));
+}
+
+/** The SHA-256 of `text`, as sha256sum prints it. */
+async function sha256Hex(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return new Uint8Array(hash).toHex();
+}
 
 /** Mints a token and enrolls the seed's example with it; returns the token and the reply data. */
 async function enrolled(backend: RefBackend, machineId?: string) {
@@ -67,6 +116,11 @@ Deno.test("backend: `deno task backend` grants what the launcher grants, for .ba
   assert.deepEqual(task.slice(0, 4), ["deno", "run", "-q", "--unstable-kv"]);
   assert.deepEqual(task.slice(4, -1), backendPermissionFlags(".backend-data"));
   assert.equal(task.at(-1), "reference-backend/main.ts");
+  // Read: the store, and the two files the install command downloads; nothing else.
+  assert.ok(
+    task.includes("--allow-read=.backend-data,deploy/install.sh,deploy/sensor-agent.service"),
+  );
+  assert.ok(task.includes("--allow-write=.backend-data"));
 });
 
 Deno.test("backend: SIGTERM stops it with exit 0", async () => {
@@ -102,8 +156,7 @@ Deno.test("install tokens: the admin gets a token, its expiry (1 h by default) a
   const expiry = Date.parse(expiresAt) - before;
   assert.ok(expiry >= 3_599_000 && expiry <= 3_610_000, `${expiry} ms`);
   assert.ok(!installCommand.includes(installToken), "the command never holds the token");
-  assert.match(installCommand, /read -rsp .* INSTALL_TOKEN/);
-  assert.ok(installCommand.includes(`'${backend.url}'`));
+  assert.equal(installCommand, expectedCommand(backend.url));
   const short = await backend.call("POST", "/api/install-tokens", { ttlSeconds: 60, note: "lab" });
   const shortExpiry = Date.parse(short.body.data.expiresAt) - before;
   assert.ok(shortExpiry >= 59_000 && shortExpiry <= 70_000, `${shortExpiry} ms`);
@@ -124,6 +177,158 @@ Deno.test("install tokens: a bad ttlSeconds, note or field is 400 naming it", as
     assert.equal(answer.status, 400, JSON.stringify(body));
     assert.match(answer.body.error, reason);
   }
+});
+
+// --- the install one-liner and the files it downloads ---------------------------------------------
+
+Deno.test("install command: with AGENT_BINARY_URL set, install.sh downloads it and checks its SHA-256", async () => {
+  const binary = {
+    url: "https://downloads.example/sensor-agent-2.0.0",
+    sha256: "ab".repeat(32),
+  };
+  await using backend = await startRefBackend(30, binary);
+  const answer = await backend.call("POST", "/api/install-tokens");
+  assert.equal(answer.status, 201);
+  assert.equal(answer.body.data.installCommand, expectedCommand(backend.url, binary));
+});
+
+Deno.test("downloads: GET /install.sh and /sensor-agent.service serve deploy/'s files byte for byte, to anyone", async () => {
+  await using backend = await startRefBackend();
+  for (const [path, file] of [["/install.sh", INSTALL_SH], ["/sensor-agent.service", UNIT_FILE]]) {
+    const response = await fetch(`${backend.url}${path}`); // no Authorization header
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8");
+    const served = new Uint8Array(await response.arrayBuffer());
+    assert.deepEqual(served, await Deno.readFile(file), `${path} is ${file}, byte for byte`);
+    const head = await fetch(`${backend.url}${path}`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-length"), String(served.length));
+    await head.body?.cancel();
+    const post = await fetch(`${backend.url}${path}`, { method: "POST" });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    await post.body?.cancel();
+  }
+  assert.equal((await backend.call("GET", "/deploy/install.sh", undefined, null)).status, 404);
+});
+
+Deno.test("downloads: a file missing at start is left out, and its route answers 404", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.join("deploy"));
+  await Deno.writeTextFile(dir.join("deploy/install.sh"), "#!/usr/bin/env bash\n");
+  const missing: string[] = [];
+  const downloads = await loadDownloads(
+    dir.path,
+    (route, path) => missing.push(`${route} ${path}`),
+  );
+  assert.deepEqual([...downloads.keys()], ["/install.sh"]);
+  assert.deepEqual(missing, ["/sensor-agent.service deploy/sensor-agent.service"]);
+  const handler = createHandler({
+    store: {} as Store, // not reached by these routes
+    adminToken: "0123456789abcdef",
+    heartbeatIntervalSeconds: 30,
+    publicUrl: "http://127.0.0.1:5009",
+    downloads,
+  });
+  const logged: string[] = [];
+  setLogOptions({ write: (line) => logged.push(line) });
+  try {
+    const unit = await handler(new Request("http://127.0.0.1:5009/sensor-agent.service"));
+    assert.equal(unit.status, 404);
+    assert.equal((await unit.json()).success, false);
+    const script = await handler(new Request("http://127.0.0.1:5009/install.sh"));
+    assert.equal(script.status, 200);
+    assert.equal(await script.text(), "#!/usr/bin/env bash\n");
+  } finally {
+    setLogOptions({ write: (line) => console.error(line) });
+  }
+  assert.match(logged.join("\n"), /GET \/sensor-agent\.service refused status=404/);
+});
+
+/**
+ * Runs what the backend printed inside the installer's sandbox (tests/support/sandbox.ts), as root,
+ * from /state, with `sudo` a function that runs its command (the sandbox is root already) and the
+ * install token in INSTALL_TOKEN, which stands in for the hidden prompt. Returns the run's output.
+ */
+async function runPrinted(sandbox: Sandbox, command: string, installToken: string) {
+  const output = await sandbox.command(
+    ["bash", "--norc", "--noprofile", "-c", `sudo() { "$@"; }; cd /state && ${command}`],
+    { env: { INSTALL_TOKEN: installToken }, loopback: true },
+  ).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assertNoTokens(text);
+  assert.equal(output.code, 0, text);
+  return text;
+}
+
+/** What the printed command must have left: both files fetched, the unit and config installed. */
+async function assertInstalled(
+  sandbox: Sandbox,
+  backend: RefBackend,
+  installToken: string,
+  binary: string,
+) {
+  assert.deepEqual(
+    await Deno.readFile(sandbox.host("/state/install.sh")),
+    await Deno.readFile(INSTALL_SH),
+  );
+  assert.deepEqual(
+    await Deno.readFile(sandbox.host("/etc/systemd/system/sensor-agent.service")),
+    await Deno.readFile(UNIT_FILE),
+  );
+  assert.equal(await Deno.readTextFile(sandbox.host("/usr/local/bin/sensor-agent")), binary);
+  const conf = sandbox.host("/etc/ravenxcope/sensor-agent.env");
+  const values = envValues(parseEnvFile(await Deno.readTextFile(conf), conf));
+  assert.equal(values.get("BACKEND_URL"), backend.url);
+  assert.equal(values.get("INSTALL_TOKEN"), installToken);
+}
+
+Deno.test({
+  name: "install command: run as printed, it installs ./sensor-agent with deploy/'s unit",
+  ignore: noSandbox !== undefined,
+  fn: async () => {
+    await using backend = await startRefBackend();
+    await using sandbox = await createSandbox();
+    const minted = await backend.call("POST", "/api/install-tokens");
+    const binary = fakeAgent("copied beside install.sh");
+    await Deno.writeTextFile(sandbox.host("/state/sensor-agent"), binary, { mode: 0o755 });
+    const text = await runPrinted(
+      sandbox,
+      minted.body.data.installCommand,
+      minted.body.data.installToken,
+    );
+    assert.match(text, /install token: from INSTALL_TOKEN in the environment, fingerprint /);
+    await assertInstalled(sandbox, backend, minted.body.data.installToken, binary);
+  },
+});
+
+Deno.test({
+  name: "install command: run as printed with AGENT_BINARY_URL, it downloads and checks the binary",
+  ignore: noSandbox !== undefined,
+  fn: async () => {
+    const binary = fakeAgent("downloaded from AGENT_BINARY_URL");
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      () => new Response(binary),
+    );
+    try {
+      await using backend = await startRefBackend(30, {
+        url: `http://127.0.0.1:${server.addr.port}/sensor-agent`,
+        sha256: await sha256Hex(binary),
+      });
+      await using sandbox = await createSandbox();
+      const minted = await backend.call("POST", "/api/install-tokens");
+      const text = await runPrinted(
+        sandbox,
+        minted.body.data.installCommand,
+        minted.body.data.installToken,
+      );
+      assert.match(text, /downloading http:\/\/127\.0\.0\.1:\d+\/sensor-agent/);
+      await assertInstalled(sandbox, backend, minted.body.data.installToken, binary);
+    } finally {
+      await server.shutdown();
+    }
+  },
 });
 
 // --- enrollment -------------------------------------------------------------------------------
@@ -521,19 +726,116 @@ Deno.test("settings: ADMIN_TOKEN is required and long; defaults for the rest", (
   assert.throws(from({ ...admin, HEARTBEAT_INTERVAL_SECONDS: "0" }), /HEARTBEAT_INTERVAL_SECONDS/);
   assert.throws(from({ ...admin, PUBLIC_URL: "ftp://x" }), /PUBLIC_URL/);
   assert.throws(from({ ...admin, PUBLIC_URL: "https://u:p@x" }), /without credentials/);
+  // What the agent and install.sh would refuse as BACKEND_URL.
+  for (const url of ["https://x/?a=1", "https://x/#top", "https://x/it's"]) {
+    assert.throws(from({ ...admin, PUBLIC_URL: url }), /query, a fragment or a single quote/, url);
+  }
+  assert.equal(
+    readSettings((name) =>
+      ({ ...admin, PUBLIC_URL: "https://x:8443/rx/" } as Record<string, string>)[name]
+    ).publicUrl,
+    "https://x:8443/rx",
+  );
 });
 
-Deno.test("install command: the token comes from a silent prompt, never from argv", async () => {
-  const command = installCommand("https://rx.example/it's");
-  assert.match(command, /^read -rsp 'Install token: ' INSTALL_TOKEN && /);
-  // printf is a builtin: "$INSTALL_TOKEN" reaches no process's argv, only sh's stdin.
-  assert.match(
-    command,
-    /printf '[^']*' 'https:\/\/rx\.example\/it'\\''s' "\$INSTALL_TOKEN" \| sudo sh -c/,
+Deno.test("settings: AGENT_BINARY_URL and AGENT_BINARY_SHA256 go together, checked", () => {
+  const admin = { ADMIN_TOKEN: "0123456789abcdef" };
+  const read = (env: Record<string, string>) =>
+    readSettings((name) => ({ ...admin, ...env } as Record<string, string>)[name]);
+  const sha256 = "0123456789ABCDEF".repeat(4);
+  assert.equal(read({}).agentBinary, undefined);
+  assert.deepEqual(
+    read({ AGENT_BINARY_URL: "https://dl.example/agent", AGENT_BINARY_SHA256: sha256 }).agentBinary,
+    {
+      url: "https://dl.example/agent",
+      sha256: sha256.toLowerCase(),
+    },
   );
-  assert.equal(command.match(/\$INSTALL_TOKEN/g)?.length, 1);
-  assert.match(command, /umask 077/);
-  // bash -n parses it: the quoting holds.
-  const check = await new Deno.Command("bash", { args: ["-n", "-c", command] }).output();
-  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ AGENT_BINARY_URL: "https://dl.example/agent" }, /without AGENT_BINARY_SHA256/],
+    [{ AGENT_BINARY_SHA256: sha256 }, /without AGENT_BINARY_URL/],
+    [
+      { AGENT_BINARY_URL: "ftp://dl.example/a", AGENT_BINARY_SHA256: sha256 },
+      /http:\/\/ or https:\/\//,
+    ],
+    [{ AGENT_BINARY_URL: "dl.example/a", AGENT_BINARY_SHA256: sha256 }, /absolute/],
+    [
+      { AGENT_BINARY_URL: "https://u:p@dl.example/a", AGENT_BINARY_SHA256: sha256 },
+      /without credentials/,
+    ],
+    [
+      { AGENT_BINARY_URL: "https://dl.example/a", AGENT_BINARY_SHA256: sha256.slice(1) },
+      /64 hex digits/,
+    ],
+    [
+      { AGENT_BINARY_URL: "https://dl.example/a", AGENT_BINARY_SHA256: `${sha256.slice(1)}g` },
+      /64 hex digits/,
+    ],
+  ];
+  for (const [env, reason] of refused) {
+    assert.throws(() => read(env), SettingsError, JSON.stringify(env));
+    assert.throws(() => read(env), reason, JSON.stringify(env));
+  }
+});
+
+Deno.test("install command: bash parses it into exactly the words install.sh takes, and no token", async () => {
+  const odd = "https://rx.example/it's $(reboot) `id` \\ x";
+  const binary = { url: "https://dl.example/a'b c", sha256: "cd".repeat(32) };
+  for (
+    const [backendUrl, given] of [["http://127.0.0.1:5009", undefined], [odd, binary]] as const
+  ) {
+    const command = installCommand(backendUrl, given);
+    assert.equal(
+      command,
+      expectedCommand(
+        backendUrl.replaceAll("'", "'\\''"),
+        given && {
+          ...given,
+          url: given.url.replaceAll("'", "'\\''"),
+        },
+      ),
+    );
+    // bash -n: the quoting holds.
+    const check = await new Deno.Command("bash", { args: ["-n", "-c", command] }).output();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+    // The token is typed at install.sh's hidden prompt: the command neither holds nor names it.
+    assert.doesNotMatch(command, /TOKEN|read /);
+    const source = given === undefined
+      ? ["--binary", "./sensor-agent"]
+      : ["--binary", given.url, "--sha256", given.sha256];
+    assert.deepEqual(await argvOf(command), [
+      [
+        "curl",
+        "-fsSL",
+        "--fail-early",
+        "-o",
+        "install.sh",
+        `${backendUrl}/install.sh`,
+        "-o",
+        "sensor-agent.service",
+        `${backendUrl}/sensor-agent.service`,
+      ],
+      ["sudo", "bash", "install.sh", "--backend-url", backendUrl, ...source],
+    ]);
+  }
+});
+
+Deno.test("install command: every option it passes is one deploy/install.sh documents", async () => {
+  const help = await new Deno.Command("bash", { args: [INSTALL_SH, "--help"] }).output();
+  assert.equal(help.code, 0);
+  const usage = new TextDecoder().decode(help.stdout);
+  const binary = { url: "https://dl.example/a", sha256: "ef".repeat(32) };
+  const options = new Set<string>();
+  for (
+    const command of [
+      installCommand("https://rx.example"),
+      installCommand("https://rx.example", binary),
+    ]
+  ) {
+    const sudo = (await argvOf(command)).find((argv) => argv[0] === "sudo")!;
+    assert.deepEqual(sudo.slice(0, 3), ["sudo", "bash", "install.sh"]);
+    for (const word of sudo) if (word.startsWith("--")) options.add(word);
+  }
+  assert.deepEqual([...options].sort(), ["--backend-url", "--binary", "--sha256"]);
+  for (const option of options) assert.match(usage, new RegExp(`^  ${option} `, "m"), option);
 });

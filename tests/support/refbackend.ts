@@ -3,6 +3,7 @@
 // out is added to the tokens no agent output may contain.
 import { idempotencyKey } from "../../lib/enrollment.ts";
 import { launchBackend } from "../../reference-backend/launch.ts";
+import type { AgentBinary } from "../../reference-backend/settings.ts";
 import { usedTokens } from "./agent.ts";
 import { tempDir } from "./tempdir.ts";
 
@@ -43,14 +44,25 @@ export interface RefBackend {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a reference backend handing out `heartbeatIntervalSeconds` (default 30). */
-export async function startRefBackend(heartbeatIntervalSeconds = 30): Promise<RefBackend> {
+/**
+ * Starts a reference backend handing out `heartbeatIntervalSeconds` (default 30), with
+ * AGENT_BINARY_URL and AGENT_BINARY_SHA256 set from `agentBinary` when given.
+ */
+export async function startRefBackend(
+  heartbeatIntervalSeconds = 30,
+  agentBinary?: AgentBinary,
+): Promise<RefBackend> {
   const dir = await tempDir();
   const adminToken = crypto.randomUUID() + crypto.randomUUID();
   usedTokens.add(adminToken);
   let backend;
   try {
-    backend = await launchBackend({ dataDir: dir.path, adminToken, heartbeatIntervalSeconds });
+    backend = await launchBackend({
+      dataDir: dir.path,
+      adminToken,
+      heartbeatIntervalSeconds,
+      agentBinary,
+    });
   } catch (error) {
     await dir[Symbol.asyncDispose]();
     throw error;
