@@ -21,17 +21,24 @@ export interface TestBackend {
 /** What the test answers: a Response, or anything `Response.json` takes (sent with status 200). */
 export type Answer = (request: SeenRequest, n: number) => Response | Promise<Response>;
 
-/** Starts a backend on a free loopback port. */
-export function startBackend(answer: Answer): TestBackend {
+/** Where and how a test backend listens: TLS with a test certificate, another loopback address. */
+export interface BackendOptions {
+  readonly hostname?: string; // 127.0.0.1 unless a test needs a second loopback host
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** Starts a backend on a free loopback port. A failed TLS handshake never reaches `answer`. */
+export function startBackend(answer: Answer, options: BackendOptions = {}): TestBackend {
+  const hostname = options.hostname ?? "127.0.0.1";
   const requests: SeenRequest[] = [];
   const controller = new AbortController();
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
+    { hostname, port: 0, signal: controller.signal, onListen: () => {}, ...options.tls },
     async (req) => {
       const seen: SeenRequest = {
         method: req.method,
         path: new URL(req.url).pathname,
-        headers: req.headers,
+        headers: new Headers(req.headers), // a copy: the live one dies with the request
         body: await req.text(),
       };
       requests.push(seen);
@@ -43,7 +50,7 @@ export function startBackend(answer: Answer): TestBackend {
     await server.finished;
   };
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `${options.tls ? "https" : "http"}://${hostname}:${server.addr.port}`,
     port: server.addr.port,
     requests,
     close,

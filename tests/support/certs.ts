@@ -3,7 +3,7 @@
 // second CA that signed nothing the server presents; and a recording backend that serves TLS with
 // them. Keys are P-256: fast to generate, and rustls (Deno's TLS) accepts them.
 import { join } from "node:path";
-import type { Answer, SeenRequest, TestBackend } from "./backend.ts";
+import { type Answer, startBackend, type TestBackend } from "./backend.ts";
 
 /** One certificate: where its PEM lives and the PEM itself. */
 export interface PemFile {
@@ -159,37 +159,8 @@ export function startTlsBackend(
   answer: Answer,
   hostname = "127.0.0.1",
 ): TestBackend {
-  const requests: SeenRequest[] = [];
-  const controller = new AbortController();
-  const server = Deno.serve(
-    {
-      hostname,
-      port: 0,
-      cert: certs.serverCert.pem,
-      key: certs.serverKey.pem,
-      signal: controller.signal,
-      onListen: () => {},
-    },
-    async (req) => {
-      const seen: SeenRequest = {
-        method: req.method,
-        path: new URL(req.url).pathname,
-        headers: new Headers(req.headers), // a copy: the live one dies with the request
-        body: await req.text(),
-      };
-      requests.push(seen);
-      return await answer(seen, requests.length);
-    },
-  );
-  const close = async () => {
-    if (!controller.signal.aborted) controller.abort();
-    await server.finished;
-  };
-  return {
-    url: `https://${hostname}:${server.addr.port}`,
-    port: server.addr.port,
-    requests,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  return startBackend(answer, {
+    hostname,
+    tls: { cert: certs.serverCert.pem, key: certs.serverKey.pem },
+  });
 }
