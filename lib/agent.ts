@@ -8,9 +8,10 @@ import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { type Backend, clientTrusting, request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { log, warnOnce } from "./log.ts";
-import { checkWritable, lockConfig, persistSensorToken } from "./persist.ts";
+import { checkWritable, type ConfigLock, lockConfig, persistSensorToken } from "./persist.ts";
 import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
+import { readSmallFile } from "./smallfile.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
@@ -38,7 +39,11 @@ export async function ensureEnrolled(
   mode: "run" | "enroll",
   force = false,
 ): Promise<Enrolled | undefined> {
-  const lock = await lockConfig(ctx.configPath);
+  const lock = await unlessStopped(lockConfig(ctx.configPath), ctx.signal);
+  if (lock === undefined) {
+    log.info("stopped by a signal while waiting for the config lock; nothing was sent");
+    return undefined;
+  }
   try {
     if (!lock.held) {
       log.warn("cannot lock the config; going on without the lock", {
@@ -62,6 +67,37 @@ export async function ensureEnrolled(
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The lock once it is taken, or undefined as soon as a signal stops the agent. Waiting for the lock
+ * cannot be cancelled, and another agent may hold it for a whole BACKEND_TIMEOUT_SECONDS or more:
+ * a SIGTERM must not wait for that (found by tests/race_test.ts). A lock taken after the signal is
+ * released at once; the process is exiting anyway.
+ */
+function unlessStopped(
+  locking: Promise<ConfigLock>,
+  signal: AbortSignal,
+): Promise<ConfigLock | undefined> {
+  if (signal.aborted) {
+    locking.then((lock) => lock.release(), () => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onStop = () => resolve(undefined);
+    signal.addEventListener("abort", onStop, { once: true });
+    locking.then(
+      (lock) => {
+        signal.removeEventListener("abort", onStop);
+        if (signal.aborted) lock.release();
+        resolve(signal.aborted ? undefined : lock);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onStop);
+        reject(error);
+      },
+    );
+  });
 }
 
 async function enroll(
@@ -143,6 +179,9 @@ async function save(
   }
 }
 
+/** A CA bundle larger than this is not a bundle (the whole Mozilla set is about 220 KB). */
+const MAX_CA_FILE_BYTES = 1024 * 1024;
+
 /**
  * The backend as configured: BACKEND_URL (required), the timeout, and an HTTP client trusting
  * BACKEND_CA_FILE when one is set. An http:// URL is allowed, with a warning.
@@ -160,7 +199,7 @@ export async function backendFor(config: Config): Promise<Backend> {
   }
   let pem: string;
   try {
-    pem = await Deno.readTextFile(config.backendCaFile);
+    pem = new TextDecoder().decode(await readSmallFile(config.backendCaFile, MAX_CA_FILE_BYTES));
   } catch (error) {
     throw new AgentError(
       ExitCode.config,

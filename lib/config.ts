@@ -6,6 +6,7 @@ import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { HostRoots } from "./interfaces.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
+import { readSmallFile, UnfitFileError } from "./smallfile.ts";
 
 /** Where the agent looks for its env file when neither --config nor SENSOR_AGENT_CONFIG says. */
 export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
@@ -381,16 +382,23 @@ async function readInstallTokenFile(
       "Mount the secret inside the config directory or widen the read list in deno.json",
     );
   }
+  let bytes: Uint8Array;
   try {
-    const text = await Deno.readTextFile(setting.value);
-    const token = text.trimEnd();
-    return token === "" ? undefined : token;
+    bytes = await readSmallFile(setting.value, MAX_CONFIG_BYTES);
   } catch (error) {
+    if (error instanceof UnfitFileError) {
+      throw configError(
+        `${where} names ${setting.value}, which ${error.message}`,
+        "Point INSTALL_TOKEN_FILE at the file that holds the install token",
+      );
+    }
     throw configError(
       `${where}: cannot read ${setting.value}: ${describe(error)}`,
       fixAccessAdvice(setting.value),
     );
   }
+  const token = new TextDecoder().decode(bytes).trimEnd();
+  return token === "" ? undefined : token;
 }
 
 function fixAccessAdvice(path: string): string {

@@ -1,5 +1,6 @@
 // lib/hostfacts.ts: who this host is, as the backend should see it (contract section 3). Reads the
 // host's own files where a container bind-mounts them, and falls back to what the runtime knows.
+import { readSmallFile } from "./smallfile.ts";
 
 /** The agent's version, sent at enrollment, in every heartbeat and in the User-Agent. */
 export const AGENT_VERSION = "2.0.0";
@@ -44,10 +45,14 @@ export function architectureName(arch: string): string {
   return arch;
 }
 
-/** Reads a small text file, or undefined when it is missing, unreadable or not allowed. */
+/**
+ * Reads a small text file, or undefined when it is missing, unreadable, not allowed, not a regular
+ * file (a FIFO would block every heartbeat) or over 1 MiB (<proc>/net/route with thousands of
+ * routes still fits).
+ */
 export async function readOptionalText(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return new TextDecoder().decode(await readSmallFile(path, 1024 * 1024));
   } catch {
     return undefined;
   }

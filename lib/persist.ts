@@ -79,8 +79,32 @@ function tempName(target: string): string {
 }
 
 /**
+ * Removes the temporary files that a writer killed mid-write left beside `target` (names exactly as
+ * tempName makes them): the rename never happened, so each is a stray copy of a sensor token that
+ * would otherwise stay on disk for good (found by tests/crash_test.ts). Runs under the config lock,
+ * so no live writer owns one. Best effort: a failure here must not stop the write.
+ */
+async function removeStaleTemps(target: string): Promise<void> {
+  const prefix = `.${basename(target)}.`;
+  try {
+    for await (const entry of Deno.readDir(dirname(target))) {
+      const name = entry.name;
+      if (!entry.isFile || !name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+      if (!/^\d+$/.test(name.slice(prefix.length, -".tmp".length))) continue;
+      await Deno.remove(join(dirname(target), name)).catch(() => {});
+    }
+  } catch {
+    // an unreadable directory: the write below reports what is wrong with it
+  }
+}
+
+/** Room the rewrite may need beyond the file's size: a 4096-character token line, and more. */
+const REWRITE_ROOM = 8 * 1024;
+
+/**
  * Proves, before any token is spent, that the config can be written: its directory exists or can
- * be made, and a temporary file can be created there. Throws the 73 of `enroll` otherwise.
+ * be made, and a temporary file as large as the rewrite can be written and synced there. Throws the
+ * 73 of `enroll` otherwise.
  */
 export async function checkWritable(configPath: string): Promise<void> {
   let temp: string | undefined;
@@ -89,7 +113,18 @@ export async function checkWritable(configPath: string): Promise<void> {
     await ensureParent(target);
     temp = tempName(target);
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    file.close();
+    try {
+      // An empty file takes no data blocks, so creating one proves nothing on a full disk (found by
+      // tests/diskfull_test.ts: the token was spent, then the write failed). Writing as many bytes
+      // as the new file can take makes a full disk or quota fail here instead; fdatasync makes a
+      // filesystem that allocates late (ext4, xfs) allocate now. (fdatasync, not fsync: enough for
+      // the blocks, and it keeps the write's own fsync the first one, for tests/crash_test.ts.)
+      const size = await Deno.stat(target).then((info) => info.size, () => 0);
+      await writeAll(file, new Uint8Array(size + REWRITE_ROOM));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
   } catch (error) {
     throw new AgentError(
       ExitCode.cantCreate,
@@ -111,6 +146,7 @@ export async function persistSensorToken(configPath: string, sensorToken: string
   let temp: string | undefined;
   try {
     await ensureParent(target);
+    await removeStaleTemps(target);
     let before = "";
     let owner: { uid: number | null; gid: number | null } | undefined;
     try {

@@ -1,0 +1,41 @@
+// tests/support/seed.ts: the seed's "before" env file in a fresh temp dir, and the options that run
+// the agent on it under the scoped test permissions (the temp dir in place of /etc/ravenxcope, the
+// host fixture in place of /host/proc and /host/sys).
+import { type AgentOptions, newToken, PROJECT } from "./agent.ts";
+import { type TempDir, tempDir } from "./tempdir.ts";
+
+export const FIXTURE = `${PROJECT}/tests/fixtures/host`;
+export const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` };
+
+/** A config dir holding the seed's file, and how to run the agent on it. */
+export interface Seed {
+  readonly dir: TempDir;
+  readonly config: string;
+  readonly before: string;
+  readonly installToken: string;
+  readonly options: AgentOptions & { env: Record<string, string> };
+  readonly args: string[];
+}
+
+/** Writes the seed's "before" file (SENSOR_ID, INSTALL_TOKEN, BACKEND_URL) into a new temp dir. */
+export async function seed(backendUrl: string, installToken = newToken("install")): Promise<Seed> {
+  const dir = await tempDir();
+  const config = dir.join("sensor-agent.env");
+  const before = `SENSOR_ID=sensor-1\nINSTALL_TOKEN=${installToken}\nBACKEND_URL=${backendUrl}\n`;
+  await Deno.writeTextFile(config, before);
+  return {
+    dir,
+    config,
+    before,
+    installToken,
+    options: { read: [FIXTURE], write: [dir.path], env: { ...HOST_ENV } },
+    args: ["--config", config],
+  };
+}
+
+/** The names in `directory`, sorted: to prove that a run left nothing behind (no lock, no temp). */
+export async function listing(directory: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(directory)) names.push(entry.name);
+  return names.sort();
+}
