@@ -1,7 +1,7 @@
 // lib/config.ts: the agent's settings, from the config file and the process environment (contract
 // section 2). Validation is pure; reading the file and the environment happens in loadConfig.
 import { dirname } from "node:path";
-import { AgentError, configError } from "./errors.ts";
+import { configError } from "./errors.ts";
 import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { HostRoots } from "./interfaces.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
@@ -252,45 +252,17 @@ const MAX_CONFIG_BYTES = 64 * 1024;
  * configure everything through the environment). Anything else that is wrong with it is a 78.
  */
 export async function readConfigFile(path: string): Promise<EnvLine[] | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw configError(`cannot read config file ${path}: ${describe(error)}`, fixAccessAdvice(path));
-  }
-  if (!info.isFile) {
-    throw configError(
-      `config file ${path} is not a regular file`,
-      "Point --config at a regular file",
-    );
-  }
-  if (info.size > MAX_CONFIG_BYTES) {
-    throw configError(
-      `config file ${path} is larger than 64 KiB`,
-      "Point --config at the agent's env file",
-    );
-  }
   let bytes: Uint8Array;
   try {
-    // Read through a handle with a cap: the file may grow between stat and read.
-    using file = await Deno.open(path, { read: true });
-    bytes = new Uint8Array(MAX_CONFIG_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const n = await file.read(bytes.subarray(length));
-      if (n === null) break;
-      length += n;
-      if (length > MAX_CONFIG_BYTES) {
-        throw configError(
-          `config file ${path} is larger than 64 KiB`,
-          "Point --config at the agent's env file",
-        );
-      }
-    }
-    bytes = bytes.subarray(0, length);
+    bytes = await readSmallFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
-    if (error instanceof AgentError) throw error;
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof UnfitFileError) {
+      const advice = error.reason === "too large"
+        ? "Point --config at the agent's env file"
+        : "Point --config at a regular file";
+      throw configError(`config file ${path} ${error.message}`, advice);
+    }
     throw configError(`cannot read config file ${path}: ${describe(error)}`, fixAccessAdvice(path));
   }
   let text: string;

@@ -94,6 +94,7 @@ Deno.test("heartbeat: the first beat goes right after a restart with a persisted
   const agent = startAgent(s.args, s.options);
   await waitForRequest(backend, isBeat);
   const elapsed = performance.now() - started;
+  await agent.waitFor(/heartbeat sent/); // logged once the reply is read, a moment after arrival
   const run = await agent.stop();
   assert.equal(run.code, 0, run.stderr);
   assert.ok(elapsed < 3000, `first beat after ${elapsed} ms`);
