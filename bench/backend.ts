@@ -1,0 +1,56 @@
+// bench/backend.ts: the backend the benchmarks talk to, as its own process so that its work does
+// not land on the measured process's event loop or CPU clock. Serves 127.0.0.1 on a free port,
+// prints `port <n>` once listening, enrolls every request with the same token, accepts every
+// heartbeat, and stops on SIGTERM, when stdin closes, or after `--lifetime` seconds at most.
+import { parseArgs } from "node:util";
+
+/** The token every enrollment gets: the contract's charset, 43 characters like a real one. */
+export const BENCH_SENSOR_TOKEN = "bench-sensor-token-0123456789abcdefABCDEF_xyz";
+
+const enrolled = JSON.stringify({
+  success: true,
+  data: {
+    sensorId: "00000000-0000-4000-8000-000000000001",
+    sensorToken: BENCH_SENSOR_TOKEN,
+    backendUrl: "http://10.10.10.70:5009",
+    heartbeatIntervalSeconds: 30,
+  },
+});
+const accepted = JSON.stringify({ success: true, data: { heartbeatIntervalSeconds: 30 } });
+const json = { "content-type": "application/json" };
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { lifetime: { type: "string", default: "300" } },
+  });
+  const lifetimeMs = Number(values.lifetime) * 1000;
+  const stop = new AbortController();
+  const server = Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: stop.signal,
+      onListen: ({ port }) => console.log(`port ${port}`),
+    },
+    async (request) => {
+      await request.arrayBuffer(); // read the whole body, as a real backend would
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/api/sensors/enroll")) return new Response(enrolled, { headers: json });
+      if (path.endsWith("/api/sensors/heartbeat")) return new Response(accepted, { headers: json });
+      return new Response("not found", { status: 404 });
+    },
+  );
+  const end = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", end);
+  const timer = setTimeout(end, lifetimeMs);
+  // The parent holds our stdin: when it goes away (crash, ^C), so do we.
+  (async () => {
+    for await (const _ of Deno.stdin.readable) { /* nothing is sent; wait for EOF */ }
+    end();
+  })();
+  await server.finished;
+  clearTimeout(timer);
+  Deno.removeSignalListener("SIGTERM", end);
+  Deno.exit(0);
+}

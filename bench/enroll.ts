@@ -1,0 +1,259 @@
+// bench/enroll.ts: time-to-enrolled (issue). `main.ts enroll` from process start to exit with the
+// token persisted, against the bench backend (its own process), paired run for run with the floor:
+// curl posting the same payload with the same headers, and the shell appending the token line.
+// Each pair uses a fresh config; the order inside a pair alternates, so drift (page cache, CPU
+// frequency, the other core's load) falls on both sides alike.
+import { createHmac } from "node:crypto";
+import { join } from "node:path";
+import { writeHostTree } from "../tests/support/hosttree.ts";
+import { BENCH_SENSOR_TOKEN } from "./backend.ts";
+import {
+  agentEnv,
+  agentFlags,
+  type AgentPlaces,
+  decode,
+  DENO,
+  fixtureInterfaces,
+  MAIN,
+  median,
+  PROJECT,
+  startBenchBackend,
+  timed,
+  v8Flags,
+  writeIdentityFiles,
+} from "./support.ts";
+
+export const ENROLL_PAIRS = 25;
+const WARMUP_ROUNDS = 3;
+const INSTALL_TOKEN = "bench-install-token-0123456789abcdef";
+const MACHINE_ID = "0123456789abcdef0123456789abcdef"; // as writeIdentityFiles writes it
+/** A sensor's typical count: lo, a few ports, a bridge and some container veths. */
+const ENROLL_INTERFACES = 8;
+
+/** The agent's own phases, from its log timestamps (1 ms resolution) and the bench's clock. */
+export interface EnrollPhases {
+  /** Process start to the config loaded (the http:// warning): runtime, module graph, config. */
+  readonly startupMs: number;
+  /** Lock, write check, host snapshot (files, interfaces, sensor IP), machine id. */
+  readonly snapshotMs: number;
+  /** The enrollment request and the reply's judgement. */
+  readonly requestMs: number;
+  /** The atomic write: temp file, fsync, rename, directory fsync. */
+  readonly persistMs: number;
+  /** The last log line to the process's exit. */
+  readonly exitMs: number;
+}
+
+export interface EnrollPair {
+  readonly agentMs: number;
+  readonly floorMs: number;
+  readonly ratio: number;
+  /** `deno run` of an empty script: the runtime's own start and exit. */
+  readonly denoEmptyMs: number;
+  /** `main.ts --version` under the same flags: the runtime plus the agent's module graph. */
+  readonly agentVersionMs: number;
+  /** bench/enroll_floor.ts: a bare Deno script that posts with fetch and appends the line. */
+  readonly denoFetchMs: number;
+  readonly phases: EnrollPhases;
+}
+
+export interface EnrollResult {
+  readonly pairs: EnrollPair[];
+  readonly agentMs: number; // medians
+  readonly floorMs: number;
+  readonly ratio: number; // median of the per-pair ratios
+  readonly denoEmptyMs: number;
+  readonly agentVersionMs: number;
+  readonly denoFetchMs: number;
+  readonly phases: EnrollPhases;
+}
+
+/** Runs warm-up rounds, then `pairs` measured pairs; every config lives under `workDir`. */
+export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Promise<EnrollResult> {
+  const base = join(workDir, "enroll");
+  const { proc, sys } = await writeHostTree(
+    join(base, "host"),
+    fixtureInterfaces(ENROLL_INTERFACES),
+    { defaultRoute: "enp1s0" },
+  );
+  const identityDir = join(base, "identity");
+  await writeIdentityFiles(identityDir);
+  const emptyScript = join(base, "empty.ts");
+  await Deno.writeTextFile(emptyScript, "");
+  const backend = await startBenchBackend(600);
+  try {
+    let round = 0;
+    const fresh = async (): Promise<{ places: AgentPlaces; config: string }> => {
+      const configDir = join(base, `config-${round++}`);
+      await Deno.mkdir(configDir, { recursive: true });
+      const config = join(configDir, "sensor-agent.env");
+      await Deno.writeTextFile(
+        config,
+        `SENSOR_ID=bench-1\nINSTALL_TOKEN=${INSTALL_TOKEN}\nBACKEND_URL=${backend.url}\n`,
+      );
+      return { places: { configDir, proc, sys, identityDir }, config };
+    };
+    const payloadFile = join(base, "payload.json");
+    await Deno.writeTextFile(payloadFile, await enrollmentPayload(await fresh()));
+    const idempotencyKey = createHmac("sha256", INSTALL_TOKEN).update(MACHINE_ID).digest("hex");
+    const floorScript = (config: string, reply: string) =>
+      `curl -s -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' ` +
+      `-H 'Idempotency-Key: ${idempotencyKey}' --data-binary @${payloadFile} ` +
+      `${backend.url}/api/sensors/enroll -o ${reply} && printf 'SENSOR_TOKEN=%s\\n' ` +
+      `"$(sed -n 's/.*"sensorToken":"\\([^"]*\\)".*/\\1/p' ${reply})" >> ${config}`;
+
+    const runAgent = async () => {
+      const { places, config } = await fresh();
+      const flags = [...await v8Flags(), ...await agentFlags(places)];
+      const startedAt = Date.now();
+      const run = await timed(DENO, [
+        "run",
+        "-q",
+        "--no-prompt",
+        ...flags,
+        MAIN,
+        "enroll",
+        "--config",
+        config,
+      ], { env: agentEnv(places), clearEnv: true, stdout: "null", stderr: "piped" });
+      const stderr = decode(run.output.stderr);
+      await expectEnrolled(config, run.output.code, stderr, "main.ts enroll");
+      return { ms: run.ms, phases: phasesOf(stderr, startedAt, startedAt + run.ms) };
+    };
+    const runFloor = async () => {
+      const { config } = await fresh();
+      const run = await timed("sh", ["-c", floorScript(config, `${config}.reply`)], {
+        stdout: "null",
+        stderr: "piped",
+      });
+      await expectEnrolled(config, run.output.code, decode(run.output.stderr), "the curl floor");
+      return run.ms;
+    };
+    const runEmpty = async () => (await timed(DENO, ["run", "-q", emptyScript])).ms;
+    const runDenoFetch = async () => {
+      const { config } = await fresh();
+      const run = await timed(DENO, [
+        "run",
+        "-q",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        `--allow-read=${payloadFile}`,
+        `--allow-write=${config}`,
+        join(PROJECT, "bench", "enroll_floor.ts"),
+        `${backend.url}/api/sensors/enroll`,
+        payloadFile,
+        config,
+      ], { stdout: "null", stderr: "piped" });
+      await expectEnrolled(config, run.output.code, decode(run.output.stderr), "enroll_floor.ts");
+      return run.ms;
+    };
+    const runVersion = async () => {
+      const { places } = await fresh();
+      const run = await timed(DENO, [
+        "run",
+        "-q",
+        "--no-prompt",
+        ...await v8Flags(),
+        ...await agentFlags(places),
+        MAIN,
+        "--version",
+      ], { env: agentEnv(places), clearEnv: true, stdout: "null" });
+      return run.ms;
+    };
+
+    for (let i = 0; i < WARMUP_ROUNDS; i++) {
+      await runAgent();
+      await runFloor();
+      await runEmpty();
+      await runVersion();
+      await runDenoFetch();
+    }
+    const measured: EnrollPair[] = [];
+    for (let i = 0; i < pairs; i++) {
+      let agent: Awaited<ReturnType<typeof runAgent>>;
+      let floorMs: number;
+      if (i % 2 === 0) {
+        agent = await runAgent();
+        floorMs = await runFloor();
+      } else {
+        floorMs = await runFloor();
+        agent = await runAgent();
+      }
+      measured.push({
+        agentMs: agent.ms,
+        floorMs,
+        ratio: agent.ms / floorMs,
+        denoEmptyMs: await runEmpty(),
+        agentVersionMs: await runVersion(),
+        denoFetchMs: await runDenoFetch(),
+        phases: agent.phases,
+      });
+    }
+    const of = (pick: (pair: EnrollPair) => number) => median(measured.map(pick));
+    return {
+      pairs: measured,
+      agentMs: of((p) => p.agentMs),
+      floorMs: of((p) => p.floorMs),
+      ratio: of((p) => p.ratio),
+      denoEmptyMs: of((p) => p.denoEmptyMs),
+      agentVersionMs: of((p) => p.agentVersionMs),
+      denoFetchMs: of((p) => p.denoFetchMs),
+      phases: {
+        startupMs: of((p) => p.phases.startupMs),
+        snapshotMs: of((p) => p.phases.snapshotMs),
+        requestMs: of((p) => p.phases.requestMs),
+        persistMs: of((p) => p.phases.persistMs),
+        exitMs: of((p) => p.phases.exitMs),
+      },
+    };
+  } finally {
+    await backend.close();
+  }
+}
+
+/** The payload the agent would send, from its own `inventory` command, with the real token. */
+async function enrollmentPayload(
+  setup: { places: AgentPlaces; config: string },
+): Promise<string> {
+  const run = await timed(DENO, [
+    "run",
+    "-q",
+    "--no-prompt",
+    ...await v8Flags(),
+    ...await agentFlags(setup.places),
+    MAIN,
+    "inventory",
+    "--config",
+    setup.config,
+  ], { env: agentEnv(setup.places), clearEnv: true, stdout: "piped", stderr: "piped" });
+  if (!run.output.success) throw new Error(`inventory failed: ${decode(run.output.stderr)}`);
+  const payload = JSON.parse(decode(run.output.stdout));
+  return JSON.stringify({ ...payload, installToken: INSTALL_TOKEN });
+}
+
+async function expectEnrolled(config: string, code: number, stderr: string, what: string) {
+  const text = await Deno.readTextFile(config);
+  if (code !== 0 || !text.includes(`SENSOR_TOKEN=${BENCH_SENSOR_TOKEN}\n`)) {
+    throw new Error(`${what} did not enroll (exit ${code}): ${stderr.slice(0, 500)}`);
+  }
+}
+
+/** The phases from the agent's log lines; a missing line makes its phase 0 and the next longer. */
+function phasesOf(stderr: string, startedAt: number, exitedAt: number): EnrollPhases {
+  const at = (pattern: RegExp, fallback: number) => {
+    const line = stderr.split("\n").find((l) => pattern.test(l));
+    const time = line === undefined ? NaN : Date.parse(line.slice(0, line.indexOf(" ")));
+    return Number.isNaN(time) ? fallback : time;
+  };
+  const configured = at(/ WARN BACKEND_URL uses http/, startedAt);
+  const enrolling = at(/ INFO enrolling /, configured);
+  const enrolled = at(/ INFO enrolled /, enrolling);
+  const saved = at(/ INFO sensor token saved /, enrolled);
+  return {
+    startupMs: configured - startedAt,
+    snapshotMs: enrolling - configured,
+    requestMs: enrolled - enrolling,
+    persistMs: saved - enrolled,
+    exitMs: Math.max(0, exitedAt - saved),
+  };
+}

@@ -1,0 +1,215 @@
+// bench/steady.ts: steady state (issue). The agent's real heartbeat loop (runHeartbeats) in one
+// process, its wait returning at once, each beat a fresh collectSnapshot of a 64-interface fixture
+// host sent over real HTTP to the bench backend (its own process, so the server's work is not on
+// this process's CPU clock). RSS and CPU are read after 100 beats and after 10,000.
+//
+// Run as a script, this module is the measured child: it runs under the agent's permission set
+// (bench/support.ts agentFlags), loads its config as the agent does, and prints one JSON line.
+import { join } from "node:path";
+import process from "node:process";
+import { backendFor } from "../lib/agent.ts";
+import { loadConfig } from "../lib/config.ts";
+import { runHeartbeats } from "../lib/heartbeat.ts";
+import { collectSnapshot } from "../lib/inventory.ts";
+import { setLogOptions } from "../lib/log.ts";
+import { writeHostTree } from "../tests/support/hosttree.ts";
+import {
+  agentEnv,
+  agentFlags,
+  type AgentPlaces,
+  decode,
+  DENO,
+  fixtureInterfaces,
+  PROJECT,
+  startBenchBackend,
+  timed,
+  v8Flags,
+  writeIdentityFiles,
+} from "./support.ts";
+
+export const STEADY_INTERFACES = 64;
+export const STEADY_BEATS = 10_000;
+export const STEADY_FIRST_MARK = 100;
+/** Readings in between, to tell a warm-up that levels off from growth that goes on. */
+const STEADY_MIDDLE_MARKS = [1_000, 2_500, 5_000];
+/**
+ * The child stops beating after this long even if it has not reached its count, and reports the
+ * beats it made (the report says so): the whole bench must stay under 3 minutes on 2 cores.
+ */
+const STEADY_BUDGET_SECONDS = 125;
+/** The child is killed if it has not reported this long after its budget. */
+const STEADY_GRACE_SECONDS = 30;
+
+/**
+ * One reading of the process, taken right after a full garbage collection so that garbage not yet
+ * collected does not pass for growth: resident set, V8 heap, and CPU time (user + system) so far.
+ */
+export interface Reading {
+  readonly rssBytes: number;
+  /** Live JS objects: what the agent still holds. */
+  readonly heapUsedBytes: number;
+  /** What V8 has reserved for the JS heap, live or not. */
+  readonly heapTotalBytes: number;
+  /** Memory of ArrayBuffers and other objects V8 tracks outside its heap. */
+  readonly externalBytes: number;
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+export interface SteadyResult {
+  readonly interfaces: number;
+  /** Beats asked for, and beats made: fewer when the time budget ran out first. */
+  readonly requestedBeats: number;
+  readonly beats: number;
+  readonly atFirstMark: Reading;
+  /** Readings between the first mark and the end, by beat. */
+  readonly between: { readonly beat: number; readonly reading: Reading }[];
+  readonly atEnd: Reading;
+  /** Beats whose reply was not a success (their wait is a backoff): 0, or the run is void. */
+  readonly failedBeats: number;
+  /** Log lines at warn or above during the run (the loop logs a lost backend there). */
+  readonly warnings: string[];
+  /** (rss at the end - rss at beat 100) / rss at beat 100: the target is <= 10 %. */
+  readonly rssGrowth: number;
+  /** CPU per beat between beat 100 and the end: the target is < 2 ms. */
+  readonly cpuMsPerBeat: number;
+  readonly wallMsPerBeat: number;
+}
+
+/** Sets up the fixture host and config, runs the child under the agent's set, returns its numbers. */
+export async function measureSteady(workDir: string, beats = STEADY_BEATS): Promise<SteadyResult> {
+  // The tree sits near the top of the file system: Deno checks every component of every path it
+  // reads (see BENCHMARKS.md), so a deep fixture path would cost more than the host's /host/sys.
+  const { proc, sys } = await writeHostTree(
+    join(workDir, "steady"),
+    fixtureInterfaces(STEADY_INTERFACES),
+    { defaultRoute: "enp1s0" },
+  );
+  const places: AgentPlaces = {
+    configDir: join(workDir, "steady-config"),
+    proc,
+    sys,
+    identityDir: join(workDir, "steady-identity"),
+  };
+  await writeIdentityFiles(places.identityDir);
+  await Deno.mkdir(places.configDir, { recursive: true });
+  const backend = await startBenchBackend(STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS + 10);
+  try {
+    const configPath = join(places.configDir, "sensor-agent.env");
+    await Deno.writeTextFile(
+      configPath,
+      `BACKEND_URL=${backend.url}\nSENSOR_ID=bench-1\nSENSOR_TOKEN=bench-sensor-token-steady-0123456789\n`,
+    );
+    const run = await timed(DENO, [
+      "run",
+      "-q",
+      "--no-prompt",
+      ...await v8Flags(["--expose-gc"]),
+      ...await agentFlags(places),
+      join(PROJECT, "bench", "steady.ts"),
+      configPath,
+      String(beats),
+      String(STEADY_BUDGET_SECONDS),
+    ], {
+      env: { ...agentEnv(places), SENSOR_AGENT_CONFIG: configPath },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+      // Bounded in time as well as in beats: a regression must not stall the whole bench.
+      signal: AbortSignal.timeout((STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS) * 1000),
+    });
+    if (!run.output.success) {
+      throw new Error(
+        `steady.ts failed (exit ${run.output.code}${
+          run.output.signal ? `, killed by ${run.output.signal}` : ""
+        }): ${decode(run.output.stderr).slice(0, 500)}`,
+      );
+    }
+    return JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** CPU spent in the forced collections, taken out of the readings. */
+let gcCpuMs = 0;
+
+function reading(started: number): Reading {
+  // The child runs with --expose-gc for this call only; the GC's CPU falls outside the beats.
+  const cpuBefore = process.cpuUsage();
+  (globalThis as { gc?: () => void }).gc?.();
+  const gcCpu = process.cpuUsage(cpuBefore);
+  gcCpuMs += (gcCpu.user + gcCpu.system) / 1000;
+  const cpu = process.cpuUsage();
+  const memory = Deno.memoryUsage();
+  return {
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    externalBytes: memory.external,
+    cpuMs: (cpu.user + cpu.system) / 1000 - gcCpuMs,
+    wallMs: performance.now() - started,
+  };
+}
+
+if (import.meta.main) {
+  const [configPath, beatsText, budgetText] = Deno.args;
+  const maxBeats = Number(beatsText);
+  const config = await loadConfig(configPath);
+  if (config.sensorToken === undefined) throw new Error("the steady config holds no SENSOR_TOKEN");
+  const backend = await backendFor(config);
+  const started = performance.now();
+  let waits = 0;
+  let failedBeats = 0;
+  const warnings: string[] = [];
+  setLogOptions({ level: "warn", write: (line) => warnings.push(line) });
+  let atFirstMark: Reading | undefined;
+  const between: SteadyResult["between"] = [];
+  const stop = new AbortController();
+  const budget = setTimeout(() => stop.abort(), Number(budgetText) * 1000);
+  await runHeartbeats({
+    backend,
+    sensorToken: config.sensorToken,
+    sensorLabel: config.sensorId,
+    intervalSeconds: 30,
+    snapshot: async (signal) => {
+      const snapshot = await collectSnapshot(config, signal);
+      if (snapshot.interfaces.length !== STEADY_INTERFACES) {
+        throw new Error(`the snapshot holds ${snapshot.interfaces.length} interfaces`);
+      }
+      return snapshot;
+    },
+    signal: stop.signal,
+    // The loop calls wait once per beat but the last, after judging the reply. A success waits
+    // interval x [0.9, 1.1] >= 27 s; a failure's backoff is drawn from [0, 60 s], mostly shorter.
+    wait: (delayMs) => {
+      waits++;
+      if (delayMs < 27_000) failedBeats++;
+      if (waits === STEADY_FIRST_MARK) atFirstMark = reading(started);
+      if (STEADY_MIDDLE_MARKS.includes(waits) && waits < maxBeats) {
+        between.push({ beat: waits, reading: reading(started) });
+      }
+      return Promise.resolve();
+    },
+    maxBeats,
+  });
+  clearTimeout(budget);
+  // Every beat but the last is followed by a wait; a beat cut short by the budget counts too.
+  const beats = stop.signal.aborted ? waits : waits + 1;
+  const atEnd = reading(started);
+  const measured = beats - STEADY_FIRST_MARK;
+  const result: SteadyResult = {
+    interfaces: STEADY_INTERFACES,
+    requestedBeats: maxBeats,
+    beats,
+    atFirstMark: atFirstMark!,
+    between,
+    atEnd,
+    failedBeats,
+    warnings,
+    rssGrowth: (atEnd.rssBytes - atFirstMark!.rssBytes) / atFirstMark!.rssBytes,
+    cpuMsPerBeat: (atEnd.cpuMs - atFirstMark!.cpuMs) / measured,
+    wallMsPerBeat: (atEnd.wallMs - atFirstMark!.wallMs) / measured,
+  };
+  console.log(JSON.stringify(result));
+}
