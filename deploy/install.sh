@@ -203,7 +203,7 @@ parse_env_line() {
 }
 
 # The last value of each active key in the config (the last one wins, as in the agent).
-declare -A file_values=()
+declare -gA file_values=()
 conf_exists=0
 
 # A regular file with one name: not a link that would lead root's chown or chmod elsewhere.
@@ -245,13 +245,13 @@ conf_has() { [[ -n ${file_values[$1]-} ]]; }
 # already holds the value, later ones are dropped (the last one would win); missing keys are
 # appended in the order of `wanted_order`. Keys in `dropped` lose their active lines. Sets
 # $new_conf, and $conf_changed to 1 when the result reads differently from the file.
-declare -A wanted=() dropped=()
+declare -gA wanted=() dropped=() done_keys=()
 wanted_order=()
 new_conf=
 conf_changed=0
 rewrite_conf() {
   local line number=0 status ending newline=$'\n' key
-  local -A done_keys=()
+  done_keys=()
   new_conf=
   conf_changed=0
   if ((conf_exists)); then
