@@ -1,5 +1,6 @@
 // lib/http.ts: JSON requests to the backend with the contract's rules (section 1): one User-Agent,
 // no redirects, a timeout over the whole exchange, and a cap on what is read of a reply.
+import { deadline } from "./deadline.ts";
 import { AGENT_VERSION, architectureName } from "./hostfacts.ts";
 
 /** The contract's User-Agent, e.g. `ravenxcope-sensor-agent/2.0.0 (linux; x86_64)`. */
@@ -56,8 +57,7 @@ export async function request(
   options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Reply> {
   const url = endpoint(backend.url, path);
-  const timeout = AbortSignal.timeout(backend.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  using limit = deadline(backend.timeoutMs, options.signal);
   const headers: Record<string, string> = {
     "Accept": "application/json",
     "User-Agent": USER_AGENT,
@@ -70,13 +70,13 @@ export async function request(
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       redirect: "manual",
-      signal,
+      signal: limit.signal,
       client: backend.client,
     });
     const text = await readCapped(response);
     return { status: response.status, headers: response.headers, text };
   } catch (error) {
-    throw classify(error, url, timeout, options.signal);
+    throw classify(error, url, limit.timedOut(), options.signal);
   }
 }
 
@@ -111,11 +111,11 @@ async function readCapped(response: Response): Promise<string | undefined> {
 function classify(
   error: unknown,
   url: URL,
-  timeout: AbortSignal,
+  timedOut: boolean,
   stop?: AbortSignal,
 ): TransportError {
   if (stop?.aborted) return new TransportError("aborted", `request to ${url} was cancelled`);
-  if (timeout.aborted) {
+  if (timedOut) {
     return new TransportError("timeout", `no complete reply from ${url} in time`);
   }
   // Deno's message repeats the URL; judge only the rest, or a path like /tls would look like TLS.

@@ -2,6 +2,7 @@
 // description's UDP dial to 8.8.8.8 is impossible in Deno and wrong on isolated management networks;
 // the route to the backend is the address that matters.
 import { isIpAddress } from "./config.ts";
+import { deadline } from "./deadline.ts";
 import { readOptionalText } from "./hostfacts.ts";
 import { parseDefaultRouteInterface } from "./interfaces.ts";
 
@@ -66,14 +67,9 @@ export async function detectSensorIp(sources: SensorIpSources): Promise<string |
 async function localAddressTowards(url: URL, stop?: AbortSignal): Promise<string | undefined> {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  using limit = deadline(DIAL_TIMEOUT_MS, stop);
   try {
-    const conn = await Deno.connect({
-      hostname,
-      port,
-      signal: stop
-        ? AbortSignal.any([stop, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-        : AbortSignal.timeout(DIAL_TIMEOUT_MS),
-    });
+    const conn = await Deno.connect({ hostname, port, signal: limit.signal });
     const local = conn.localAddr as Deno.NetAddr;
     conn.close();
     const ip = local.hostname.replace(/^::ffff:(\d+\.)/, "$1");
