@@ -2,7 +2,7 @@
 // (contract section 5). The parsers are pure; readInventory is the only I/O, against the host's
 // procfs and sysfs under roots, because Deno refuses any path under /proc and /sys itself.
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** One entry of the enrollment/heartbeat `interfaces` array, field order as in the seed example. */
 export interface NetworkInterface {
@@ -99,12 +99,17 @@ export function inventoryFromAddresses(
   return [...byName.values()];
 }
 
-/** Reads the inventory from the roots; falls back to inventoryFromAddresses with `degraded` set when <sys>/class/net or <proc>/net/dev cannot be read. Never throws for a missing or unreadable file. */
-export async function readInventory(
+/**
+ * Reads the inventory from the roots; falls back to inventoryFromAddresses with `degraded` set when
+ * <sys>/class/net or <proc>/net/dev cannot be read. Never throws for a missing or unreadable file.
+ * Synchronous on purpose (see below); on a host of thousands of interfaces this holds the event
+ * loop for a fraction of a second, once per beat.
+ */
+export function readInventory(
   roots: HostRoots,
   addresses: readonly Deno.NetworkInterfaceInfo[],
   sensorIp: string | undefined,
-): Promise<Inventory> {
+): Inventory {
   const classNet = join(roots.sys, "class", "net");
   const netDev = join(roots.proc, "net", "dev");
   const failures = new Map<string, string>(); // path -> error kind, e.g. NotCapable
@@ -112,10 +117,10 @@ export async function readInventory(
     failures.set(path, error instanceof Error ? error.name : String(error));
     return undefined;
   };
-  const [names, netDevText] = await Promise.all([
-    directoryNames(classNet).catch(noting(classNet)),
-    Deno.readTextFile(netDev).catch(noting(netDev)),
-  ]);
+  // Synchronous reads throughout: sysfs and procfs answer from memory, and an async call costs
+  // several times the read itself (a hop to the runtime's thread pool and back), per file.
+  const names = attempt(() => directoryNames(classNet), noting(classNet));
+  const netDevText = attempt(() => Deno.readTextFileSync(netDev), noting(netDev));
   if (names === undefined || netDevText === undefined) {
     // Section 5: enroll anyway with what the addresses give, and say once what to grant. The
     // sentence names paths and error kinds only, never file contents.
@@ -129,42 +134,51 @@ export async function readInventory(
   }
   const counters = parseNetDev(netDevText);
   const management = interfaceHolding(addresses, sensorIp);
-  // Every interface's files at once: a host may have thousands and this runs on every heartbeat.
-  const found = await Promise.all(
-    names.map((name) => readSysfsInterface(classNet, name, name === management, counters)),
-  );
+  // One interface after the other: issuing every interface's reads at once (thousands on a large
+  // host) queued them all on the thread pool and cost grew faster than the interface count.
+  const found: { ifindex: number; iface: NetworkInterface }[] = [];
+  for (const name of names) {
+    const entry = readSysfsInterface(classNet, name, name === management, counters);
+    if (entry !== undefined) found.push(entry);
+  }
   return {
-    interfaces: found.filter((entry) => entry !== undefined)
+    interfaces: found
       .sort((a, b) => a.ifindex - b.ifindex || (a.iface.name < b.iface.name ? -1 : 1))
       .map((entry) => entry.iface),
   };
 }
 
 /** One entry of class/net with its ifindex, or undefined when it is not an interface. */
-async function readSysfsInterface(
+function readSysfsInterface(
   classNet: string,
   name: string,
   isManagement: boolean,
   counters: ReturnType<typeof parseNetDev>,
-): Promise<{ ifindex: number; iface: NetworkInterface } | undefined> {
-  const dir = join(classNet, name);
-  const [ifindexText, flagsText, devicePath, hasWireless, hasPhy80211] = await Promise.all([
-    Deno.readTextFile(join(dir, "ifindex")).catch(() => undefined),
-    Deno.readTextFile(join(dir, "flags")).catch(() => undefined),
-    Deno.readLink(dir).catch(() => ""), // e.g. ../../devices/virtual/net/lo
-    exists(join(dir, "wireless")),
-    exists(join(dir, "phy80211")),
-  ]);
+): { ifindex: number; iface: NetworkInterface } | undefined {
+  const link = join(classNet, name);
+  const devicePath = attempt(() => Deno.readLinkSync(link)) ?? ""; // ../../devices/virtual/net/lo
+  // Read through the device's own directory: under a scoped --allow-read Deno walks every
+  // component of every path it is given (its guard against links into /proc and /sys), and going
+  // through the class/net link makes that walk twice as long.
+  const dir = devicePath === "" ? link : resolve(classNet, devicePath);
+  const ifindexText = attempt(() => Deno.readTextFileSync(join(dir, "ifindex")));
   // No ifindex: not an interface (bonding_masters), or one removed while we were reading.
   const ifindex = Number(ifindexText?.trim());
   if (ifindexText === undefined || !Number.isInteger(ifindex)) return undefined;
-  const { isUp, isLoopback } = parseFlags(flagsText ?? "");
+  const flagsText = attempt(() => Deno.readTextFileSync(join(dir, "flags"))) ?? "";
+  // One listing instead of two lookups of names that are mostly missing (a failed lookup costs
+  // twice a listing: Deno builds the error it throws); phy80211 is listed as itself, not followed.
+  let isWireless = false;
+  for (const entry of attempt(() => [...Deno.readDirSync(dir)]) ?? []) {
+    if (entry.name === "wireless" || entry.name === "phy80211") isWireless = true;
+  }
+  const { isUp, isLoopback } = parseFlags(flagsText);
   const iface: NetworkInterface = {
     name,
     isManagement,
     isLoopback,
     isVirtual: devicePath.includes("devices/virtual/"), // section 5: no bus device behind it
-    isWireless: hasWireless || hasPhy80211,
+    isWireless,
     isUp,
     // An interface missing from net/dev (created between the two reads) counts 0/0.
     bytesSent: counters.get(name)?.bytesSent ?? 0,
@@ -173,16 +187,21 @@ async function readSysfsInterface(
   return { ifindex, iface };
 }
 
-/** The names in a directory; rejects when it cannot be listed. */
-async function directoryNames(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names;
+/** The value of `read`, or undefined when it throws (missing, removed meanwhile, not allowed). */
+function attempt<T>(read: () => T, onError?: (error: unknown) => void): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    onError?.(error);
+    return undefined;
+  }
 }
 
-/** Whether `path` exists, without following a final symlink (phy80211 is one). */
-function exists(path: string): Promise<boolean> {
-  return Deno.lstat(path).then(() => true, () => false);
+/** The names in a directory; throws when it cannot be listed. */
+function directoryNames(dir: string): string[] {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) names.push(entry.name);
+  return names;
 }
 
 /** An entry with every flag false and counters 0, keys in the seed's order. */
