@@ -7,7 +7,7 @@
 // (bench/support.ts agentFlags), loads its config as the agent does, and prints one JSON line.
 import { join } from "node:path";
 import process from "node:process";
-import { backendFor } from "../lib/agent.ts";
+import { backendFor } from "../lib/backend.ts";
 import { loadConfig } from "../lib/config.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
 import { collectSnapshot } from "../lib/inventory.ts";

@@ -1,17 +1,17 @@
-// lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, and
-// (once the heartbeat lands) report. Each returns the exit code of contract section 4.
+// lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, then
+// report. Each returns the exit code of contract section 4.
 import { type Config, describe, loadConfig } from "./config.ts";
 import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
 import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
-import { type Backend, clientTrusting, request, TransportError } from "./http.ts";
+import { backendFor } from "./backend.ts";
+import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { log, warnOnce } from "./log.ts";
 import { checkWritable, type ConfigLock, lockConfig, persistSensorToken } from "./persist.ts";
 import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
-import { readSmallFile } from "./smallfile.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
@@ -176,55 +176,6 @@ async function save(
       path: configPath,
       reason: describe(error),
     });
-  }
-}
-
-/** A CA bundle larger than this is not a bundle (the whole Mozilla set is about 220 KB). */
-const MAX_CA_FILE_BYTES = 1024 * 1024;
-
-/**
- * The backend as configured: BACKEND_URL (required), the timeout, and an HTTP client trusting
- * BACKEND_CA_FILE when one is set. An http:// URL is allowed, with a warning.
- */
-export async function backendFor(config: Config): Promise<Backend> {
-  if (config.backendUrl === undefined) {
-    throw new AgentError(
-      ExitCode.config,
-      `BACKEND_URL is not set in the environment or in ${config.configPath}`,
-      "Set BACKEND_URL to the backend's base URL, e.g. https://backend.example:5009",
-    );
-  }
-  if (config.backendCaFile === undefined) {
-    return { url: config.backendUrl, timeoutMs: config.timeoutMs };
-  }
-  let pem: string;
-  try {
-    pem = new TextDecoder().decode(await readSmallFile(config.backendCaFile, MAX_CA_FILE_BYTES));
-  } catch (error) {
-    throw new AgentError(
-      ExitCode.config,
-      `BACKEND_CA_FILE ${config.backendCaFile} cannot be read: ${describe(error)}`,
-      "Point BACKEND_CA_FILE at a readable PEM bundle",
-    );
-  }
-  try {
-    // Deno ignores text without a PEM block instead of refusing it: check, or the file's problem
-    // would later look like the backend's.
-    if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) {
-      throw new Error("it holds no PEM certificate block");
-    }
-    return {
-      url: config.backendUrl,
-      timeoutMs: config.timeoutMs,
-      client: clientTrusting(pem),
-      caFile: config.backendCaFile,
-    };
-  } catch (error) {
-    throw new AgentError(
-      ExitCode.config,
-      `BACKEND_CA_FILE ${config.backendCaFile} is not a usable PEM bundle: ${describe(error)}`,
-      "Point BACKEND_CA_FILE at the PEM certificate(s) of the backend's CA",
-    );
   }
 }
 
