@@ -8,7 +8,7 @@ import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { backendFor } from "./backend.ts";
 import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
-import { log, warnOnce } from "./log.ts";
+import { isLogged, log, warnOnce } from "./log.ts";
 import { checkWritable, type ConfigLock, lockConfig, persistSensorToken } from "./persist.ts";
 import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
@@ -196,7 +196,7 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const backend = await backendFor(config);
   const dropped = await dropStartupPermissions(config);
   log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
-  await logRemainingPermissions(config);
+  if (isLogged("debug")) await logRemainingPermissions(config); // a dozen queries, for one line
   try {
     return await runHeartbeats({
       backend,

@@ -60,16 +60,30 @@ export async function readOptionalText(path: string): Promise<string | undefined
 
 /** The host's hostname, OS and architecture, each by the fallbacks of contract section 3. */
 export async function readHostFacts(files: HostFiles): Promise<HostFacts> {
-  const [hostnameText, osRelease, containerOsRelease] = await Promise.all([
+  const [hostnameText, osInfo] = await Promise.all([
     readOptionalText(files.hostnameFile),
-    readOptionalText(files.osReleaseFile),
-    readOptionalText("/etc/os-release"),
+    readOsInfo(files.osReleaseFile),
   ]);
   return {
     hostname: firstNonEmptyLine(hostnameText ?? "") ?? runtimeHostname() ?? "unknown",
-    osInfo: prettyName(osRelease ?? "") ?? prettyName(containerOsRelease ?? "") ?? Deno.build.os,
+    osInfo,
     architecture: architectureName(Deno.build.arch),
   };
+}
+
+// Read once per process, not on every beat: heartbeats do not send osInfo, and the os-release a
+// deployment binds in stays the one from start-up until the agent restarts anyway.
+const osInfoByFile = new Map<string, Promise<string>>();
+
+function readOsInfo(osReleaseFile: string): Promise<string> {
+  let osInfo = osInfoByFile.get(osReleaseFile);
+  if (osInfo === undefined) {
+    osInfo = (async () =>
+      prettyName((await readOptionalText(osReleaseFile)) ?? "") ??
+        prettyName((await readOptionalText("/etc/os-release")) ?? "") ?? Deno.build.os)();
+    osInfoByFile.set(osReleaseFile, osInfo);
+  }
+  return osInfo;
 }
 
 function runtimeHostname(): string | undefined {

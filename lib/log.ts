@@ -63,8 +63,13 @@ function quoteIfNeeded(value: string): string {
   return /^[^\s"=]*$/.test(value) && value !== "" ? value : JSON.stringify(value);
 }
 
+/** True when lines of `level` are written: lets a caller skip work whose only use is such a line. */
+export function isLogged(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(options.level);
+}
+
 function emit(level: LogLevel, message: string, fields: LogFields = {}): void {
-  if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(options.level)) return;
+  if (!isLogged(level)) return;
   options.write(formatLogLine(level, message, fields, options.format, new Date()));
 }
 
