@@ -3,34 +3,14 @@
 // table and per exit code of contract section 4.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import {
-  agentCommand,
-  assertNoTokens,
-  newToken,
-  PROJECT,
-  runAgent,
-  startAgent,
-} from "./support/agent.ts";
+import { agentCommand, assertNoTokens, newToken, runAgent, startAgent } from "./support/agent.ts";
 import { beatAccepted, enrolled, routes, startBackend, waitForRequest } from "./support/backend.ts";
-import { tempDir } from "./support/tempdir.ts";
-
-const FIXTURE = `${PROJECT}/tests/fixtures/host`;
-const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` };
-
-/** A config dir with the seed's "before" file, and the options to run the agent on it. */
-async function seedSetup(backendUrl: string, installToken = newToken("install")) {
-  const dir = await tempDir();
-  const config = dir.join("sensor-agent.env");
-  const before = `SENSOR_ID=sensor-1\nINSTALL_TOKEN=${installToken}\nBACKEND_URL=${backendUrl}\n`;
-  await Deno.writeTextFile(config, before);
-  const options = { read: [FIXTURE], write: [dir.path], env: { ...HOST_ENV } };
-  return { dir, config, before, installToken, options, args: ["--config", config] };
-}
+import { FIXTURE, seed, SEED_PAYLOAD } from "./support/seed.ts";
 
 Deno.test("enroll: rewrites the seed's example exactly as the description shows", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const run = await runAgent(["enroll", ...s.args], s.options);
   assert.equal(run.code, 0, run.stderr);
@@ -44,7 +24,7 @@ Deno.test("enroll: rewrites the seed's example exactly as the description shows"
 Deno.test("enroll: the payload has the seed's nine fields with the seed's JSON types", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   assert.equal((await runAgent(["enroll", ...s.args], s.options)).code, 0);
   assert.equal(backend.requests.length, 1);
@@ -76,16 +56,8 @@ Deno.test("enroll: the payload has the seed's nine fields with the seed's JSON t
   for (const key of ["hostname", "osInfo", "architecture", "sensorIp"]) {
     assert.equal(typeof body[key], "string");
   }
-  const seedInterface = {
-    name: "enp130s0f0",
-    isManagement: false,
-    isLoopback: false,
-    isVirtual: false,
-    isWireless: false,
-    isUp: true,
-    bytesSent: 1073741824,
-    bytesRecv: 2147483648,
-  };
+  const seedInterface = { ...SEED_PAYLOAD.interfaces[0], isManagement: false };
+
   const nic = body.interfaces.find((i: { name: string }) => i.name === "enp130s0f0");
   assert.deepEqual(Object.keys(nic), Object.keys(seedInterface));
   assert.deepEqual({ ...nic, isManagement: false }, seedInterface);
@@ -94,7 +66,7 @@ Deno.test("enroll: the payload has the seed's nine fields with the seed's JSON t
 Deno.test("enroll: host files, SENSOR_PORT and SENSOR_IP reach the payload", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   await Deno.writeTextFile(s.dir.join("hostname"), "\nsensor-ubuntu-host\n");
   await Deno.writeTextFile(
@@ -119,7 +91,7 @@ Deno.test("enroll: host files, SENSOR_PORT and SENSOR_IP reach the payload", asy
 Deno.test("enroll: Idempotency-Key is the HMAC of the machine id keyed by the install token", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const machineId = "0123456789abcdef0123456789abcdef";
   await Deno.writeTextFile(s.dir.join("machine-id"), `${machineId}\n`);
@@ -132,7 +104,7 @@ Deno.test("enroll: Idempotency-Key is the HMAC of the machine id keyed by the in
 Deno.test("enroll: without a machine id there is no Idempotency-Key header", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const env = { ...s.options.env, HOST_MACHINE_ID_FILE: s.dir.join("no-such-file") };
   assert.equal((await runAgent(["enroll", ...s.args], { ...s.options, env })).code, 0);
@@ -145,7 +117,7 @@ Deno.test("enroll: a 201 Created is as much a success as a 200", async () => {
     const ok = enrolled(sensorToken);
     return new Response(await ok.text(), { status: 201, headers: ok.headers });
   });
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   assert.equal((await runAgent(["enroll", ...s.args], s.options)).code, 0);
   assert.match(await Deno.readTextFile(s.config), new RegExp(`^SENSOR_TOKEN=${sensorToken}$`, "m"));
@@ -154,7 +126,7 @@ Deno.test("enroll: a 201 Created is as much a success as a 200", async () => {
 Deno.test("enroll: an invalid interval is replaced by 30 s with a warning, and the token is kept", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken, "soon"));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const run = await runAgent(["enroll", ...s.args], s.options);
   assert.equal(run.code, 0);
@@ -166,7 +138,7 @@ Deno.test("failure mode: a restart with a persisted SENSOR_TOKEN skips enrollmen
   const sensorToken = newToken("sensor");
   const refuse = () => new Response("unexpected", { status: 500 });
   await using backend = startBackend(routes(refuse, () => beatAccepted()));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const existing = `SENSOR_ID=sensor-1\nBACKEND_URL=${backend.url}\nSENSOR_TOKEN=${sensorToken}\n`;
   await Deno.writeTextFile(s.config, existing);
@@ -185,7 +157,7 @@ Deno.test("failure mode: a restart with a persisted SENSOR_TOKEN skips enrollmen
 
 Deno.test("failure mode: a SENSOR_TOKEN in the environment also means enrolled", async () => {
   await using backend = startBackend(() => new Response("unexpected", { status: 500 }));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const env = { ...s.options.env, SENSOR_TOKEN: newToken("sensor") };
   const run = await runAgent(["enroll", ...s.args], { ...s.options, env });
@@ -196,7 +168,7 @@ Deno.test("failure mode: a SENSOR_TOKEN in the environment also means enrolled",
 
 Deno.test("failure mode: INSTALL_TOKEN missing on first run exits 78 and sends nothing", async () => {
   await using backend = startBackend(() => enrolled(newToken("sensor")));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const before = `SENSOR_ID=sensor-1\nBACKEND_URL=${backend.url}\n`;
   await Deno.writeTextFile(s.config, before);
@@ -212,7 +184,7 @@ Deno.test("failure mode: an unreachable backend exits 69 and leaves the file unt
   const closed = startBackend(() => new Response());
   const url = closed.url;
   await closed.close(); // the port is now free: connections are refused
-  const s = await seedSetup(url);
+  const s = await seed(url);
   await using _ = s.dir;
   const run = await runAgent(["run", ...s.args], s.options);
   assert.equal(run.code, 69);
@@ -229,7 +201,7 @@ Deno.test("failure mode: a backend that never answers times out with 69", async 
     await held.promise;
     return new Response("late");
   });
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const started = performance.now();
   const env = { ...s.options.env, BACKEND_TIMEOUT_SECONDS: "1" };
@@ -268,7 +240,7 @@ const badReplies: [string, number, () => Response, RegExp][] = [
 for (const [what, code, reply, message] of badReplies) {
   Deno.test(`failure mode: ${what} exits ${code} and leaves the file untouched`, async () => {
     await using backend = startBackend(reply);
-    const s = await seedSetup(backend.url);
+    const s = await seed(backend.url);
     await using _ = s.dir;
     const run = await runAgent(["run", ...s.args], s.options);
     assert.equal(run.code, code, run.stderr);
@@ -282,7 +254,7 @@ for (const [what, code, reply, message] of badReplies) {
 Deno.test("failure mode: persistence fails under run: one warning, heartbeats go on", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(routes(() => enrolled(sensorToken), () => beatAccepted()));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   // Readable but not writable for the agent: the permission set withholds write.
   const agent = startAgent(["run", ...s.args], {
@@ -307,7 +279,7 @@ Deno.test("failure mode: persistence fails under run: one warning, heartbeats go
 
 Deno.test("enroll: a config it cannot write exits 73 before the install token is spent", async () => {
   await using backend = startBackend(() => enrolled(newToken("sensor")));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const run = await runAgent(["enroll", ...s.args], {
     ...s.options,
@@ -323,7 +295,7 @@ Deno.test("enroll: a config it cannot write exits 73 before the install token is
 Deno.test("enroll --force: enrolls again with the install token and replaces SENSOR_TOKEN", async () => {
   const fresh = newToken("sensor");
   await using backend = startBackend(() => enrolled(fresh));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const old = newToken("sensor");
   await Deno.writeTextFile(
@@ -342,7 +314,7 @@ Deno.test("enroll --force: enrolls again with the install token and replaces SEN
 
 Deno.test("enroll: INSTALL_TOKEN_FILE supplies the token, trailing whitespace trimmed", async () => {
   await using backend = startBackend(() => enrolled(newToken("sensor")));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   await Deno.writeTextFile(s.config, `BACKEND_URL=${backend.url}\n`);
   const installToken = newToken("install");
@@ -354,7 +326,7 @@ Deno.test("enroll: INSTALL_TOKEN_FILE supplies the token, trailing whitespace tr
 
 Deno.test("enroll: a path prefix in BACKEND_URL is kept and joined with one slash", async () => {
   await using backend = startBackend(() => enrolled(newToken("sensor")));
-  const s = await seedSetup(`${backend.url}/ravenx/`);
+  const s = await seed(`${backend.url}/ravenx/`);
   await using _ = s.dir;
   assert.equal((await runAgent(["enroll", ...s.args], s.options)).code, 0);
   assert.equal(backend.requests[0].path, "/ravenx/api/sensors/enroll");
@@ -363,7 +335,7 @@ Deno.test("enroll: a path prefix in BACKEND_URL is kept and joined with one slas
 Deno.test("enroll: a symlinked config has its target rewritten and the link kept", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   await Deno.mkdir(s.dir.join("real"));
   await Deno.rename(s.config, s.dir.join("real/agent.env"));
@@ -376,7 +348,7 @@ Deno.test("enroll: a symlinked config has its target rewritten and the link kept
 Deno.test("enroll: missing directories and file are created, 0700 and 0600", async () => {
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const config = s.dir.join("etc/ravenxcope/sensor-agent.env");
   const env = { ...s.options.env, INSTALL_TOKEN: newToken("install"), BACKEND_URL: backend.url };
@@ -395,7 +367,7 @@ Deno.test("enroll: SIGTERM during the request aborts it, exits 0 and saves nothi
     await held.promise;
     return enrolled(newToken("sensor"));
   });
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const child = agentCommand(["enroll", ...s.args], s.options).spawn();
   await arrived.promise;
@@ -418,7 +390,7 @@ Deno.test("enroll: two agents on one config enroll once; the second skips", asyn
     await release.promise; // hold the first enrollment so the second must wait on the lock
     return enrolled(sensorToken);
   });
-  const s = await seedSetup(backend.url);
+  const s = await seed(backend.url);
   await using _ = s.dir;
   const runs = [
     runAgent(["enroll", ...s.args], s.options),
@@ -434,7 +406,7 @@ Deno.test("enroll: two agents on one config enroll once; the second skips", asyn
 });
 
 Deno.test("inventory: prints the payload with the install token as a fingerprint", async () => {
-  const s = await seedSetup("http://127.0.0.1:9");
+  const s = await seed("http://127.0.0.1:9");
   await using _ = s.dir;
   const run = await runAgent(["inventory", ...s.args], s.options);
   assert.equal(run.code, 0, run.stderr);

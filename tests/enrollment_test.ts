@@ -9,42 +9,9 @@ import {
   validInterval,
 } from "../lib/enrollment.ts";
 import { AgentError } from "../lib/errors.ts";
+import { SEED_PAYLOAD } from "./support/seed.ts";
 
 const URL_TEXT = "https://backend.example/ravenx";
-
-/** The description's example request, verbatim. */
-const SEED_PAYLOAD = {
-  installToken: "one-time-token-from-frontend",
-  hostname: "sensor-ubuntu-host",
-  osInfo: "Ubuntu 24.04 LTS",
-  architecture: "x86_64",
-  agentVersion: "2.0.0",
-  sensorIp: "192.168.1.100",
-  sensorPort: 22,
-  sudoUser: "sensoradmin",
-  interfaces: [
-    {
-      name: "enp130s0f0",
-      isManagement: true,
-      isLoopback: false,
-      isVirtual: false,
-      isWireless: false,
-      isUp: true,
-      bytesSent: 1073741824,
-      bytesRecv: 2147483648,
-    },
-    {
-      name: "enp130s0f1",
-      isManagement: false,
-      isLoopback: false,
-      isVirtual: false,
-      isWireless: false,
-      isUp: true,
-      bytesSent: 0,
-      bytesRecv: 0,
-    },
-  ],
-};
 
 const SEED_FACTS = {
   hostname: "sensor-ubuntu-host",

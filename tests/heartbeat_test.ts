@@ -6,7 +6,7 @@ import type { AgentError } from "../lib/errors.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
 import type { HostSnapshot } from "../lib/inventory.ts";
 import { setLogOptions } from "../lib/log.ts";
-import { newToken, PROJECT, startAgent } from "./support/agent.ts";
+import { newToken, startAgent } from "./support/agent.ts";
 import {
   beatAccepted,
   enrolled,
@@ -16,9 +16,9 @@ import {
   waitForRequest,
 } from "./support/backend.ts";
 import { tempDir } from "./support/tempdir.ts";
+import { FIXTURE, HOST_ENV as FIXTURE_ENV } from "./support/seed.ts";
 
-const FIXTURE = `${PROJECT}/tests/fixtures/host`;
-const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys`, LOG_LEVEL: "debug" };
+const HOST_ENV = { ...FIXTURE_ENV, LOG_LEVEL: "debug" };
 const isBeat = (r: SeenRequest) => r.path === "/api/sensors/heartbeat";
 
 /** An enrolled sensor's config dir (or a fresh one with an install token), and agent options. */

@@ -13,6 +13,7 @@ import {
   readInventory,
 } from "../lib/interfaces.ts";
 import { type FakeInterface, netDevText, withHostTree } from "./support/hosttree.ts";
+import { SEED_PAYLOAD } from "./support/seed.ts";
 
 const fixtureHost = join(import.meta.dirname!, "fixtures", "host");
 const fixtureRoots = { proc: join(fixtureHost, "proc"), sys: join(fixtureHost, "sys") };
@@ -201,28 +202,8 @@ Deno.test("interfaces: the seed's two entries, field for field and in its key or
     "192.168.1.100",
   );
   assert.equal(degraded, undefined);
-  const seed = [
-    {
-      name: "enp130s0f0",
-      isManagement: true,
-      isLoopback: false,
-      isVirtual: false,
-      isWireless: false,
-      isUp: true,
-      bytesSent: 1073741824,
-      bytesRecv: 2147483648,
-    },
-    {
-      name: "enp130s0f1",
-      isManagement: false,
-      isLoopback: false,
-      isVirtual: false,
-      isWireless: false,
-      isUp: true,
-      bytesSent: 0,
-      bytesRecv: 0,
-    },
-  ];
+  const seed = SEED_PAYLOAD.interfaces;
+
   const found = interfaces.filter((entry) => entry.name.startsWith("enp130s0"));
   assert.equal(JSON.stringify(found), JSON.stringify(seed)); // byte for byte, so key order too
 });

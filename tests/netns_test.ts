@@ -3,6 +3,7 @@
 // root; skipped with the reason printed elsewhere. Addresses are documentation ranges that exist
 // only inside the namespaces this test creates; nothing leaves them.
 import assert from "node:assert/strict";
+import type { NetworkInterface } from "../lib/interfaces.ts";
 import { newToken } from "./support/agent.ts";
 import {
   addVeth,
@@ -79,16 +80,7 @@ const EXPECTED_FLAGS: Record<string, object> = {
   },
 };
 
-interface SentInterface {
-  name: string;
-  isManagement: boolean;
-  isLoopback: boolean;
-  isVirtual: boolean;
-  isWireless: boolean;
-  isUp: boolean;
-  bytesSent: number;
-  bytesRecv: number;
-}
+type SentInterface = NetworkInterface;
 
 Deno.test({
   name: "netns: enrollment reports every flag, the counters and sensorIp of the sensor's own links",

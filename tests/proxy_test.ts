@@ -6,14 +6,13 @@
 // list the proxy variables (tests/support/agent.ts), so every proxied test here also proves that
 // the env permission plays no part. Proxy and backends all live on 127.0.0.0/8.
 import assert from "node:assert/strict";
-import { newToken, PROJECT, runAgent, startAgent } from "./support/agent.ts";
+import { newToken, runAgent, startAgent } from "./support/agent.ts";
 import { type SeenRequest, startBackend, waitForRequest } from "./support/backend.ts";
 import { makeCerts, opensslMissing, startTlsBackend } from "./support/certs.ts";
 import { startProxy } from "./support/proxy.ts";
 import { tempDir } from "./support/tempdir.ts";
+import { FIXTURE, HOST_ENV } from "./support/seed.ts";
 
-const FIXTURE = `${PROJECT}/tests/fixtures/host`;
-const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` };
 const ENROLL_PATH = "/api/sensors/enroll";
 
 const missing = await opensslMissing();

@@ -4,13 +4,12 @@
 // names BACKEND_CA_FILE, and nothing is sent before the handshake succeeds. The https tests need
 // openssl and say they skipped without it.
 import assert from "node:assert/strict";
-import { newToken, PROJECT, runAgent, startAgent } from "./support/agent.ts";
+import { newToken, runAgent, startAgent } from "./support/agent.ts";
 import { type SeenRequest, startBackend, waitForRequest } from "./support/backend.ts";
 import { makeCerts, opensslMissing, startTlsBackend, type TestCerts } from "./support/certs.ts";
 import { tempDir } from "./support/tempdir.ts";
+import { FIXTURE, HOST_ENV } from "./support/seed.ts";
 
-const FIXTURE = `${PROJECT}/tests/fixtures/host`;
-const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` };
 const UNENCRYPTED_WARNING = /WARN BACKEND_URL uses http:\/\/: tokens travel unencrypted/g;
 
 const missing = await opensslMissing();

@@ -6,6 +6,7 @@ import { launchBackend } from "../../reference-backend/launch.ts";
 import type { AgentBinary } from "../../reference-backend/settings.ts";
 import { usedTokens } from "./agent.ts";
 import { tempDir } from "./tempdir.ts";
+import { SEED_PAYLOAD } from "./seed.ts";
 
 /** A reply's status and parsed JSON body. */
 export interface Answer {
@@ -120,22 +121,9 @@ export async function startRefBackend(
   };
 }
 
-/** The seed's enrollment example (enrollment-flow.txt) with `installToken`. */
+/** The seed's enrollment example (enrollment-flow.txt) with `installToken`, a fresh copy. */
 export function seedPayload(installToken: string): Record<string, unknown> {
-  return {
-    installToken,
-    hostname: "sensor-ubuntu-host",
-    osInfo: "Ubuntu 24.04 LTS",
-    architecture: "x86_64",
-    agentVersion: "2.0.0",
-    sensorIp: "192.168.1.100",
-    sensorPort: 22,
-    sudoUser: "sensoradmin",
-    interfaces: [
-      seedInterface("enp130s0f0", true, 1073741824, 2147483648),
-      seedInterface("enp130s0f1", false, 0, 0),
-    ],
-  };
+  return { ...structuredClone(SEED_PAYLOAD), installToken };
 }
 
 /** A heartbeat body of contract section 1, with the seed's interfaces and `bytesSent` on the first. */
@@ -146,23 +134,7 @@ export function heartbeatBody(bytesSent = 1073741824): Record<string, unknown> {
     hostname: "sensor-ubuntu-host",
     sensorIp: "192.168.1.100",
     uptimeSeconds: 42,
-    interfaces: [
-      seedInterface("enp130s0f0", true, bytesSent, 2147483648),
-      seedInterface("enp130s0f1", false, 0, 0),
-    ],
-  };
-}
-
-function seedInterface(name: string, management: boolean, bytesSent: number, bytesRecv: number) {
-  return {
-    name,
-    isManagement: management,
-    isLoopback: false,
-    isVirtual: false,
-    isWireless: false,
-    isUp: true,
-    bytesSent,
-    bytesRecv,
+    interfaces: [{ ...SEED_PAYLOAD.interfaces[0], bytesSent }, { ...SEED_PAYLOAD.interfaces[1] }],
   };
 }
 

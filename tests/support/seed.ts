@@ -39,3 +39,37 @@ export async function listing(directory: string): Promise<string[]> {
   for await (const entry of Deno.readDir(directory)) names.push(entry.name);
   return names.sort();
 }
+
+/** The description's example enrollment request (enrollment-flow.txt), verbatim: copy before changing. */
+export const SEED_PAYLOAD = {
+  installToken: "one-time-token-from-frontend",
+  hostname: "sensor-ubuntu-host",
+  osInfo: "Ubuntu 24.04 LTS",
+  architecture: "x86_64",
+  agentVersion: "2.0.0",
+  sensorIp: "192.168.1.100",
+  sensorPort: 22,
+  sudoUser: "sensoradmin",
+  interfaces: [
+    {
+      name: "enp130s0f0",
+      isManagement: true,
+      isLoopback: false,
+      isVirtual: false,
+      isWireless: false,
+      isUp: true,
+      bytesSent: 1073741824,
+      bytesRecv: 2147483648,
+    },
+    {
+      name: "enp130s0f1",
+      isManagement: false,
+      isLoopback: false,
+      isVirtual: false,
+      isWireless: false,
+      isUp: true,
+      bytesSent: 0,
+      bytesRecv: 0,
+    },
+  ],
+};
