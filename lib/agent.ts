@@ -9,7 +9,7 @@ import { backendFor } from "./backend.ts";
 import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
-import { checkWritable, type ConfigLock, lockConfig, persistSensorToken } from "./persist.ts";
+import { checkWritable, lockConfigUnlessStopped, persistSensorToken } from "./persist.ts";
 import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
@@ -39,7 +39,7 @@ export async function ensureEnrolled(
   mode: "run" | "enroll",
   force = false,
 ): Promise<Enrolled | undefined> {
-  const lock = await unlessStopped(lockConfig(ctx.configPath), ctx.signal);
+  const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
   if (lock === undefined) {
     log.info("stopped by a signal while waiting for the config lock; nothing was sent");
     return undefined;
@@ -67,37 +67,6 @@ export async function ensureEnrolled(
   } finally {
     lock.release();
   }
-}
-
-/**
- * The lock once it is taken, or undefined as soon as a signal stops the agent. Waiting for the lock
- * cannot be cancelled, and another agent may hold it for a whole BACKEND_TIMEOUT_SECONDS or more:
- * a SIGTERM must not wait for that (found by tests/race_test.ts). A lock taken after the signal is
- * released at once; the process is exiting anyway.
- */
-function unlessStopped(
-  locking: Promise<ConfigLock>,
-  signal: AbortSignal,
-): Promise<ConfigLock | undefined> {
-  if (signal.aborted) {
-    locking.then((lock) => lock.release(), () => {});
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve, reject) => {
-    const onStop = () => resolve(undefined);
-    signal.addEventListener("abort", onStop, { once: true });
-    locking.then(
-      (lock) => {
-        signal.removeEventListener("abort", onStop);
-        if (signal.aborted) lock.release();
-        resolve(signal.aborted ? undefined : lock);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onStop);
-        reject(error);
-      },
-    );
-  });
 }
 
 async function enroll(

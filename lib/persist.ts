@@ -73,6 +73,38 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
   };
 }
 
+/**
+ * lockConfig, or undefined as soon as a signal stops the agent. Waiting for the lock
+ * cannot be cancelled, and another agent may hold it for a whole BACKEND_TIMEOUT_SECONDS or more:
+ * a SIGTERM must not wait for that (found by tests/race_test.ts). A lock taken after the signal is
+ * released at once; the process is exiting anyway.
+ */
+export function lockConfigUnlessStopped(
+  configPath: string,
+  signal: AbortSignal,
+): Promise<ConfigLock | undefined> {
+  const locking = lockConfig(configPath);
+  if (signal.aborted) {
+    locking.then((lock) => lock.release(), () => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onStop = () => resolve(undefined);
+    signal.addEventListener("abort", onStop, { once: true });
+    locking.then(
+      (lock) => {
+        signal.removeEventListener("abort", onStop);
+        if (signal.aborted) lock.release();
+        resolve(signal.aborted ? undefined : lock);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onStop);
+        reject(error);
+      },
+    );
+  });
+}
+
 function tempName(target: string): string {
   const random = crypto.getRandomValues(new Uint32Array(2)).join("");
   return join(dirname(target), `.${basename(target)}.${random}.tmp`);
