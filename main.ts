@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { enrollCommand, inventoryCommand, runCommand, statusCommand } from "./lib/agent.ts";
 import { DEFAULT_CONFIG_PATH, loadConfig, readEnvironment } from "./lib/config.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
+import { checkConfigTarget } from "./lib/persist.ts";
 import { AGENT_VERSION } from "./lib/hostfacts.ts";
 import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
@@ -120,6 +121,8 @@ export async function main(args: string[]): Promise<number> {
     }
     logAsTheEnvironmentAsks();
     const ctx = { configPath: configPathFrom(invocation), signal: stop.signal };
+    // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
+    if (invocation.command === "enroll") await checkConfigTarget(ctx.configPath);
     const config = await loadConfig(ctx.configPath);
     setLogOptions({ level: config.logLevel, format: config.logFormat });
     if (config.backendUrl?.protocol === "http:" && ["run", "enroll"].includes(invocation.command)) {
