@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/test.sh: `deno task test`. Format check, lint, type check, then every test (sanitizers
+# on), and at the end the plain "N passed, N failed" line that people and CI read. Fails if a test
+# token appears anywhere in the output (contract: no token in any output). The log lives in a
+# temporary file, removed at the end, unless TEST_LOG names a file to keep it in (CI does).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+log="${TEST_LOG:-}"
+if [ -z "$log" ]; then
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+fi
+
+{
+  deno fmt --check &&
+    deno lint &&
+    deno check main.ts lib/ tests/ reference-backend/ scripts/ bench/ &&
+    deno test --sanitize-ops --sanitize-resources --allow-all --parallel tests/
+} 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Every token the tests use comes from newToken() (tests/support/agent.ts) as "<kind>-<uuid>".
+if grep -Eq '(install|sensor)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' "$log"; then
+  echo "test: a test token appears in the test output" >&2
+  status=1
+fi
+
+# deno test ends with "ok | 181 passed (3 steps) | 0 failed (12s)"; turn it into the plain line.
+summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
+if [ -z "$summary" ]; then
+  echo "test: no test summary (a step before the tests failed, status $status)" >&2
+  passed=0
+  failed=1
+  [ "$status" = 0 ] && status=1
+else
+  passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
+  failed=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")
+fi
+echo "${passed} passed, ${failed} failed"
+exit "$status"
