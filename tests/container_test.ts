@@ -17,6 +17,7 @@ import {
   containerArgs,
   DENO_IN_CONTAINER,
 } from "./support/container.ts";
+import { keptEnv } from "./support/env.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const PROBE = "tests/support/escape_probe.ts";
@@ -47,7 +48,6 @@ Deno.test("permissions: under -P=agent the six escapes are refused by the permis
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-q", "--no-prompt", "-P=agent", PROBE],
       cwd: PROJECT,
-      env: { HOME: "/root" },
     }),
   );
   assert.equal(run.code, 0, run.stderr);
@@ -90,7 +90,8 @@ Deno.test("permissions: Deno's experimental-feature notice never reaches a JSON 
     new Deno.Command(Deno.execPath(), {
       args: ["task", "-q", "start", "status", "--config", "/etc/ravenxcope/none.env"],
       cwd: PROJECT,
-      env: { LOG_FORMAT: "json", BACKEND_URL: "ftp://bad" }, // a config error: one fatal line
+      // a config error: one fatal line
+      env: { ...keptEnv(), LOG_FORMAT: "json", BACKEND_URL: "ftp://bad" },
       clearEnv: true,
     }),
   );
@@ -168,7 +169,7 @@ Deno.test({
   ignore: skip !== undefined,
   fn: async () => {
     await using config = await tempDir();
-    const args = containerArgs(config.path, { HOME: "/root" }, [
+    const args = containerArgs(config.path, {}, [
       DENO_IN_CONTAINER,
       "run",
       "-q",

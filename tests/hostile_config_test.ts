@@ -7,7 +7,13 @@
 // directory, a file over 64 KiB, six bytes of garbage, one bad line, BACKEND_URL with credentials in
 // the environment, file:, spaces) are listed in docs/reliability.md, not repeated.
 import assert from "node:assert/strict";
-import { agentCommand, type AgentOptions, newToken, runAgent } from "./support/agent.ts";
+import {
+  agentCommand,
+  type AgentOptions,
+  newToken,
+  readableCopy,
+  runAgent,
+} from "./support/agent.ts";
 import { enrolled, startBackend } from "./support/backend.ts";
 import { FIXTURE, HOST_ENV, listing, seed } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
@@ -131,10 +137,13 @@ for (
       await Deno.writeTextFile(config, text);
       await Deno.chmod(config, mode);
       await Deno.chmod(inner, dirMode);
+      // uid 65534 runs a copy of the code it can read: the clone may be in a 0700 directory.
+      await using code = await readableCopy();
       const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
       const run = await runWrapped(setpriv, ["run", "--config", config], {
         read: [dir.path],
         write: [dir.path],
+        main: code.main,
       });
       assert.equal(run.code, 78, run.stderr);
       assert.match(run.stderr, message);

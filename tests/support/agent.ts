@@ -3,6 +3,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS } from "../../lib/config.ts";
+import { keptEnv } from "./env.ts";
 
 export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const MAIN = join(PROJECT, "main.ts");
@@ -41,6 +42,8 @@ export interface AgentOptions {
   readonly write?: string[];
   readonly net?: string;
   readonly signal?: AbortSignal;
+  /** The main.ts to run, when not the project's own: a readable copy for another uid. */
+  readonly main?: string;
 }
 
 /**
@@ -59,7 +62,10 @@ export function permissionFlags(options: AgentOptions): string[] {
   return flags;
 }
 
-/** Runs `main.ts args` with a clean environment (only `options.env` and PATH) and waits for it. */
+/**
+ * Runs `main.ts args` with a clean environment (`options.env`, PATH, and the variables that find
+ * Deno's cache and the machine's CAs: support/env.ts) and waits for it.
+ */
 export async function runAgent(args: string[], options: AgentOptions = {}): Promise<AgentRun> {
   const output = await agentCommand(args, options).output();
   const run = {
@@ -74,10 +80,11 @@ export async function runAgent(args: string[], options: AgentOptions = {}): Prom
 /** The command for a run, for tests that need the child process itself (signals, races). */
 export function agentCommand(args: string[], options: AgentOptions = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "--no-prompt", ...permissionFlags(options), MAIN, ...args],
+    args: ["run", "-q", "--no-prompt", ...permissionFlags(options), options.main ?? MAIN, ...args],
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",
+      ...keptEnv(),
       ...coverage(),
       ...options.env,
     },
@@ -162,4 +169,46 @@ export function startAgent(args: string[], options: AgentOptions = {}): RunningA
 function coverage(): Record<string, string> {
   const dir = Deno.env.get("DENO_COVERAGE_DIR");
   return dir ? { DENO_COVERAGE_DIR: dir } : {};
+}
+
+/** The agent's code (main.ts, lib/, deno.json, deno.lock) copied where any uid may read it. */
+export interface ReadableCopy {
+  /** The copy's main.ts, for `AgentOptions.main`. */
+  readonly main: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Copies the agent's code to a fresh world-readable temporary directory, for a test that runs it
+ * as another uid: the clone itself may sit in a 0700 directory (a home, `mktemp -d`) that uid
+ * cannot enter. Removed at the end of scope.
+ */
+export async function readableCopy(): Promise<ReadableCopy> {
+  const dir = await Deno.makeTempDir({ prefix: "sensor-agent-code-" });
+  const copy = async (from: string, to: string) => {
+    const info = await Deno.stat(from);
+    if (info.isDirectory) {
+      await Deno.mkdir(to, { mode: 0o755 });
+      await Deno.chmod(to, 0o755); // the umask may have narrowed it
+      for await (const entry of Deno.readDir(from)) {
+        await copy(join(from, entry.name), join(to, entry.name));
+      }
+    } else {
+      await Deno.copyFile(from, to);
+      await Deno.chmod(to, 0o644);
+    }
+  };
+  try {
+    await Deno.chmod(dir, 0o755);
+    for (const name of ["main.ts", "lib", "deno.json", "deno.lock"]) {
+      await copy(join(PROJECT, name), join(dir, name));
+    }
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
+  return {
+    main: join(dir, "main.ts"),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
 }

@@ -3,6 +3,7 @@
 // host's network, and the bind mounts and environment of deploy/compose.yaml. The agent inside is
 // `deno run -P=agent main.ts`, the closest thing to the compiled binary this machine can build.
 import { PROJECT } from "./agent.ts";
+import { denoCacheDir } from "./env.ts";
 
 /** The uid and gid of distroless's nonroot user. */
 export const NONROOT = 65532;
@@ -22,10 +23,24 @@ export async function bwrapAvailable(): Promise<string | undefined> {
 }
 
 /** Where the deno binary and its cache live on the host, bound read-only into the sandbox. */
-function denoPaths(): { binary: string; cache: string } {
-  const binary = Deno.realPathSync(Deno.execPath());
-  const cache = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
-  return { binary, cache };
+function denoPaths(): { binary: string; cache: string | undefined } {
+  return { binary: Deno.realPathSync(Deno.execPath()), cache: denoCacheDir() };
+}
+
+/** The machine's CA settings that name a file: passed in, with the file bound at the same path. */
+const CA_FILE_VARIABLES = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "DENO_CERT"];
+
+/** Binds and variables that give the sandbox the machine's trust settings, where they are set. */
+function trustSettings(): { binds: string[]; environment: string[] } {
+  const binds: string[] = [];
+  const environment: string[] = [];
+  for (const name of [...CA_FILE_VARIABLES, "DENO_TLS_CA_STORE"]) {
+    const value = Deno.env.get(name);
+    if (!value) continue;
+    if (CA_FILE_VARIABLES.includes(name)) binds.push("--ro-bind-try", value, value);
+    environment.push("--setenv", name, value);
+  }
+  return { binds, environment };
 }
 
 /**
@@ -62,8 +77,9 @@ export function containerArgs(
     // the program: the project and deno, standing in for the compiled /usr/local/bin/sensor-agent
     "--ro-bind", PROJECT, "/app",
     "--ro-bind", deno.binary, DENO_IN_CONTAINER,
-    "--ro-bind-try", deno.cache, "/deno-dir",
+    ...(deno.cache ? ["--ro-bind-try", deno.cache, "/deno-dir"] : []),
   ];
+  const trust = trustSettings();
   // deno-fmt-ignore
   const identity = [
     "--unshare-user", "--uid", `${NONROOT}`, "--gid", `${NONROOT}`,
@@ -77,10 +93,12 @@ export function containerArgs(
     "--setenv", "PATH", "/usr/bin:/bin",
     "--setenv", "DENO_DIR", "/deno-dir",
     "--setenv", "NO_COLOR", "1",
+    ...trust.environment,
   ];
   for (const [key, value] of Object.entries(env)) environment.push("--setenv", key, value);
   return [
     ...binds,
+    ...trust.binds,
     ...extraBinds,
     "--remount-ro",
     "/",

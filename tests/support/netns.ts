@@ -3,6 +3,7 @@
 // named `rxs-<pid>-<role>` so parallel test runs never collide, and removed even when a test fails:
 // deleting a namespace deletes its veths, the peers included.
 import { type AgentRun, assertNoTokens, MAIN, permissionFlags } from "./agent.ts";
+import { keptEnv } from "./env.ts";
 
 /** The PATH that finds `ip`, `unshare`, `mount` and `sysctl`, read only when a command runs. */
 function searchPath(): string {
@@ -181,6 +182,7 @@ export async function runAgentIn(
       env: {
         PATH: searchPath(),
         NO_COLOR: "1",
+        ...keptEnv(),
         HOST_PROC: roots.proc,
         HOST_SYS: roots.sys,
         ...options.env,

@@ -3,6 +3,7 @@
 // it listens on the address in argv, prints `{"listening":<port>}`, then one JSON line per request,
 // and enrolls every sensor with the token in NETNS_BACKEND_SENSOR_TOKEN (env, never argv).
 // Imported, it gives startNetnsBackend, which starts the script in a namespace and collects its lines.
+import { keptEnv } from "./env.ts";
 import type { NetNamespace } from "./netns.ts";
 
 const TOKEN_VARIABLE = "NETNS_BACKEND_SENSOR_TOKEN";
@@ -34,7 +35,11 @@ export async function startNetnsBackend(
       ...[`--allow-net=${hostname}`, `--allow-env=${TOKEN_VARIABLE}`, import.meta.filename!],
       hostname,
     ],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin", [TOKEN_VARIABLE]: sensorToken },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
+      ...keptEnv(),
+      [TOKEN_VARIABLE]: sensorToken,
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

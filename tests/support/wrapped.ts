@@ -9,6 +9,7 @@ import {
   MAIN,
   permissionFlags,
 } from "./agent.ts";
+import { keptEnv } from "./env.ts";
 
 /** A run that may have ended by a signal (SIGKILL from strace, or from the test). */
 export interface WrappedRun extends AgentRun {
@@ -21,11 +22,17 @@ export function wrappedCommand(
   args: string[],
   options: AgentOptions = {},
 ): Deno.Command {
-  const deno = ["run", "-q", "--no-prompt", ...permissionFlags(options), MAIN, ...args];
+  const main = options.main ?? MAIN;
+  const deno = ["run", "-q", "--no-prompt", ...permissionFlags(options), main, ...args];
   const [program, ...wrapperArgs] = wrapper.length > 0 ? wrapper : [Deno.execPath()];
   return new Deno.Command(program, {
     args: wrapper.length > 0 ? [...wrapperArgs, Deno.execPath(), ...deno] : deno,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      ...keptEnv(),
+      ...options.env,
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

@@ -1,0 +1,37 @@
+// tests/support/env.ts: what a test keeps when it starts a process with a cleared environment.
+// A child deno needs to find Deno's cache (else it downloads npm packages again, into the wrong
+// HOME) and the machine's trust settings (else that download fails its TLS handshake on a machine
+// whose registry is reached through a private CA). Nothing here names a default like /root: a
+// variable that is not set is not passed.
+
+/** The variables that locate Deno's cache, the npm registry and the machine's CA certificates. */
+export const KEPT_VARIABLES = [
+  "HOME",
+  "XDG_CACHE_HOME",
+  "DENO_DIR",
+  "NPM_CONFIG_REGISTRY",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "DENO_TLS_CA_STORE",
+  "DENO_CERT",
+] as const;
+
+/** The kept variables that are set in this process, to spread into a child's `env`. */
+export function keptEnv(): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_VARIABLES) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
+}
+
+/** Where Deno keeps its cache, the way Deno finds it: DENO_DIR, else the XDG cache, else HOME's. */
+export function denoCacheDir(): string | undefined {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return `${xdg}/deno`;
+  const home = Deno.env.get("HOME");
+  return home ? `${home}/.cache/deno` : undefined;
+}
