@@ -29,6 +29,7 @@ import {
   seedPayload,
   startRefBackend,
 } from "./support/refbackend.ts";
+import { keptEnv } from "./support/env.ts";
 import { createSandbox, fakeAgent, type Sandbox, sandboxUnavailable } from "./support/sandbox.ts";
 import { tempDir } from "./support/tempdir.ts";
 
@@ -99,7 +100,7 @@ Deno.test("backend: refuses to start without ADMIN_TOKEN, in one line, exit 78",
       ...backendPermissionFlags("/nonexistent"),
       `${PROJECT}/reference-backend/main.ts`,
     ],
-    env: { PORT: "0", NO_COLOR: "1" },
+    env: { PORT: "0", NO_COLOR: "1", ...keptEnv() },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
