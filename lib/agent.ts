@@ -1,17 +1,22 @@
 // lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, then
 // report. Each returns the exit code of contract section 4.
-import { type Config, describe, loadConfig } from "./config.ts";
+import { type Config, loadConfig } from "./config.ts";
 import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
-import { AgentError, ExitCode } from "./errors.ts";
+import { AgentError, describe, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
 import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { backendFor } from "./backend.ts";
 import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
-import { checkWritable, lockConfigUnlessStopped, persistSensorToken } from "./persist.ts";
+import {
+  checkConfigTarget,
+  checkWritable,
+  lockConfigUnlessStopped,
+  persistSensorToken,
+} from "./persist.ts";
 import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
-import { fingerprint, registerSecret } from "./secrets.ts";
+import { fingerprint, redact, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
@@ -39,6 +44,14 @@ export async function ensureEnrolled(
   mode: "run" | "enroll",
   force = false,
 ): Promise<Enrolled | undefined> {
+  // Every check that needs no backend runs before the lock, a directory or a temporary file is
+  // made, so that a configuration error leaves the machine as it was.
+  const unlocked = await loadConfig(ctx.configPath);
+  if (unlocked.sensorToken !== undefined && !force) {
+    return alreadyEnrolled(unlocked, unlocked.sensorToken);
+  }
+  checkReadyToEnroll(unlocked);
+  if (mode === "enroll") await checkConfigTarget(ctx.configPath);
   const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
   if (lock === undefined) {
     log.info("stopped by a signal while waiting for the config lock; nothing was sent");
@@ -53,8 +66,7 @@ export async function ensureEnrolled(
     }
     const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
     if (config.sensorToken !== undefined && !force) {
-      log.info("already enrolled; enrollment skipped", { token: fingerprint(config.sensorToken) });
-      return { config, sensorToken: config.sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+      return alreadyEnrolled(config, config.sensorToken);
     }
     const enrollment = await enroll(config, ctx, mode);
     if (enrollment === undefined) return undefined;
@@ -69,18 +81,35 @@ export async function ensureEnrolled(
   }
 }
 
+function alreadyEnrolled(config: Config, sensorToken: string): Enrolled {
+  log.info("already enrolled; enrollment skipped", { token: fingerprint(sensorToken) });
+  return { config, sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+}
+
+/** The 78s of an enrollment about to spend its install token: no token, or a file unsafe to rewrite. */
+function checkReadyToEnroll(config: Config): asserts config is Config & { installToken: string } {
+  if (config.installToken === undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `not enrolled and no install token: INSTALL_TOKEN is missing from the environment and ${config.configPath}`,
+      "Obtain an install token (the backend's admin API or console mints them) and set INSTALL_TOKEN or INSTALL_TOKEN_FILE",
+    );
+  }
+  if (config.rewriteHazard !== undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `${config.rewriteHazard}; the sensor token is not requested, so the install token is not spent`,
+      "Fix that line (plain KEY=value lines with LF endings are read alike by every consumer), then start again",
+    );
+  }
+}
+
 async function enroll(
   config: Config,
   ctx: CommandContext,
   mode: "run" | "enroll",
 ): Promise<Enrollment | undefined> {
-  if (config.installToken === undefined) {
-    throw new AgentError(
-      ExitCode.config,
-      `not enrolled and no install token: INSTALL_TOKEN is missing from the environment and ${config.configPath}`,
-      "Obtain an install token from the RavenXcope frontend and set INSTALL_TOKEN (or INSTALL_TOKEN_FILE)",
-    );
-  }
+  checkReadyToEnroll(config);
   const backend = await backendFor(config);
   if (mode === "enroll") await checkWritable(config.configPath);
   const [snapshot, machineId] = await Promise.all([
@@ -216,7 +245,7 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
       backend.client?.close();
     }
   }
-  console.log(lines.join("\n"));
+  console.log(redact(lines.join("\n")));
   return code;
 }
 
@@ -232,6 +261,7 @@ export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
     config.sensorPort,
     snapshot.interfaces,
   );
-  console.log(JSON.stringify(payload, null, 2));
+  // redact: a host file that happens to hold a token the agent knows must not print it.
+  console.log(redact(JSON.stringify(payload, null, 2)));
   return ExitCode.ok;
 }

@@ -1,51 +1,40 @@
-// lib/config.ts: the agent's settings, from the config file and the process environment (contract
-// section 2). Validation is pure; reading the file and the environment happens in loadConfig.
-import { dirname } from "node:path";
+// lib/config.ts: the validated configuration every command works from (contract section 2): the
+// config file merged with the environment, each value checked, each path setting resolved and
+// confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
+import { join } from "node:path";
+import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
+import { confinedPath, confinementProblem, type Confines, type PathProbe } from "./confinement.ts";
+import { rewriteHazard } from "./envfile.ts";
 import { configError } from "./errors.ts";
-import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { HostRoots } from "./interfaces.ts";
+import { realPathOrUndefined, resolveTarget } from "./location.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
-import { readSmallFile, UnfitFileError } from "./smallfile.ts";
+import {
+  type ConfigKey,
+  mergeSettings,
+  readEnvironment,
+  type Setting,
+  type Settings,
+} from "./settings.ts";
+import { isIpAddress, parseBackendUrl, parsePort, parseTimeout } from "./values.ts";
+
+export { CONFIG_KEYS, type ConfigKey, mergeSettings, readEnvironment } from "./settings.ts";
+export type { Setting, Settings } from "./settings.ts";
+export type { PathProbe } from "./confinement.ts";
+export { isIpAddress } from "./values.ts";
+export { describe } from "./errors.ts";
 
 /** Where the agent looks for its env file when neither --config nor SENSOR_AGENT_CONFIG says. */
 export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
 
-/** Every variable of contract section 2: the only ones the agent reads, from file or environment. */
-export const CONFIG_KEYS = [
-  "INSTALL_TOKEN",
-  "INSTALL_TOKEN_FILE",
-  "SENSOR_TOKEN",
-  "BACKEND_URL",
-  "SENSOR_ID",
-  "SENSOR_PORT",
-  "SENSOR_IP",
-  "HOST_HOSTNAME_FILE",
-  "HOST_OS_RELEASE_FILE",
-  "HOST_MACHINE_ID_FILE",
-  "HOST_PROC",
-  "HOST_SYS",
-  "BACKEND_CA_FILE",
-  "BACKEND_TIMEOUT_SECONDS",
-  "LOG_FORMAT",
-  "LOG_LEVEL",
-] as const;
-
-/** A variable of contract section 2. */
-export type ConfigKey = typeof CONFIG_KEYS[number];
-
-/** A value and where it came from, so an error can name the place to fix. */
-export interface Setting {
-  readonly value: string;
-  readonly source: string; // "the environment" or "<path> line <n>"
-}
-
-/** Settings by variable, after the merge of file and environment. */
-export type Settings = ReadonlyMap<ConfigKey, Setting>;
-
 /** The validated configuration every command works from. */
 export interface Config {
   readonly configPath: string;
+  /** Where the config file really is, every link followed: the file read and rewritten. */
+  readonly configTarget: string;
+  /** Why rewriting the file could make some reader see another SENSOR_TOKEN (envfile.ts). */
+  readonly rewriteHazard?: string;
   readonly installToken?: string;
   readonly installTokenSource?: string;
   readonly sensorToken?: string;
@@ -63,62 +52,78 @@ export interface Config {
   readonly logLevel: LogLevel;
 }
 
-/** What validation needs to know about the machine, kept behind an interface so it stays pure. */
-export interface PathProbe {
-  /** True when the permission set lets the agent read `path`. */
-  canRead(path: string): boolean;
-  /** True when `path` exists and may be looked at. */
-  exists(path: string): boolean;
+/** The files procfs and sysfs are read through under a root (contract section 5). */
+export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
+  return {
+    procFiles: [join(roots.proc, "net", "dev"), join(roots.proc, "net", "route")],
+    sysDirectory: join(roots.sys, "class", "net"),
+  };
 }
 
-/**
- * Merges the file's assignments with the environment; the environment wins for every key
- * (contract section 2). Keys outside CONFIG_KEYS are ignored, so other tools may share the file.
- */
-export function mergeSettings(
-  fileValues: ReadonlyMap<string, { value: string; line: number }>,
-  env: Readonly<Record<string, string | undefined>>,
-  configPath: string,
-): Map<ConfigKey, Setting> {
-  const merged = new Map<ConfigKey, Setting>();
-  for (const key of CONFIG_KEYS) {
-    const fromEnv = env[key];
-    const fromFile = fileValues.get(key);
-    if (fromEnv !== undefined && fromEnv !== "") {
-      merged.set(key, { value: fromEnv, source: "the environment" });
-    } else if (fromFile !== undefined && fromFile.value !== "") {
-      merged.set(key, { value: fromFile.value, source: `${configPath} line ${fromFile.line}` });
-    }
+/** Where procfs and sysfs may be mounted: no path setting may lead there. */
+export function pseudoFileSystems(settings: Settings): string[] {
+  const roots = ["/proc", "/sys", "/host/proc", "/host/sys"];
+  for (const key of ["HOST_PROC", "HOST_SYS"] as const) {
+    const value = settings.get(key)?.value;
+    if (value?.startsWith("/") && value !== "/") roots.push(value.replace(/\/+$/, ""));
   }
-  return merged;
+  return [...new Set(roots)];
 }
 
 /**
  * Validates merged settings into a Config, or throws the configuration error (78) that names the
- * variable and where it came from. The install token from INSTALL_TOKEN_FILE is read by the caller
- * and passed in, so this stays free of I/O.
+ * variable and where it came from. I/O stays with the caller: the install token from
+ * INSTALL_TOKEN_FILE is passed in, the machine is seen through `probe`, and `secretFiles` are the
+ * resolved config and install-token files, where no other path setting may lead.
  */
 export function resolveConfig(
   settings: Settings,
   configPath: string,
   probe: PathProbe,
   installTokenFromFile?: string,
+  secretFiles: ReadonlyMap<string, string> = new Map(),
 ): Config {
   const get = (key: ConfigKey) => settings.get(key)?.value;
   const fail = (key: ConfigKey, problem: string, advice: string): never => {
     throw configError(`${key} from ${settings.get(key)?.source} ${problem}`, advice);
   };
-  const readablePath = (key: ConfigKey, fallback: string): string => {
+  const grantAdvice = "Use a path the permission set allows, or widen its read list in deno.json";
+  const absolute = (key: ConfigKey): string | undefined => {
     const value = get(key);
-    if (value === undefined) return fallback;
-    if (!value.startsWith("/")) {
+    if (value !== undefined && !value.startsWith("/")) {
       fail(key, "is not an absolute path", `Set ${key} to an absolute path`);
     }
-    if (!probe.canRead(value)) {
+    return value;
+  };
+  const confines: Confines = { pseudoFileSystems: pseudoFileSystems(settings), secretFiles };
+  // A file setting: allowed as named, then followed to where it leads and allowed there too.
+  const file = (key: ConfigKey, fallback: string): string => {
+    const value = absolute(key);
+    if (value !== undefined && !probe.canRead(value)) {
       fail(
         key,
         `names ${value}, which this build's permission set does not allow reading`,
-        `Use a path the permission set allows, or widen its read list in deno.json`,
+        grantAdvice,
+      );
+    }
+    // A default the permission set does not grant cannot be read at all: nothing to confine.
+    if (value === undefined && !probe.canRead(fallback)) return fallback;
+    const setting = settings.get(key) ?? { value: fallback, source: "the default" };
+    return confinedPath(key, setting, probe, confines);
+  };
+  // A root: only the files under it that the agent reads need to be allowed.
+  const root = (key: "HOST_PROC" | "HOST_SYS", host: string, own: string): string => {
+    const value = absolute(key);
+    const needed = (dir: string) => {
+      const { procFiles, sysDirectory } = hostRootFiles({ proc: dir, sys: dir });
+      return key === "HOST_PROC" ? procFiles[0] : sysDirectory;
+    };
+    if (value === undefined) return probe.exists(needed(host)) ? host : own;
+    if (!probe.canRead(needed(value))) {
+      fail(
+        key,
+        `names ${value}, but this build's permission set does not allow reading ${needed(value)}`,
+        grantAdvice,
       );
     }
     return value;
@@ -151,11 +156,10 @@ export function resolveConfig(
       "Set SENSOR_IP to the address Ansible should use",
     );
   }
-  const proc = readablePath("HOST_PROC", probe.exists("/host/proc") ? "/host/proc" : "/proc");
-  const sys = readablePath("HOST_SYS", probe.exists("/host/sys") ? "/host/sys" : "/sys");
 
   return {
     configPath,
+    configTarget: configPath,
     installToken,
     installTokenSource: installToken === undefined
       ? undefined
@@ -165,135 +169,18 @@ export function resolveConfig(
     sensorId: get("SENSOR_ID"),
     sensorPort: parsePort(get("SENSOR_PORT"), fail),
     sensorIp,
-    hostnameFile: readablePath("HOST_HOSTNAME_FILE", "/host-hostname"),
-    osReleaseFile: readablePath("HOST_OS_RELEASE_FILE", "/host-os-release"),
-    machineIdFile: readablePath("HOST_MACHINE_ID_FILE", "/host-machine-id"),
-    roots: { proc, sys },
-    backendCaFile: get("BACKEND_CA_FILE") === undefined
-      ? undefined
-      : readablePath("BACKEND_CA_FILE", ""),
+    hostnameFile: file("HOST_HOSTNAME_FILE", "/host-hostname"),
+    osReleaseFile: file("HOST_OS_RELEASE_FILE", "/host-os-release"),
+    machineIdFile: file("HOST_MACHINE_ID_FILE", "/host-machine-id"),
+    roots: {
+      proc: root("HOST_PROC", "/host/proc", "/proc"),
+      sys: root("HOST_SYS", "/host/sys", "/sys"),
+    },
+    backendCaFile: get("BACKEND_CA_FILE") === undefined ? undefined : file("BACKEND_CA_FILE", ""),
     timeoutMs: parseTimeout(get("BACKEND_TIMEOUT_SECONDS"), fail),
     logFormat: logFormat as LogFormat,
     logLevel: logLevel as LogLevel,
   };
-}
-
-type Fail = (key: ConfigKey, problem: string, advice: string) => never;
-
-function parseBackendUrl(value: string | undefined, fail: Fail): URL | undefined {
-  if (value === undefined) return undefined;
-  const advice = "Set BACKEND_URL to the backend's base URL, e.g. https://backend.example:5009";
-  if (/\s/.test(value)) fail("BACKEND_URL", "contains white space", advice);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail("BACKEND_URL", "is not a URL", advice);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    fail("BACKEND_URL", `uses ${url.protocol} instead of http: or https:`, advice);
-  }
-  if (url.username !== "" || url.password !== "") {
-    // Credentials in a URL end up in logs and proxies; the agent authenticates with its tokens.
-    fail("BACKEND_URL", "carries credentials", "Remove the user:password@ part from BACKEND_URL");
-  }
-  if (url.search !== "" || url.hash !== "") {
-    fail("BACKEND_URL", "carries a query or fragment", advice);
-  }
-  return url;
-}
-
-function parsePort(value: string | undefined, fail: Fail): number {
-  if (value === undefined) return 22;
-  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(port >= 1 && port <= 65535)) {
-    fail(
-      "SENSOR_PORT",
-      `is "${value}", not a port from 1 to 65535`,
-      "Set SENSOR_PORT to the SSH port",
-    );
-  }
-  return port;
-}
-
-function parseTimeout(value: string | undefined, fail: Fail): number {
-  if (value === undefined) return 30_000;
-  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!(seconds > 0 && seconds <= 3600)) {
-    fail(
-      "BACKEND_TIMEOUT_SECONDS",
-      `is "${value}", not a number of seconds above 0 and at most 3600`,
-      "Set BACKEND_TIMEOUT_SECONDS to e.g. 30",
-    );
-  }
-  return Math.max(1, Math.round(seconds * 1000));
-}
-
-/** True for a literal IPv4 or IPv6 address (no host names: SENSOR_IP is what Ansible dials). */
-export function isIpAddress(text: string): boolean {
-  // No leading zeros: some tools read 010.0.0.1 as octal.
-  if (/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) {
-    return text.split(".").every((part) => Number(part) <= 255);
-  }
-  // Only hex digits, colons and an IPv4 tail: anything else (a `]` above all) would let the URL
-  // parser below read a port, path or fragment into what it accepts.
-  if (!text.includes(":") || !/^[0-9A-Fa-f:.]+$/.test(text)) return false;
-  try {
-    return new URL(`http://[${text}]/`).hostname.length > 2;
-  } catch {
-    return false;
-  }
-}
-
-const MAX_CONFIG_BYTES = 64 * 1024;
-
-/**
- * Reads and parses the env file, or returns undefined when it does not exist yet (a container may
- * configure everything through the environment). Anything else that is wrong with it is a 78.
- */
-export async function readConfigFile(path: string): Promise<EnvLine[] | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readSmallFile(path, MAX_CONFIG_BYTES);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    if (error instanceof UnfitFileError) {
-      const advice = error.reason === "too large"
-        ? "Point --config at the agent's env file"
-        : "Point --config at a regular file";
-      throw configError(`config file ${path} ${error.message}`, advice);
-    }
-    throw configError(`cannot read config file ${path}: ${describe(error)}`, fixAccessAdvice(path));
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw configError(
-      `config file ${path} is not UTF-8 text`,
-      "Point --config at the agent's env file",
-    );
-  }
-  if (text.includes("\0")) {
-    throw configError(
-      `config file ${path} contains NUL bytes`,
-      "Point --config at the agent's env file",
-    );
-  }
-  return parseEnvFile(text, path);
-}
-
-/** The process environment, limited to the contract's variables (the permission set allows no more). */
-export function readEnvironment(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const key of CONFIG_KEYS) {
-    try {
-      env[key] = Deno.env.get(key);
-    } catch {
-      env[key] = undefined; // not granted: as good as unset
-    }
-  }
-  return env;
 }
 
 /** The probe of the running process: Deno's permission state and the file system. */
@@ -307,24 +194,38 @@ export const processProbe: PathProbe = {
       return false;
     }
   },
+  realPath: realPathOrUndefined,
 };
 
 /**
- * Loads the configuration: the file (if any) merged with the environment, validated, with every
- * token registered for redaction before anything can print it.
+ * Loads the configuration: the file (if any, read where it really is) merged with the
+ * environment, validated, with every token registered for redaction before anything can print it.
+ * Everything here only reads: a configuration error leaves the machine as it was.
  */
 export async function loadConfig(
   configPath: string,
   env: Readonly<Record<string, string | undefined>> = readEnvironment(),
   probe: PathProbe = processProbe,
 ): Promise<Config> {
-  if (!probe.canRead(configPath)) {
-    throw configError(
+  const outside = () =>
+    configError(
       `config file ${configPath} is outside what this build's permission set may read`,
       `Use the default ${DEFAULT_CONFIG_PATH} or widen the read and write lists in deno.json`,
     );
+  if (!probe.canRead(configPath)) throw outside();
+  const configTarget = await resolveTarget(configPath).catch(() => configPath);
+  const targetProblem = confinementProblem(
+    configTarget,
+    { pseudoFileSystems: ["/proc", "/sys", "/host/proc", "/host/sys"], secretFiles: new Map() },
+    (path) => probe.canRead(path),
+  );
+  if (targetProblem !== undefined) {
+    throw configError(
+      `config file ${configPath} resolves to ${configTarget}: ${targetProblem}`,
+      `Keep the config in a directory the permission set grants, e.g. ${DEFAULT_CONFIG_PATH}`,
+    );
   }
-  const lines = await readConfigFile(configPath);
+  const lines = await readConfigFile(configTarget, configPath);
   const fileValues = new Map<string, { value: string; line: number }>();
   for (const line of lines ?? []) {
     if (line.key !== undefined) {
@@ -334,52 +235,32 @@ export async function loadConfig(
   const settings = mergeSettings(fileValues, env, configPath);
   registerSecret(settings.get("INSTALL_TOKEN")?.value);
   registerSecret(settings.get("SENSOR_TOKEN")?.value);
+  const secretFiles = new Map([[configTarget, "the config file"]]);
   const tokenFile = settings.get("INSTALL_TOKEN_FILE");
   let installTokenFromFile: string | undefined;
   if (tokenFile !== undefined && !settings.has("INSTALL_TOKEN")) {
-    installTokenFromFile = await readInstallTokenFile(tokenFile, probe);
+    const path = installTokenPath(tokenFile, probe, settings, secretFiles);
+    installTokenFromFile = await readInstallTokenFile(tokenFile, path);
     registerSecret(installTokenFromFile);
+    secretFiles.set(path, "the install-token file");
   }
-  return resolveConfig(settings, configPath, probe, installTokenFromFile);
+  const config = resolveConfig(settings, configPath, probe, installTokenFromFile, secretFiles);
+  return { ...config, configTarget, rewriteHazard: rewriteHazard(lines ?? [], configPath) };
 }
 
-async function readInstallTokenFile(
+/** Where INSTALL_TOKEN_FILE leads, allowed as named and where it leads; never the config file. */
+function installTokenPath(
   setting: Setting,
   probe: PathProbe,
-): Promise<string | undefined> {
-  const where = `INSTALL_TOKEN_FILE from ${setting.source}`;
+  settings: Settings,
+  secretFiles: ReadonlyMap<string, string>,
+): string {
   if (!probe.canRead(setting.value)) {
     throw configError(
-      `${where} names ${setting.value}, which this build's permission set does not allow reading`,
+      `INSTALL_TOKEN_FILE from ${setting.source} names ${setting.value}, which this build's permission set does not allow reading`,
       "Mount the secret inside the config directory or widen the read list in deno.json",
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readSmallFile(setting.value, MAX_CONFIG_BYTES);
-  } catch (error) {
-    if (error instanceof UnfitFileError) {
-      throw configError(
-        `${where} names ${setting.value}, which ${error.message}`,
-        "Point INSTALL_TOKEN_FILE at the file that holds the install token",
-      );
-    }
-    throw configError(
-      `${where}: cannot read ${setting.value}: ${describe(error)}`,
-      fixAccessAdvice(setting.value),
-    );
-  }
-  const token = new TextDecoder().decode(bytes).trimEnd();
-  return token === "" ? undefined : token;
-}
-
-function fixAccessAdvice(path: string): string {
-  return `Check that ${path} exists and that the agent's user may read it (and its directory ${
-    dirname(path)
-  })`;
-}
-
-/** A short reason for an I/O error: its class and message, never file contents. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const confines = { pseudoFileSystems: pseudoFileSystems(settings), secretFiles };
+  return confinedPath("INSTALL_TOKEN_FILE", setting, probe, confines);
 }

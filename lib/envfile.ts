@@ -63,8 +63,8 @@ export function envValues(lines: readonly EnvLine[]): Map<string, string> {
 /**
  * The file text after enrollment (contract section 2, Persistence): every active INSTALL_TOKEN
  * line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets `sensorToken` in
- * place (its `export ` kept) and later ones go, or SENSOR_TOKEN is appended; all other lines are
- * kept byte for byte. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
+ * place (its `export ` kept, the line ending in LF) and later ones go, or SENSOR_TOKEN is
+ * appended; all other lines are kept byte for byte. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
  */
 export function withSensorToken(lines: readonly EnvLine[], sensorToken: string): string {
   // The token comes from the network: a newline, quote or # in it could inject lines.
@@ -79,6 +79,8 @@ export function withSensorToken(lines: readonly EnvLine[], sensorToken: string):
   const bom = first?.text.startsWith(BOM) ? BOM : "";
   let out = "";
   let tokenWritten = false;
+  // The token line always ends in a bare LF, whatever the file's own ending: `sh` would read a CR
+  // before it into the value. The other consumers take either ending.
   for (const line of lines) {
     const lead = line === first ? bom : "";
     if (line.key === "INSTALL_TOKEN") {
@@ -86,15 +88,39 @@ export function withSensorToken(lines: readonly EnvLine[], sensorToken: string):
     } else if (line.key !== "SENSOR_TOKEN") {
       out += line.text;
     } else if (!tokenWritten) {
-      out += `${lead}${line.exported ? "export " : ""}SENSOR_TOKEN=${sensorToken}${ending}`;
+      out += `${lead}${line.exported ? "export " : ""}SENSOR_TOKEN=${sensorToken}\n`;
       tokenWritten = true;
     }
   }
   if (!tokenWritten) {
     const lineBreak = out === "" || out.endsWith("\n") ? "" : ending;
-    out += `${lineBreak}SENSOR_TOKEN=${sensorToken}${ending}`;
+    out += `${lineBreak}SENSOR_TOKEN=${sensorToken}\n`;
   }
   return out;
+}
+
+/**
+ * Why the agent's SENSOR_TOKEN line might not read as that one assignment to every consumer of
+ * the file (the agent, systemd's EnvironmentFile=, Docker/compose env_file, `sh` sourcing), or
+ * undefined when it will: a byte order mark (the others read it into the first key), a line
+ * ending in a backslash (systemd and `sh` join the next line to it) or a carriage return that does
+ * not end a line (systemd starts a new line there). The text names the line, never its value.
+ */
+export function rewriteHazard(lines: readonly EnvLine[], source: string): string | undefined {
+  for (const line of lines) {
+    const body = line.text.replace(/\r?\n$/, "");
+    const where = `${source} line ${line.number}`;
+    if (line.number === 1 && body.startsWith(BOM)) {
+      return `${where} starts with a UTF-8 byte order mark, which sh and Docker read as part of the first name`;
+    }
+    if (body.includes("\r")) {
+      return `${where} holds a carriage return inside the line, where systemd starts a new line`;
+    }
+    if (body.endsWith("\\")) {
+      return `${where} ends with a backslash, which joins the next line to it for systemd and sh`;
+    }
+  }
+  return undefined;
 }
 
 function parseLine(text: string, number: number, body: string, where: string): EnvLine {

@@ -30,3 +30,8 @@ export class AgentError extends Error {
 export function configError(message: string, advice: string): AgentError {
   return new AgentError(ExitCode.config, message, advice);
 }
+
+/** A short reason for an I/O error: its message, never file contents. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -2,25 +2,15 @@
 // and the configuration read, a compromised agent should hold only read of its host roots and
 // files, the system calls for hostname and interfaces, and the network (issue: permission-scoped
 // runtime).
-import { dirname, relative } from "node:path";
-import type { Config } from "./config.ts";
+import { dirname } from "node:path";
+import { type Config, hostRootFiles } from "./config.ts";
+import { isWithin } from "./confinement.ts";
 import { log } from "./log.ts";
 
-/** True when `path` is `directory` or lies below it. */
-function isWithin(path: string, directory: string): boolean {
-  const rel = relative(directory, path);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith("/"));
-}
-
-/** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs roots. */
+/** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs files. */
 export function pathsStillRead(config: Config): string[] {
-  return [
-    config.hostnameFile,
-    config.osReleaseFile,
-    config.roots.proc,
-    config.roots.sys,
-    "/etc/os-release",
-  ];
+  const { procFiles, sysDirectory } = hostRootFiles(config.roots);
+  return [config.hostnameFile, config.osReleaseFile, ...procFiles, sysDirectory, "/etc/os-release"];
 }
 
 /**

@@ -1,29 +1,9 @@
 // lib/persist.ts: the only module that writes the env file (contract section 2, Persistence).
 // Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode 0600.
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
-import { AgentError, ExitCode } from "./errors.ts";
-import { describe } from "./config.ts";
-
-/**
- * The file a write must replace: `path` with every symlink followed, so the link stays and its
- * target is rewritten. A dangling link resolves to the missing target, which is then created.
- */
-export async function resolveTarget(path: string): Promise<string> {
-  let current = resolve(path);
-  for (let hops = 0; hops < 40; hops++) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(current);
-    } catch {
-      return current; // missing: this is the file to create
-    }
-    if (!info.isSymlink) return current;
-    const link = await Deno.readLink(current);
-    current = isAbsolute(link) ? link : resolve(dirname(current), link);
-  }
-  throw new Error(`${path}: too many levels of symbolic links`);
-}
+import { AgentError, describe, ExitCode } from "./errors.ts";
+import { resolveTarget } from "./location.ts";
 
 /** Creates the missing parent directories of `file`, each 0700 (they will hold a secret). */
 async function ensureParent(file: string): Promise<void> {
@@ -47,12 +27,7 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
   try {
     const target = await resolveTarget(configPath);
     await ensureParent(target);
-    file = await Deno.open(`${target}.lock`, {
-      read: true,
-      write: true,
-      create: true,
-      mode: 0o600,
-    });
+    file = await openLockFile(`${target}.lock`);
   } catch (error) {
     return { held: false, reason: describe(error), release: () => {} };
   }
@@ -71,6 +46,31 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
       file.close(); // closing drops the flock
     },
   };
+}
+
+/**
+ * Opens the lock file without following a link: Deno has no O_NOFOLLOW, so a new file is made with
+ * O_EXCL (which never follows one), and an existing one is opened without O_CREAT (so a link can
+ * create nothing) and kept only if the path still names that same regular file.
+ */
+async function openLockFile(path: string): Promise<Deno.FsFile> {
+  const options = { read: true, write: true, mode: 0o600 };
+  try {
+    return await Deno.open(path, { ...options, createNew: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const file = await Deno.open(path, options);
+  try {
+    const [opened, named] = await Promise.all([file.stat(), Deno.lstat(path)]);
+    if (named.isSymlink || !opened.isFile || opened.ino !== named.ino || opened.dev !== named.dev) {
+      throw new Error(`${path} is not a regular file of its own (a link?); remove it`);
+    }
+    return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
 }
 
 /**
@@ -128,6 +128,23 @@ async function removeStaleTemps(target: string): Promise<void> {
   } catch {
     // an unreadable directory: the write below reports what is wrong with it
   }
+}
+
+/**
+ * The first check of `enroll`, before anything is created or sent: the directory where the final
+ * rename will happen, every link followed, lies inside the write grant. Throws its 73 otherwise.
+ */
+export async function checkConfigTarget(configPath: string): Promise<void> {
+  const target = await resolveTarget(configPath).catch(() => configPath);
+  const allowed = (path: string) =>
+    Deno.permissions.querySync({ name: "write", path }).state === "granted";
+  if (allowed(dirname(target)) && allowed(target)) return;
+  const leads = target === configPath ? "" : ` (it resolves to ${target})`;
+  throw new AgentError(
+    ExitCode.cantCreate,
+    `cannot write the config ${configPath}${leads}: outside what this build's permission set may write; nothing was sent`,
+    "Keep the config, and any link it is reached through, inside the directory the permission set grants",
+  );
 }
 
 /** Room the rewrite may need beyond the file's size: a 4096-character token line, and more. */

@@ -141,7 +141,7 @@ Deno.test("config: a host root outside the permission set is a 78 naming the var
   expectConfigError(
     `BACKEND_URL=${url}\nHOST_PROC=/etc\n`,
     {},
-    /HOST_PROC from \S+ line 2 names \/etc, which this build's permission set does not allow reading/,
+    /HOST_PROC from \S+ line 2 names \/etc, but this build's permission set does not allow reading \/etc\/net\/dev/,
   ));
 
 Deno.test("config: a config path outside the permission set is a 78", async () => {

@@ -18,13 +18,18 @@ import { AgentError } from "../lib/errors.ts";
 const CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
 
 /** A machine where every path may be read and nothing exists (so defaults fall back to /proc). */
-const permissive: PathProbe = { canRead: () => true, exists: () => false };
+const permissive: PathProbe = {
+  canRead: () => true,
+  exists: () => false,
+  realPath: (path) => path,
+};
 
 /** A probe that allows reading only the listed paths and says only `existing` exist. */
 function probe(readable: string[] | "all", existing: string[] = []): PathProbe {
   return {
     canRead: (path) => readable === "all" || readable.includes(path),
     exists: (path) => existing.includes(path),
+    realPath: (path) => path,
   };
 }
 
@@ -121,13 +126,13 @@ Deno.test("config: defaults when nothing is set (port 22, 30 s, text, info, /hos
   assert.equal(config.backendCaFile, undefined);
 });
 
-Deno.test("config: HOST_PROC defaults to /host/proc where it exists", () => {
-  const config = resolveConfig(new Map(), CONFIG_PATH, probe("all", ["/host/proc"]));
+Deno.test("config: HOST_PROC defaults to /host/proc where /host/proc/net/dev exists", () => {
+  const config = resolveConfig(new Map(), CONFIG_PATH, probe("all", ["/host/proc/net/dev"]));
   assert.deepEqual(config.roots, { proc: "/host/proc", sys: "/sys" });
 });
 
-Deno.test("config: HOST_SYS defaults to /host/sys where it exists", () => {
-  const config = resolveConfig(new Map(), CONFIG_PATH, probe("all", ["/host/sys"]));
+Deno.test("config: HOST_SYS defaults to /host/sys where /host/sys/class/net exists", () => {
+  const config = resolveConfig(new Map(), CONFIG_PATH, probe("all", ["/host/sys/class/net"]));
   assert.deepEqual(config.roots, { proc: "/proc", sys: "/host/sys" });
 });
 
@@ -305,7 +310,7 @@ Deno.test("config: a readable path passes the same probe that refuses another", 
   const config = resolveConfig(
     fromEnv({ HOST_PROC: "/allowed" }),
     CONFIG_PATH,
-    probe(["/allowed"]),
+    probe(["/allowed/net/dev"]),
   );
   assert.equal(config.roots.proc, "/allowed");
 });
@@ -330,7 +335,11 @@ Deno.test("property: resolveConfig returns or throws a 78 naming the key, for an
         const settings = fromEnvironment ? fromEnv({ [key]: text }) : fromFile({ [key]: text });
         const source = fromEnvironment ? "the environment" : `${CONFIG_PATH} line 1`;
         try {
-          resolveConfig(settings, CONFIG_PATH, { canRead: () => readable, exists: () => false });
+          resolveConfig(settings, CONFIG_PATH, {
+            canRead: () => readable,
+            exists: () => false,
+            realPath: (path) => path,
+          });
         } catch (error) {
           if (!(error instanceof AgentError)) throw new Error(`${key}=${text}: ${error}`);
           assert.equal(error.exitCode, 78);

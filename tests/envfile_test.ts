@@ -40,10 +40,10 @@ Deno.test("rewrite: the seed's example, byte for byte", () => {
   );
 });
 
-Deno.test("rewrite: a CRLF file gets CRLF on rewritten and appended lines", () => {
+Deno.test("rewrite: a CRLF file keeps CRLF, but the SENSOR_TOKEN line ends in LF for sh", () => {
   assert.equal(
     rewrite("A=1\r\nINSTALL_TOKEN=secret-install\r\nB=2\r\n"),
-    `A=1\r\n${INSTALL_TOKEN_CONSUMED}\r\nB=2\r\nSENSOR_TOKEN=durable-token\r\n`,
+    `A=1\r\n${INSTALL_TOKEN_CONSUMED}\r\nB=2\r\nSENSOR_TOKEN=durable-token\n`,
   );
 });
 
@@ -56,14 +56,14 @@ Deno.test("rewrite: the ending follows the first line, other lines keep their ow
 
 Deno.test("rewrite: without a final newline, SENSOR_TOKEN is appended after a line break", () => {
   assert.equal(rewrite("A=1\nB=2"), "A=1\nB=2\nSENSOR_TOKEN=durable-token\n");
-  assert.equal(rewrite("A=1\r\nB=2"), "A=1\r\nB=2\r\nSENSOR_TOKEN=durable-token\r\n");
+  assert.equal(rewrite("A=1\r\nB=2"), "A=1\r\nB=2\r\nSENSOR_TOKEN=durable-token\n");
 });
 
 Deno.test("rewrite: a rewritten last line without newline gets the file's ending", () => {
   assert.equal(rewrite("A=1\nSENSOR_TOKEN=old-token-1"), "A=1\nSENSOR_TOKEN=durable-token\n");
   assert.equal(
     rewrite("A=1\r\nINSTALL_TOKEN=secret-install"),
-    `A=1\r\n${INSTALL_TOKEN_CONSUMED}\r\nSENSOR_TOKEN=durable-token\r\n`,
+    `A=1\r\n${INSTALL_TOKEN_CONSUMED}\r\nSENSOR_TOKEN=durable-token\n`,
   );
 });
 

@@ -1,7 +1,8 @@
 // Persistence on real files (contract section 2): atomic replacement, mode and owner, symlinks, the
 // lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
-import { checkWritable, lockConfig, persistSensorToken, resolveTarget } from "../lib/persist.ts";
+import { resolveTarget } from "../lib/location.ts";
+import { checkWritable, lockConfig, persistSensorToken } from "../lib/persist.ts";
 import type { AgentError } from "../lib/errors.ts";
 import { tempDir } from "./support/tempdir.ts";
 
@@ -18,7 +19,7 @@ Deno.test("persist: a 0644 file becomes 0600 and keeps its other lines", async (
   await persistSensorToken(config, TOKEN);
   assert.equal(
     await Deno.readTextFile(config),
-    `# kept\r\n# INSTALL_TOKEN consumed during enrollment\r\nOTHER='x y'\r\nSENSOR_TOKEN=${TOKEN}\r\n`,
+    `# kept\r\n# INSTALL_TOKEN consumed during enrollment\r\nOTHER='x y'\r\nSENSOR_TOKEN=${TOKEN}\n`,
   );
   assert.equal((await Deno.stat(config)).mode! & 0o777, 0o600);
 });

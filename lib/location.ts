@@ -1,0 +1,45 @@
+// lib/location.ts: where a file really is. Deno checks permissions on the path string it is given,
+// before the kernel follows links, so every file the agent reads or writes on a user's say-so is
+// first resolved here and then used by its resolved path: the check and the kernel see one path.
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+
+/**
+ * The file a write must replace, every symlink followed (in parent directories too), so a link
+ * stays and its target is rewritten. A dangling link resolves to the missing target, and a
+ * missing file to where it would be created.
+ */
+export async function resolveTarget(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    current = join(await realDirectory(dirname(current)), basename(current));
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(current);
+    } catch {
+      return current; // missing: this is the file to create
+    }
+    if (!info.isSymlink) return current;
+    const link = await Deno.readLink(current);
+    current = isAbsolute(link) ? link : resolve(dirname(current), link);
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
+}
+
+/** `dir` with every link followed; missing trailing components are kept as they are. */
+async function realDirectory(dir: string): Promise<string> {
+  try {
+    return await Deno.realPath(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound) || dir === "/") throw error;
+    return join(await realDirectory(dirname(dir)), basename(dir));
+  }
+}
+
+/** `path` with every link followed, or undefined when it does not exist or cannot be resolved. */
+export function realPathOrUndefined(path: string): string | undefined {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+}
