@@ -173,17 +173,21 @@ function coverage(): Record<string, string> {
 
 /** The agent's code (main.ts, lib/, deno.json, deno.lock) copied where any uid may read it. */
 export interface ReadableCopy {
+  /** The directory that holds the copy. */
+  readonly dir: string;
   /** The copy's main.ts, for `AgentOptions.main`. */
   readonly main: string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
- * Copies the agent's code to a fresh world-readable temporary directory, for a test that runs it
- * as another uid: the clone itself may sit in a 0700 directory (a home, `mktemp -d`) that uid
- * cannot enter. Removed at the end of scope.
+ * Copies the agent's code (or the project's `names`) to a fresh world-readable temporary directory,
+ * for a test that runs it as another uid: the clone itself may sit in a 0700 directory (a home,
+ * `mktemp -d`) that uid cannot enter. Removed at the end of scope.
  */
-export async function readableCopy(): Promise<ReadableCopy> {
+export async function readableCopy(
+  names: readonly string[] = ["main.ts", "lib", "deno.json", "deno.lock"],
+): Promise<ReadableCopy> {
   const dir = await Deno.makeTempDir({ prefix: "sensor-agent-code-" });
   const copy = async (from: string, to: string) => {
     const info = await Deno.stat(from);
@@ -195,12 +199,12 @@ export async function readableCopy(): Promise<ReadableCopy> {
       }
     } else {
       await Deno.copyFile(from, to);
-      await Deno.chmod(to, 0o644);
+      await Deno.chmod(to, (info.mode ?? 0) & 0o111 ? 0o755 : 0o644);
     }
   };
   try {
     await Deno.chmod(dir, 0o755);
-    for (const name of ["main.ts", "lib", "deno.json", "deno.lock"]) {
+    for (const name of names) {
       await copy(join(PROJECT, name), join(dir, name));
     }
   } catch (error) {
@@ -208,6 +212,7 @@ export async function readableCopy(): Promise<ReadableCopy> {
     throw error;
   }
   return {
+    dir,
     main: join(dir, "main.ts"),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
   };
