@@ -181,7 +181,19 @@ Deno.test("unit: BindReadOnlyPaths= mounts exactly the host roots the agent perm
   const writes: string[] = agent.write;
   const mounts = bindMounts(unit);
   const hostRoots = reads.filter((path) => path.startsWith("/host/") || path.startsWith("/host-"));
-  assert.deepEqual(mounts.map((mount) => mount.target).sort(), [...hostRoots].sort());
+  // The set grants single files under the mounts (procfs's and sysfs's magic links reach the
+  // whole system from a directory): each grant lies in a mount, and each mount holds a grant.
+  const inside = (path: string, target: string) => path === target || path.startsWith(`${target}/`);
+  for (const path of hostRoots) {
+    assert.ok(mounts.some((mount) => inside(path, mount.target)), `${path} is not mounted`);
+  }
+  for (const { target } of mounts) {
+    assert.ok(hostRoots.some((path) => inside(path, target)), `${target} is mounted, not read`);
+  }
+  assert.deepEqual(
+    hostRoots.filter((path) => path.startsWith("/host/")),
+    ["/host/proc/net/dev", "/host/proc/net/route", "/host/sys/class/net"],
+  );
   assert.deepEqual(
     mounts.map(({ source, target, optional }) => `${optional ? "-" : ""}${source}:${target}`),
     [
@@ -243,4 +255,11 @@ Deno.test("unit: the system call filter keeps @pkey, which V8 calls at start", a
   assert.ok(!filters[0].startsWith("~"), "the first SystemCallFilter= must be the allow list");
   assert.ok(filters[0].split(/\s+/).includes("@pkey"), "@pkey left the allow list");
   assert.equal(single(unit, "Service", "SystemCallErrorNumber"), "EPERM");
+});
+
+Deno.test("unit and compose: no core dumps, which would hold the tokens", async () => {
+  const unit = await readUnit();
+  assert.equal(single(unit, "Service", "LimitCORE"), "0");
+  const compose = await Deno.readTextFile(join(PROJECT, "deploy", "compose.yaml"));
+  assert.match(compose, /\n {4}ulimits:\n {6}core: 0\n/);
 });
