@@ -109,6 +109,10 @@ async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Prom
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${reply.error}`);
     return reply.data;
   };
+  // The operator console logs in with a one-time code, so the admin token itself is never shown.
+  const { code } = await admin("POST", "/console/api/login-codes");
+  say(`   operator console: ${backend.url}/console`);
+  say(`   one-time admin login (good once, for 10 minutes): ${code}`);
 
   heading("Mint an install token (POST /api/install-tokens, as the admin)");
   const minted = await admin("POST", "/api/install-tokens", { ttlSeconds: 600, note: "demo" });
@@ -198,12 +202,25 @@ async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Prom
     say(`   ${row.map((cell: string, i: number) => cell.padEnd(widths[i])).join("  ").trimEnd()}`);
   }
 
+  await holdForConsole(backend.url);
+
   heading("Stop the agent (SIGTERM) and the backend (SIGTERM)");
   const agentCode = await agent.stop();
   say(`   agent exited ${agentCode}`);
   const backendCode = (await backend.stop()).code;
   say(`   backend exited ${backendCode}`);
   if (agentCode !== 0 || backendCode !== 0) throw new Error("a process did not stop cleanly");
+}
+
+/**
+ * At a terminal, lets the agent go on beating until Enter (or Ctrl-C), so that the console can be
+ * watched; piped, as in the tests and CI, goes straight on.
+ */
+async function holdForConsole(url: string): Promise<void> {
+  if (!Deno.stdin.isTerminal()) return;
+  say(`\n   The agent goes on beating: watch it at ${url}/console. Press Enter to stop the demo.`);
+  const stopped = new Promise((done) => interrupted.signal.addEventListener("abort", done));
+  await Promise.race([Deno.stdin.read(new Uint8Array(64)), stopped]);
 }
 
 /** The agent as a subprocess: its log lines are relayed as they come. */
