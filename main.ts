@@ -1,13 +1,14 @@
 // main.ts: the sensor agent's command line. Parses arguments, sets up logging and signals, runs one
 // command, and turns every failure into one line and the exit code of contract section 4.
-import { parseArgs } from "node:util";
-import { enrollCommand, inventoryCommand, runCommand, statusCommand } from "./lib/agent.ts";
-import { DEFAULT_CONFIG_PATH, loadConfig, readEnvironment } from "./lib/config.ts";
+import { type Invocation, parseInvocation as parseArgs, UsageProblem } from "./lib/args.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
-import { checkConfigTarget } from "./lib/persist.ts";
 import { AGENT_VERSION } from "./lib/hostfacts.ts";
 import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
+
+// Commands and configuration are imported when a command runs, not before: --help and --version
+// answer without loading them, and no module is loaded that the command does not use.
+const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env"; // lib/config.ts, checked by a test
 
 const USAGE = `Usage: sensor-agent [run|enroll|inventory|status] [--config PATH] [options]
 
@@ -27,54 +28,16 @@ Options:
 Exit codes: 0 ok, 1 not enrolled (status), 64 usage, 69 backend unreachable, 73 config not writable,
 76 bad enrollment reply, 77 token rejected, 78 configuration error.`;
 
-type Command = "run" | "enroll" | "inventory" | "status";
-const COMMANDS: readonly Command[] = ["run", "enroll", "inventory", "status"];
-
-interface Invocation {
-  readonly command: Command;
-  readonly configPath?: string;
-  readonly force: boolean;
-  readonly check: boolean;
-  readonly help: boolean;
-  readonly version: boolean;
-}
+export { DEFAULT_CONFIG_PATH };
 
 /** Parses argv strictly: an unknown command or flag is a usage error (64). */
 export function parseInvocation(args: string[]): Invocation {
-  let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: "string" },
-        force: { type: "boolean", default: false },
-        check: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-        version: { type: "boolean", default: false },
-      },
-    });
+    return parseArgs(args);
   } catch (error) {
-    throw usageError((error as Error).message);
+    if (error instanceof UsageProblem) throw usageError(error.message);
+    throw error;
   }
-  const [command = "run", ...rest] = parsed.positionals;
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    throw usageError(`unknown command "${command}"`);
-  }
-  if (rest.length > 0) throw usageError(`unexpected argument "${rest[0]}"`);
-  if (parsed.values.force && command !== "enroll") {
-    throw usageError("--force goes with enroll only");
-  }
-  if (parsed.values.config === "") throw usageError("--config needs a path");
-  return {
-    command: command as Command,
-    configPath: parsed.values.config,
-    force: parsed.values.force,
-    check: parsed.values.check,
-    help: parsed.values.help,
-    version: parsed.values.version,
-  };
 }
 
 function usageError(problem: string): AgentError {
@@ -95,7 +58,9 @@ function configPathFrom(invocation: Invocation): string {
  * configuration error comes out as a JSON line where JSON was asked for. The file's values (and
  * their validation) take over once the config has loaded.
  */
-function logAsTheEnvironmentAsks(): void {
+function logAsTheEnvironmentAsks(
+  readEnvironment: () => Record<string, string | undefined>,
+): void {
   const env = readEnvironment();
   const format = LOG_FORMATS.find((f) => f === env.LOG_FORMAT);
   const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL);
@@ -119,10 +84,13 @@ export async function main(args: string[]): Promise<number> {
       console.log(`sensor-agent ${AGENT_VERSION}`);
       return ExitCode.ok;
     }
-    logAsTheEnvironmentAsks();
+    const { loadConfig, readEnvironment } = await import("./lib/config.ts");
+    logAsTheEnvironmentAsks(readEnvironment);
     const ctx = { configPath: configPathFrom(invocation), signal: stop.signal };
     // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
-    if (invocation.command === "enroll") await checkConfigTarget(ctx.configPath);
+    if (invocation.command === "enroll") {
+      await (await import("./lib/persist.ts")).checkConfigTarget(ctx.configPath);
+    }
     const config = await loadConfig(ctx.configPath);
     setLogOptions({ level: config.logLevel, format: config.logFormat });
     if (config.backendUrl?.protocol === "http:" && ["run", "enroll"].includes(invocation.command)) {
@@ -130,6 +98,9 @@ export async function main(args: string[]): Promise<number> {
         backend: config.backendUrl.href,
       });
     }
+    const { enrollCommand, inventoryCommand, runCommand, statusCommand } = await import(
+      "./lib/agent.ts"
+    );
     switch (invocation.command) {
       case "enroll":
         return await enrollCommand(ctx, invocation.force);

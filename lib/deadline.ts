@@ -1,6 +1,40 @@
 // lib/deadline.ts: the abort signal of one network operation: it fires when the operation's time
 // limit passes or when the agent is stopped, and lets go of both once the operation is over.
 
+/** Arms `fire` to run after `ms`; the function it returns disarms it. */
+export type Timer = (ms: number, fire: () => void) => () => void;
+
+/**
+ * setTimeout and clearTimeout: a disarmed timer is gone at once. In Deno 2.8+ the global setTimeout
+ * is node:timers', whose first use loads the node layer (about 10 ms): the heartbeat loop pays that
+ * once for its waits anyway, so its requests use this one.
+ */
+export const clearableTimer: Timer = (ms, fire) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
+
+/**
+ * Atomics.waitAsync on a cell of its own: a V8 built-in, so no node layer is loaded (enrollment's
+ * start-up budget). Disarming wakes the wait at once and frees its JS side, but V8 keeps a record of
+ * about 0.6 KiB until `ms` would have passed: for one-off commands and rare calls, not for a loop of
+ * back-to-back requests. It does not keep the process alive; the operation it guards does.
+ */
+export const lightTimer: Timer = (ms, fire) => {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const wait = Atomics.waitAsync(cell, 0, 0, Math.max(0, ms));
+  let armed = true;
+  const settle = (result: string) => {
+    if (armed && result === "timed-out") fire();
+  };
+  if (wait.async) wait.value.then(settle);
+  else queueMicrotask(() => settle(wait.value)); // a 0 ms wait times out at once
+  return () => {
+    armed = false;
+    Atomics.notify(cell, 0);
+  };
+};
+
 /** An operation's signal; `timedOut` tells a timeout from a stop. Dispose of it when done. */
 export interface Deadline extends Disposable {
   readonly signal: AbortSignal;
@@ -9,17 +43,19 @@ export interface Deadline extends Disposable {
 
 /**
  * A signal aborted after `ms`, or when `stop` aborts. Unlike AbortSignal.any([stop,
- * AbortSignal.timeout(ms)]), disposing of it clears the timer and the listener on `stop`: with the
- * built-ins each request stays referenced by its armed timer until the timer fires, and the agent's
- * lifelong stop signal gains a dependent per request (BENCHMARKS.md, steady state).
+ * AbortSignal.timeout(ms)]), disposing of it disarms the timer and removes the listener on `stop`:
+ * with the built-ins each request stays referenced by its armed timer until the timer fires, and
+ * the agent's lifelong stop signal gains a dependent per request (BENCHMARKS.md, steady state).
+ * `timer` defaults to clearableTimer, which also keeps the process alive until the limit; callers
+ * guarding an operation of their own at start-up pass lightTimer.
  */
-export function deadline(ms: number, stop?: AbortSignal): Deadline {
+export function deadline(ms: number, stop?: AbortSignal, timer: Timer = clearableTimer): Deadline {
   const controller = new AbortController();
   let expired = false;
-  const timer = setTimeout(() => {
+  const disarm = timer(ms, () => {
     expired = true;
     controller.abort();
-  }, ms);
+  });
   const onStop = () => controller.abort();
   if (stop?.aborted) controller.abort();
   else stop?.addEventListener("abort", onStop, { once: true });
@@ -27,7 +63,7 @@ export function deadline(ms: number, stop?: AbortSignal): Deadline {
     signal: controller.signal,
     timedOut: () => expired,
     [Symbol.dispose]() {
-      clearTimeout(timer);
+      disarm();
       stop?.removeEventListener("abort", onStop);
     },
   };

@@ -1,12 +1,13 @@
 // lib/enrollment.ts: the enrollment exchange (contract section 1, first endpoint): the payload, the
 // idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
 // the one request.
-import { createHmac } from "node:crypto";
 import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
+import { lightTimer } from "./deadline.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { AGENT_VERSION, type HostFacts, SUDO_USER } from "./hostfacts.ts";
 import { type Backend, request, TransportError } from "./http.ts";
 import type { NetworkInterface } from "./interfaces.ts";
+import { hex, hmacSha256 } from "./sha256.ts";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */
 export interface EnrollmentPayload {
@@ -63,7 +64,8 @@ export function enrollmentPayload(
  * the same token sends the same key, and a machine holding a leaked token cannot compute it.
  */
 export function idempotencyKey(installToken: string, machineId: string): string {
-  return createHmac("sha256", installToken).update(machineId).digest("hex");
+  const encoder = new TextEncoder();
+  return hex(hmacSha256(encoder.encode(installToken), encoder.encode(machineId)));
 }
 
 /**
@@ -150,7 +152,13 @@ export async function requestEnrollment(
     headers["Idempotency-Key"] = idempotencyKey(payload.installToken, machineId);
   }
   try {
-    const reply = await request(backend, "POST", ENROLL_PATH, { body: payload, headers, signal });
+    // One request per process: the light timer spares start-up the node layer (lib/deadline.ts).
+    const reply = await request(backend, "POST", ENROLL_PATH, {
+      body: payload,
+      headers,
+      signal,
+      timer: lightTimer,
+    });
     return judgeEnrollmentReply(reply.status, reply.text, backend.url.href);
   } catch (error) {
     if (!(error instanceof TransportError) || error.kind === "aborted") throw error;

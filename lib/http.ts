@@ -1,6 +1,6 @@
 // lib/http.ts: JSON requests to the backend with the contract's rules (section 1): one User-Agent,
 // no redirects, a timeout over the whole exchange, and a cap on what is read of a reply.
-import { deadline } from "./deadline.ts";
+import { deadline, type Timer } from "./deadline.ts";
 import { AGENT_VERSION, architectureName } from "./hostfacts.ts";
 
 /** The contract's User-Agent, e.g. `ravenxcope-sensor-agent/2.0.0 (linux; x86_64)`. */
@@ -40,6 +40,17 @@ export interface Reply {
 
 /** `base` with `path` appended after exactly one `/`, keeping any path prefix of BACKEND_URL. */
 export function endpoint(base: URL, path: string): URL {
+  let byPath = endpoints.get(base);
+  if (byPath === undefined) endpoints.set(base, byPath = new Map());
+  let url = byPath.get(path);
+  if (url === undefined) byPath.set(path, url = joined(base, path));
+  return url;
+}
+
+// One URL per backend and path, made once: a heartbeat asks for the same one every beat.
+const endpoints = new WeakMap<URL, Map<string, URL>>();
+
+function joined(base: URL, path: string): URL {
   const url = new URL(base.href);
   url.pathname = url.pathname.replace(/\/+$/, "") + "/" + path.replace(/^\/+/, "");
   return url;
@@ -54,10 +65,16 @@ export async function request(
   backend: Backend,
   method: "POST" | "HEAD",
   path: string,
-  options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  options: {
+    body?: unknown;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+    /** How the time limit is kept (lib/deadline.ts); clearableTimer unless given. */
+    timer?: Timer;
+  } = {},
 ): Promise<Reply> {
   const url = endpoint(backend.url, path);
-  using limit = deadline(backend.timeoutMs, options.signal);
+  using limit = deadline(backend.timeoutMs, options.signal, options.timer);
   const headers: Record<string, string> = {
     "Accept": "application/json",
     "User-Agent": USER_AGENT,
@@ -80,8 +97,17 @@ export async function request(
   }
 }
 
+const decoder = new TextDecoder();
+
 async function readCapped(response: Response): Promise<string | undefined> {
   if (response.body === null) return "";
+  // A declared length within the cap: read it in one go, without the chunk-by-chunk copies (the
+  // heartbeat's reply, every beat). A lying server gets no more than it declared past the cap
+  // anyway: Deno fails a body longer than its Content-Length.
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isInteger(declared) && declared >= 0 && declared <= MAX_REPLY_BYTES) {
+    return await response.text();
+  }
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -105,7 +131,7 @@ async function readCapped(response: Response): Promise<string | undefined> {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return decoder.decode(bytes);
 }
 
 function classify(

@@ -1,9 +1,9 @@
 // lib/secrets.ts: how a token is named in output without being shown (contract section 6).
-import { createHash } from "node:crypto";
+import { hex, sha256 } from "./sha256.ts";
 
 /** The first 12 hex digits of the token's SHA-256: enough to tell tokens apart, useless to replay. */
 export function fingerprint(token: string): string {
-  return createHash("sha256").update(token).digest("hex").slice(0, 12);
+  return hex(sha256(new TextEncoder().encode(token))).slice(0, 12);
 }
 
 const known = new Set<string>();

@@ -2,9 +2,9 @@
 // description's UDP dial to 8.8.8.8 is impossible in Deno and wrong on isolated management networks;
 // the route to the backend is the address that matters.
 import { isIpAddress } from "./config.ts";
-import { deadline } from "./deadline.ts";
+import { deadline, lightTimer } from "./deadline.ts";
 import { readOptionalText } from "./hostfacts.ts";
-import { parseDefaultRouteInterface } from "./interfaces.ts";
+import { parseDefaultRouteInterface } from "./netdev.ts";
 
 /** What detection may use; every part is optional so a degraded host still gets an answer. */
 export interface SensorIpSources {
@@ -67,7 +67,9 @@ export async function detectSensorIp(sources: SensorIpSources): Promise<string |
 async function localAddressTowards(url: URL, stop?: AbortSignal): Promise<string | undefined> {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  using limit = deadline(DIAL_TIMEOUT_MS, stop);
+  // The pending connect keeps the process alive; the light timer needs no node layer at start-up,
+  // and a dial every 60 s at most leaves little for V8 to keep (lib/deadline.ts).
+  using limit = deadline(DIAL_TIMEOUT_MS, stop, lightTimer);
   try {
     const conn = await Deno.connect({ hostname, port, signal: limit.signal });
     const local = conn.localAddr as Deno.NetAddr;

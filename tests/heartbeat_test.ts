@@ -343,7 +343,7 @@ Deno.test("heartbeat: after startup the agent holds no write, no env and no read
   assert.match(held, / write=prompt /);
   assert.match(held, / env=prompt /);
   assert.match(held, / net=granted /);
-  assert.match(held, new RegExp(`${FIXTURE}/proc:granted`));
+  assert.match(held, new RegExp(`${FIXTURE}/proc/net/dev:granted`));
   assert.match(
     await Deno.readTextFile(s.dir.join("sensor-agent.env")),
     /^SENSOR_TOKEN=/m,

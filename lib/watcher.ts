@@ -1,0 +1,248 @@
+// lib/watcher.ts: the host's interfaces kept between beats (contract sections 1 and 5). Counters and
+// flags are read every beat; the set, each interface's classification and its open flags file are
+// kept, because opening a file is what costs under a scoped --allow-read (Deno walks every
+// component of the path, a readlink each) and reading an open file from offset 0 is all a beat needs:
+// procfs and sysfs regenerate a file's text on every read at offset 0. The set is detected again
+// at once when <proc>/net/dev lists other names (added, removed, renamed), and fully every
+// `maxAgeMs` (an interface moved between namespaces keeps its name but not its files).
+
+import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
+import { unreadableRoots } from "./degraded.ts";
+import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
+import { flagBits, scanFlags, scanNetDev } from "./netdev.ts";
+import { type Classified, classify } from "./sysfs.ts";
+
+/** How long a detected set is trusted when net/dev's names do not change (contract section 1). */
+export const MAX_SET_AGE_MS = 60_000;
+
+/** One interface as kept between beats: what was detected once, and this beat's counters. */
+interface Watched extends Classified {
+  bytesRecv: number;
+  bytesSent: number;
+}
+
+/** A net/dev row as seen when the set was detected: the name's bytes and its interface. */
+interface Row {
+  readonly name: Uint8Array;
+  readonly watched?: Watched;
+}
+
+/** Options for tests and benchmarks; the defaults are the contract's. */
+export interface WatcherOptions {
+  readonly maxAgeMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The interfaces under `roots`, read again on every `read()`. Holds open files: dispose of it (or
+ * `using` it) when done.
+ */
+export class InterfaceWatcher implements Disposable {
+  readonly #classNet: string;
+  readonly #netDevPath: string;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  #netDev?: Deno.FsFile;
+  #buffer = new Uint8Array(16 * 1024); // grows to fit <proc>/net/dev
+  readonly #flagsBuffer = new Uint8Array(64);
+  #watched: Watched[] = []; // in ifindex order
+  #rows: Row[] = []; // in net/dev's order
+  #detectedAt = -Infinity;
+  #generation = 0;
+  // State of the scan in progress, kept in fields so the row callback is made once, not per beat.
+  #rowIndex = 0;
+  #rowsMatch = true;
+  readonly #onRow = (start: number, end: number, recv: number, sent: number) => {
+    const row = this.#rows[this.#rowIndex++];
+    if (!this.#rowsMatch || row === undefined || !sameBytes(this.#buffer, start, end, row.name)) {
+      this.#rowsMatch = false;
+      return;
+    }
+    if (row.watched !== undefined) {
+      row.watched.bytesRecv = recv;
+      row.watched.bytesSent = sent;
+    }
+  };
+  readonly #holder = holderLookup();
+
+  constructor(readonly roots: HostRoots, options: WatcherOptions = {}) {
+    this.#classNet = `${roots.sys}/class/net`;
+    this.#netDevPath = `${roots.proc}/net/dev`;
+    this.#maxAgeMs = options.maxAgeMs ?? MAX_SET_AGE_MS;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Counts the detections so far: a caller sees from it that the set may have changed. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * The inventory now: counters and flags read afresh, the set and classification as detected at
+   * most `maxAgeMs` ago or when net/dev's names last changed. When a root cannot be read, the
+   * address fallback of section 5 with `degraded` saying what is missing and how to grant it.
+   * Never throws for a missing or unreadable file.
+   */
+  read(addresses: readonly Deno.NetworkInterfaceInfo[], sensorIp: string | undefined): Inventory {
+    const netDevFailure = this.#readNetDev();
+    let length = netDevFailure === undefined ? this.#length : 0;
+    if (netDevFailure !== undefined) {
+      return this.#fallback(addresses, sensorIp, [[this.#netDevPath, netDevFailure]]);
+    }
+    this.#rowIndex = 0;
+    this.#rowsMatch = this.#now() - this.#detectedAt < this.#maxAgeMs;
+    if (this.#rowsMatch) scanNetDev(this.#buffer, length, this.#onRow);
+    if (!this.#rowsMatch || this.#rowIndex !== this.#rows.length) {
+      const classNetFailure = this.#detect(length);
+      if (classNetFailure !== undefined) {
+        return this.#fallback(addresses, sensorIp, [[this.#classNet, classNetFailure]]);
+      }
+      length = this.#length;
+    }
+    const management = this.#holder(addresses, sensorIp);
+    const interfaces: NetworkInterface[] = new Array(this.#watched.length);
+    for (let i = 0; i < this.#watched.length; i++) {
+      const watched = this.#watched[i];
+      const { isUp, isLoopback } = flagBits(this.#readFlags(watched));
+      interfaces[i] = {
+        name: watched.name,
+        isManagement: watched.name === management,
+        isLoopback,
+        isVirtual: watched.isVirtual,
+        isWireless: watched.isWireless,
+        isUp,
+        bytesSent: watched.bytesSent,
+        bytesRecv: watched.bytesRecv,
+      };
+    }
+    return { interfaces };
+  }
+
+  /** Closes every file the watcher holds; a later read() opens them again. */
+  [Symbol.dispose](): void {
+    this.#forgetSet();
+    try {
+      this.#netDev?.close();
+    } catch { /* already closed */ }
+    this.#netDev = undefined;
+  }
+
+  #length = 0;
+
+  /** Reads <proc>/net/dev into the buffer (this.#length); returns the error name on failure. */
+  #readNetDev(): string | undefined {
+    try {
+      this.#netDev ??= Deno.openSync(this.#netDevPath, { read: true });
+      this.#length = readWhole(this.#netDev, this.#buffer);
+      while (this.#length === this.#buffer.length) { // full: the file may hold more
+        this.#buffer = new Uint8Array(this.#buffer.length * 2);
+        this.#length = readWhole(this.#netDev, this.#buffer);
+      }
+      return undefined;
+    } catch (error) {
+      this[Symbol.dispose]();
+      return errorKind(error);
+    }
+  }
+
+  /** The flags word of one interface now, or -1 when it cannot be read (removed meanwhile). */
+  #readFlags(watched: Watched): number {
+    if (watched.flags === undefined) return -1;
+    try {
+      return scanFlags(this.#flagsBuffer, readWhole(watched.flags, this.#flagsBuffer));
+    } catch {
+      this.#detectedAt = -Infinity; // gone: detect the set again at the next beat
+      return -1;
+    }
+  }
+
+  /** Detects the set from <sys>/class/net and the rows in the buffer; the error name on failure. */
+  #detect(length: number): string | undefined {
+    let names: string[];
+    try {
+      names = [];
+      for (const entry of Deno.readDirSync(this.#classNet)) names.push(entry.name);
+    } catch (error) {
+      this.#forgetSet();
+      return errorKind(error);
+    }
+    this.#forgetSet();
+    const byName = new Map<string, Watched>();
+    for (const name of names) {
+      const classified = classify(this.#classNet, name);
+      if (classified !== undefined) byName.set(name, { ...classified, bytesRecv: 0, bytesSent: 0 });
+    }
+    const decoder = new TextDecoder();
+    const rows: Row[] = [];
+    scanNetDev(this.#buffer, length, (start, end, recv, sent) => {
+      const name = this.#buffer.slice(start, end);
+      const watched = byName.get(decoder.decode(name));
+      if (watched !== undefined) {
+        watched.bytesRecv = recv;
+        watched.bytesSent = sent;
+      }
+      rows.push({ name, watched });
+    });
+    this.#rows = rows;
+    // Section 5: ordered by ifindex; an interface missing from net/dev (created between the two
+    // reads) counts 0/0 until the next beat sees its row.
+    this.#watched = [...byName.values()].sort((a, b) =>
+      a.ifindex - b.ifindex || (a.name < b.name ? -1 : 1)
+    );
+    this.#detectedAt = this.#now();
+    this.#generation++;
+    return undefined;
+  }
+
+  #forgetSet(): void {
+    for (const watched of this.#watched) {
+      try {
+        watched.flags?.close();
+      } catch { /* already closed */ }
+    }
+    this.#watched = [];
+    this.#rows = [];
+    this.#detectedAt = -Infinity;
+  }
+
+  #fallback(
+    addresses: readonly Deno.NetworkInterfaceInfo[],
+    sensorIp: string | undefined,
+    failures: [string, string][],
+  ): Inventory {
+    // The other root is named too when it fails as well: one warning should fix both.
+    if (!failures.some(([path]) => path === this.#classNet)) {
+      try {
+        Deno.statSync(this.#classNet);
+      } catch (error) {
+        failures.unshift([this.#classNet, errorKind(error)]);
+      }
+    }
+    return {
+      interfaces: inventoryFromAddresses(addresses, sensorIp),
+      degraded: unreadableRoots(this.roots, failures),
+    };
+  }
+}
+
+/** Reads `file` from offset 0 into `buffer` until the end or the buffer is full; the byte count. */
+function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
+  file.seekSync(0, Deno.SeekMode.Start);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = file.readSync(length === 0 ? buffer : buffer.subarray(length));
+    if (n === null || n === 0) break;
+    length += n;
+  }
+  return length;
+}
+
+function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (bytes[start + i] !== name[i]) return false;
+  return true;
+}
+
+function errorKind(error: unknown): string {
+  return error instanceof Error ? error.name : String(error);
+}
