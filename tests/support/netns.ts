@@ -2,6 +2,7 @@
 // (veth pairs, addresses, routes, counters), and a way to run the agent inside one. Everything is
 // named `rxs-<pid>-<role>` so parallel test runs never collide, and removed even when a test fails:
 // deleting a namespace deletes its veths, the peers included.
+import type { NetworkInterface } from "../../lib/interfaces.ts";
 import { type AgentRun, assertNoTokens, MAIN, permissionFlags } from "./agent.ts";
 import { keptEnv } from "./env.ts";
 
@@ -203,4 +204,61 @@ export async function runAgentIn(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A watcher living in a namespace: each beat() reads its inventory once more. */
+export interface NamespacedWatcher {
+  beat(): Promise<{ interfaces: NetworkInterface[]; degraded?: string }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts tests/support/watch_probe.ts inside `ns` with the namespace's /proc and /sys bind-mounted
+ * at the roots (as runAgentIn does), holding read of exactly what the shipped set grants there:
+ * <proc>/net/dev, <proc>/net/route and <sys>/class/net.
+ */
+export function watchIn(
+  ns: NetNamespace,
+  roots: { path: string; proc: string; sys: string },
+): NamespacedWatcher {
+  const mountRoots = 'mount --bind /proc "$1/proc" && mount --bind /sys "$1/sys" && shift && ' +
+    'exec "$@"';
+  const probe = new URL("./watch_probe.ts", import.meta.url).pathname;
+  const lib = new URL("../../lib", import.meta.url).pathname;
+  const read = [`${roots.proc}/net/dev`, `${roots.proc}/net/route`, `${roots.sys}/class/net`];
+  const child = new Deno.Command("ip", {
+    args: [
+      ...["netns", "exec", ns.name, "unshare", "-m", "--propagation", "private"],
+      ...["sh", "-c", mountRoots, "sh", roots.path],
+      ...[Deno.execPath(), "run", "-q", "--no-prompt", `--allow-read=${[...read, lib, probe]}`],
+      ...[probe, roots.proc, roots.sys],
+    ],
+    env: { PATH: searchPath() },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  return {
+    async beat() {
+      await writer.write(new TextEncoder().encode("\n"));
+      while (!pending.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error("the watch probe exited");
+        pending += value;
+      }
+      const end = pending.indexOf("\n");
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      return JSON.parse(line);
+    },
+    async [Symbol.asyncDispose]() {
+      await writer.close().catch(() => {});
+      await lines.cancel().catch(() => {});
+      await child.status;
+    },
+  };
 }
