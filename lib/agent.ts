@@ -6,7 +6,7 @@ import { AgentError, describe, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
 import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { backendFor } from "./backend.ts";
-import { request, TransportError } from "./http.ts";
+import { type Backend, request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
 import {
@@ -51,7 +51,21 @@ export async function ensureEnrolled(
     return alreadyEnrolled(unlocked, unlocked.sensorToken);
   }
   checkReadyToEnroll(unlocked);
-  if (mode === "enroll") await checkConfigTarget(ctx.configPath);
+  const backend = await backendFor(unlocked); // BACKEND_URL and BACKEND_CA_FILE: 78s too
+  try {
+    if (mode === "enroll") await checkConfigTarget(ctx.configPath);
+    return await enrollUnderLock(ctx, mode, force, backend);
+  } finally {
+    backend.client?.close();
+  }
+}
+
+async function enrollUnderLock(
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+  force: boolean,
+  backend: Backend,
+): Promise<Enrolled | undefined> {
   const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
   if (lock === undefined) {
     log.info("stopped by a signal while waiting for the config lock; nothing was sent");
@@ -68,7 +82,7 @@ export async function ensureEnrolled(
     if (config.sensorToken !== undefined && !force) {
       return alreadyEnrolled(config, config.sensorToken);
     }
-    const enrollment = await enroll(config, ctx, mode);
+    const enrollment = await enroll(config, backend, ctx, mode);
     if (enrollment === undefined) return undefined;
     await save(ctx.configPath, enrollment.sensorToken, mode);
     return {
@@ -106,11 +120,11 @@ function checkReadyToEnroll(config: Config): asserts config is Config & { instal
 
 async function enroll(
   config: Config,
+  backend: Backend,
   ctx: CommandContext,
   mode: "run" | "enroll",
 ): Promise<Enrollment | undefined> {
-  checkReadyToEnroll(config);
-  const backend = await backendFor(config);
+  checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
   if (mode === "enroll") await checkWritable(config.configPath);
   const [snapshot, machineId] = await Promise.all([
     collectSnapshot(config),
@@ -148,8 +162,6 @@ async function enroll(
       return undefined;
     }
     throw error;
-  } finally {
-    backend.client?.close();
   }
 }
 

@@ -64,7 +64,7 @@ export function envValues(lines: readonly EnvLine[]): Map<string, string> {
  * The file text after enrollment (contract section 2, Persistence): every active INSTALL_TOKEN
  * line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets `sensorToken` in
  * place (its `export ` kept, the line ending in LF) and later ones go, or SENSOR_TOKEN is
- * appended; all other lines are kept byte for byte. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
+ * appended; all other lines are kept byte for byte, but for a byte order mark, which goes. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
  */
 export function withSensorToken(lines: readonly EnvLine[], sensorToken: string): string {
   // The token comes from the network: a newline, quote or # in it could inject lines.
@@ -74,21 +74,20 @@ export function withSensorToken(lines: readonly EnvLine[], sensorToken: string):
         "A-Z a-z 0-9 . _ + / = -",
     );
   }
-  const first = lines[0];
-  const ending = first?.text.endsWith("\r\n") ? "\r\n" : "\n";
-  const bom = first?.text.startsWith(BOM) ? BOM : "";
+  const ending = lines[0]?.text.endsWith("\r\n") ? "\r\n" : "\n";
   let out = "";
   let tokenWritten = false;
   // The token line always ends in a bare LF, whatever the file's own ending: `sh` would read a CR
   // before it into the value. The other consumers take either ending.
   for (const line of lines) {
-    const lead = line === first ? bom : "";
+    // A byte order mark goes: sh and Docker would read it into the first name.
+    const text = line.number === 1 ? line.text.replace(BOM, "") : line.text;
     if (line.key === "INSTALL_TOKEN") {
-      out += lead + INSTALL_TOKEN_CONSUMED + ending;
+      out += INSTALL_TOKEN_CONSUMED + ending;
     } else if (line.key !== "SENSOR_TOKEN") {
-      out += line.text;
+      out += text;
     } else if (!tokenWritten) {
-      out += `${lead}${line.exported ? "export " : ""}SENSOR_TOKEN=${sensorToken}\n`;
+      out += `${line.exported ? "export " : ""}SENSOR_TOKEN=${sensorToken}\n`;
       tokenWritten = true;
     }
   }
@@ -102,17 +101,14 @@ export function withSensorToken(lines: readonly EnvLine[], sensorToken: string):
 /**
  * Why the agent's SENSOR_TOKEN line might not read as that one assignment to every consumer of
  * the file (the agent, systemd's EnvironmentFile=, Docker/compose env_file, `sh` sourcing), or
- * undefined when it will: a byte order mark (the others read it into the first key), a line
- * ending in a backslash (systemd and `sh` join the next line to it) or a carriage return that does
- * not end a line (systemd starts a new line there). The text names the line, never its value.
+ * undefined when it will: a line ending in a backslash (systemd and `sh` join the next line to
+ * it) or a carriage return that does not end a line (systemd starts a new line there). A byte
+ * order mark is no hazard: withSensorToken drops it. The text names the line, never its value.
  */
 export function rewriteHazard(lines: readonly EnvLine[], source: string): string | undefined {
   for (const line of lines) {
     const body = line.text.replace(/\r?\n$/, "");
     const where = `${source} line ${line.number}`;
-    if (line.number === 1 && body.startsWith(BOM)) {
-      return `${where} starts with a UTF-8 byte order mark, which sh and Docker read as part of the first name`;
-    }
     if (body.includes("\r")) {
       return `${where} holds a carriage return inside the line, where systemd starts a new line`;
     }

@@ -30,6 +30,8 @@ async function realDirectory(dir: string): Promise<string> {
   try {
     return await Deno.realPath(dir);
   } catch (error) {
+    // Out of the read grant: nothing further can be seen, and the caller's grant check refuses it.
+    if (error instanceof Deno.errors.NotCapable) return dir;
     if (!(error instanceof Deno.errors.NotFound) || dir === "/") throw error;
     return join(await realDirectory(dirname(dir)), basename(dir));
   }

@@ -113,11 +113,11 @@ Deno.test("rewrite: blank and whitespace-only lines are kept byte for byte", () 
   assert.equal(rewrite("\n  \t\r\nA=1\n\n"), "\n  \t\r\nA=1\n\nSENSOR_TOKEN=durable-token\n");
 });
 
-Deno.test("rewrite: a UTF-8 BOM stays at the start of the file", () => {
-  assert.equal(rewrite("\uFEFFA=1\n"), "\uFEFFA=1\nSENSOR_TOKEN=durable-token\n");
+Deno.test("rewrite: a UTF-8 BOM goes, so that sh and Docker read the first name", () => {
+  assert.equal(rewrite("\uFEFFA=1\n"), "A=1\nSENSOR_TOKEN=durable-token\n");
   assert.equal(
     rewrite("\uFEFFINSTALL_TOKEN=secret-install\n"),
-    `\uFEFF${INSTALL_TOKEN_CONSUMED}\nSENSOR_TOKEN=durable-token\n`,
+    `${INSTALL_TOKEN_CONSUMED}\nSENSOR_TOKEN=durable-token\n`,
   );
 });
 
