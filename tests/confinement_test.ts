@@ -258,15 +258,13 @@ const SYMLINKED_CONFIGS = [
   {
     name: "a config file symlinked to a file outside the grant",
     configArg: CONFIG,
-    link: (
-      host: ShippedHost,
-      outside: string,
-    ) => ["sensor-agent.env", join(outside, "sensor-agent.env")],
+    /** The link's name in /etc/ravenxcope and its target, given the directory outside. */
+    link: (outside: string) => ["sensor-agent.env", join(outside, "sensor-agent.env")],
   },
   {
     name: "a config under a symlinked directory outside the grant",
     configArg: "/etc/ravenxcope/conf.d/sensor-agent.env",
-    link: (host: ShippedHost, outside: string) => ["conf.d", outside],
+    link: (outside: string) => ["conf.d", outside],
   },
 ];
 
@@ -280,7 +278,7 @@ for (const symlinked of SYMLINKED_CONFIGS) {
       const outside = await Deno.makeTempDir({ prefix: "sensor-agent-outside-" });
       try {
         await Deno.writeTextFile(join(outside, "sensor-agent.env"), `BACKEND_URL=${backend.url}\n`);
-        const [name, target] = symlinked.link(host, outside);
+        const [name, target] = symlinked.link(outside);
         await Deno.symlink(target, join(host.etc, name));
         const env = { INSTALL_TOKEN: newToken("install") };
         const enroll = await host.run(SHIPPED, AGENT_MAIN, [
