@@ -1,7 +1,7 @@
 // lib/backend.ts: the backend as the configuration describes it: its URL, the request timeout, and
 // an HTTP client that trusts BACKEND_CA_FILE in addition to the runtime's roots.
-import { type Config, describe } from "./config.ts";
-import { AgentError, ExitCode } from "./errors.ts";
+import type { Config } from "./config.ts";
+import { AgentError, describe, ExitCode } from "./errors.ts";
 import { type Backend, clientTrusting } from "./http.ts";
 import { readSmallFile } from "./smallfile.ts";
 

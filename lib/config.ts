@@ -3,11 +3,17 @@
 // confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
 import { join } from "node:path";
 import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
-import { confinedPath, confinementProblem, type Confines, type PathProbe } from "./confinement.ts";
+import {
+  confinedPath,
+  confinementProblem,
+  type Confines,
+  type PathProbe,
+  pseudoFileSystems,
+} from "./confinement.ts";
 import { rewriteHazard } from "./envfile.ts";
 import { configError } from "./errors.ts";
 import type { HostRoots } from "./interfaces.ts";
-import { realPathOrUndefined, resolveTarget } from "./location.ts";
+import { processProbe, resolveTarget } from "./location.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
 import {
@@ -23,7 +29,6 @@ export { CONFIG_KEYS, type ConfigKey, mergeSettings, readEnvironment } from "./s
 export type { Setting, Settings } from "./settings.ts";
 export type { PathProbe } from "./confinement.ts";
 export { isIpAddress } from "./values.ts";
-export { describe } from "./errors.ts";
 
 /** Where the agent looks for its env file when neither --config nor SENSOR_AGENT_CONFIG says. */
 export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
@@ -58,16 +63,6 @@ export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirec
     procFiles: [join(roots.proc, "net", "dev"), join(roots.proc, "net", "route")],
     sysDirectory: join(roots.sys, "class", "net"),
   };
-}
-
-/** Where procfs and sysfs may be mounted: no path setting may lead there. */
-export function pseudoFileSystems(settings: Settings): string[] {
-  const roots = ["/proc", "/sys", "/host/proc", "/host/sys"];
-  for (const key of ["HOST_PROC", "HOST_SYS"] as const) {
-    const value = settings.get(key)?.value;
-    if (value?.startsWith("/") && value !== "/") roots.push(value.replace(/\/+$/, ""));
-  }
-  return [...new Set(roots)];
 }
 
 /**
@@ -183,20 +178,6 @@ export function resolveConfig(
   };
 }
 
-/** The probe of the running process: Deno's permission state and the file system. */
-export const processProbe: PathProbe = {
-  canRead: (path) => Deno.permissions.querySync({ name: "read", path }).state === "granted",
-  exists: (path) => {
-    try {
-      Deno.statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  realPath: realPathOrUndefined,
-};
-
 /**
  * Loads the configuration: the file (if any, read where it really is) merged with the
  * environment, validated, with every token registered for redaction before anything can print it.
@@ -216,7 +197,7 @@ export async function loadConfig(
   const configTarget = await resolveTarget(configPath).catch(() => configPath);
   const targetProblem = confinementProblem(
     configTarget,
-    { pseudoFileSystems: ["/proc", "/sys", "/host/proc", "/host/sys"], secretFiles: new Map() },
+    { pseudoFileSystems: pseudoFileSystems(new Map()), secretFiles: new Map() },
     (path) => probe.canRead(path),
   );
   if (targetProblem !== undefined) {

@@ -5,7 +5,7 @@
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.
 import { configError } from "./errors.ts";
-import type { ConfigKey, Setting } from "./settings.ts";
+import type { ConfigKey, Setting, Settings } from "./settings.ts";
 
 /** What the rules need to know about the machine, behind an interface so they stay pure. */
 export interface PathProbe {
@@ -69,4 +69,14 @@ export function confinedPath(
     `${key} from ${setting.source} names ${setting.value}${leads}: ${problem}`,
     `Point ${key} at a regular file of its own inside the locations the permission set grants`,
   );
+}
+
+/** Where procfs and sysfs may be mounted: no path setting may lead there. */
+export function pseudoFileSystems(settings: Settings): string[] {
+  const roots = ["/proc", "/sys", "/host/proc", "/host/sys"];
+  for (const key of ["HOST_PROC", "HOST_SYS"] as const) {
+    const value = settings.get(key)?.value;
+    if (value?.startsWith("/") && value !== "/") roots.push(value.replace(/\/+$/, ""));
+  }
+  return [...new Set(roots)];
 }
