@@ -337,9 +337,13 @@ Deno.test({
         `document.querySelectorAll("#detail table.interfaces tbody tr").length > 0`,
       );
       // Revoke, confirmed in the dialog; the agent's next beat gets 401 and it exits 77.
-      await page.click(`tr[data-sensor-id="${id}"] button.revoke`);
+      // By keyboard first: Enter on the row's Revoke opens the dialog, Escape cancels it.
+      await page.focus(`tr[data-sensor-id="${id}"] button.revoke`);
+      await page.keyboard.press("Enter");
       await page.waitForSelector("#revoke-dialog[open]");
-      await page.click("#revoke-cancel");
+      assert.equal(await inPage(page, "document.activeElement.id"), "revoke-cancel");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#revoke-dialog:not([open])");
       assert.equal((await backend.fleet())[0].revokedAt, null, "cancel revokes nothing");
       await page.click(`tr[data-sensor-id="${id}"] button.revoke`);
       await page.waitForSelector("#revoke-dialog[open]");
@@ -378,6 +382,7 @@ Deno.test({
     try {
       await using browser = await launchBrowser();
       const page = await openConsole(browser, backend);
+      await page.waitForSelector(`tr[data-sensor-id="${online.id}"] button.details`);
       await page.click(`tr[data-sensor-id="${online.id}"] button.details`);
       await page.waitForSelector("#detail svg.rate-chart polyline", { visible: true });
       const states = {

@@ -44,19 +44,33 @@ export function createFleet(section, hooks) {
   let running = false;
   let failing = false;
 
-  // Rebuilding the rows would take the keyboard focus away from the operator: it is done only
-  // when the data changed, and gives the focus back to the same button of the same sensor.
+  /** @type {Map<string, { tr: HTMLTableRowElement, row: Row }>} */
+  const drawn = new Map();
+
+  // Each sensor keeps its <tr> and its buttons from one poll to the next; only the cells' text
+  // changes. Rebuilding the rows would take the keyboard focus (or a click) from the operator.
   const draw = () => {
     const now = Date.now() + clockOffset;
-    const focused = document.activeElement;
-    const focusRow = focused?.closest("tr")?.getAttribute("data-sensor-id");
-    const focusClass = focused?.className.split(" ")[0];
-    body.replaceChildren(...rows.map((row) => rowElement(row, now, hooks)));
-    empty.hidden = rows.length > 0;
-    if (focusRow && focusClass && body.contains(focused) === false) {
-      const again = body.querySelector(`tr[data-sensor-id="${focusRow}"] .${focusClass}`);
-      if (again instanceof HTMLElement && !again.hasAttribute("disabled")) again.focus();
+    const ids = new Set(rows.map((row) => row.id));
+    for (const [id, entry] of drawn) {
+      if (!ids.has(id)) {
+        entry.tr.remove();
+        drawn.delete(id);
+      }
     }
+    rows.forEach((row, index) => {
+      let entry = drawn.get(row.id);
+      if (entry === undefined) {
+        entry = { tr: createRow(row.id, hooks, () => drawn.get(row.id)?.row ?? row), row };
+        drawn.set(row.id, entry);
+      }
+      entry.row = row;
+      fillRow(entry.tr, row, now);
+      if (body.children[index] !== entry.tr) {
+        body.insertBefore(entry.tr, body.children[index] ?? null);
+      }
+    });
+    empty.hidden = rows.length > 0;
   };
 
   /** Only the "last beat" ages move while nothing else changed. */
@@ -109,6 +123,7 @@ export function createFleet(section, hooks) {
       running = false;
       clearTimeout(timer);
       rows = [];
+      drawn.clear();
       body.replaceChildren();
     },
     /** Polls now (after a revoke), without waiting for the next tick. */
@@ -117,13 +132,41 @@ export function createFleet(section, hooks) {
 }
 
 /**
+ * A row for sensor `id`: a cell per column and the two buttons, which act on the row as it is
+ * when pressed (`current`).
+ * @param {string} id
+ * @param {{ onDetail: (row: Row) => void, onRevoke: (row: Row) => void }} hooks
+ * @param {() => Row} current
+ * @returns {HTMLTableRowElement}
+ */
+function createRow(id, hooks, current) {
+  const tr = element("tr", { attrs: { "data-sensor-id": id } });
+  COLUMNS.forEach((column, i) => {
+    const cell = element(i === 1 ? "th" : "td", { attrs: { "data-label": column } });
+    if (i === 1) cell.setAttribute("scope", "row");
+    tr.append(cell);
+  });
+  const details = element("button", { className: "details", attrs: { type: "button" } }, "Details");
+  details.addEventListener("click", () => hooks.onDetail(current()));
+  const revoke = element(
+    "button",
+    { className: "revoke danger", attrs: { type: "button" } },
+    "Revoke",
+  );
+  revoke.addEventListener("click", () => hooks.onRevoke(current()));
+  tr.cells[COLUMNS.length - 1].append(element("div", { className: "actions" }, details, revoke));
+  return tr;
+}
+
+/**
+ * Writes `row` into its <tr>: the text cells, the state, and the buttons' names and availability.
+ * @param {HTMLTableRowElement} tr
  * @param {Row} row
  * @param {number} now server time, ms
- * @param {{ onDetail: (row: Row) => void, onRevoke: (row: Row) => void }} hooks
  */
-function rowElement(row, now, hooks) {
+function fillRow(tr, row, now) {
   const lastSeen = Date.parse(row.lastSeenAt);
-  const cells = [
+  const contents = [
     sensorText(row.label),
     sensorText(row.hostname),
     sensorText(row.sensorIp),
@@ -139,34 +182,12 @@ function rowElement(row, now, hooks) {
       attrs: { datetime: row.lastSeenAt, title: new Date(lastSeen).toLocaleString() },
     }, ago(now - lastSeen)),
     element("span", { className: `state state-${row.state}` }, row.state),
-    actions(row, hooks),
   ];
-  const tr = element("tr", { attrs: { "data-sensor-id": row.id, "data-state": row.state } });
-  cells.forEach((content, i) => {
-    const tag = i === 1 ? "th" : "td";
-    const cell = element(tag, { attrs: { "data-label": COLUMNS[i] } }, content);
-    if (tag === "th") cell.setAttribute("scope", "row");
-    tr.append(cell);
-  });
-  return tr;
-}
-
-/**
- * @param {Row} row
- * @param {{ onDetail: (row: Row) => void, onRevoke: (row: Row) => void }} hooks
- */
-function actions(row, hooks) {
+  contents.forEach((content, i) => tr.cells[i].replaceChildren(content));
+  tr.setAttribute("data-state", row.state);
   const name = visible(row.label ?? row.hostname);
-  const details = element("button", {
-    className: "details",
-    attrs: { type: "button", "aria-label": `Details of ${name}` },
-  }, "Details");
-  details.addEventListener("click", () => hooks.onDetail(row));
-  const revoke = element("button", {
-    className: "revoke danger",
-    attrs: { type: "button", "aria-label": `Revoke ${name}` },
-  }, "Revoke");
+  const [details, revoke] = tr.querySelectorAll("button");
+  details.setAttribute("aria-label", `Details of ${name}`);
+  revoke.setAttribute("aria-label", `Revoke ${name}`);
   revoke.disabled = row.state === "revoked";
-  revoke.addEventListener("click", () => hooks.onRevoke(row));
-  return element("div", { className: "actions" }, details, revoke);
 }
