@@ -4,8 +4,6 @@ import { join } from "node:path";
 import { DOWNLOADS, PROJECT_ROOT } from "./downloads.ts";
 import { type AgentBinary, BACKEND_ENV } from "./settings.ts";
 
-const MAIN = join(PROJECT_ROOT, "reference-backend", "main.ts");
-
 /**
  * The backend's permissions: loopback only, its own variables, read/write on the store's directory,
  * and read on the two files it serves (downloads.ts), nothing else. The served files are named
@@ -36,6 +34,15 @@ export interface LaunchOptions {
   readonly deno?: string;
   /** Called with each line the backend logs (stderr), as it comes. */
   readonly onLine?: (line: string) => void;
+  /**
+   * More of the backend's variables (settings.ts), e.g. HEADER_TIMEOUT_SECONDS. DEV_INSECURE_HTTP
+   * is 1 unless given: a backend launched here serves plain http on loopback.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Runs the backend under `ulimit -n <openFiles>` (through sh), to test it at the limit. */
+  readonly openFiles?: number;
+  /** A copy of the project to run instead of this one (its deploy/ files are then served). */
+  readonly root?: string;
 }
 
 /** A running backend. `stop` sends SIGTERM and resolves with the exit code and all it logged. */
@@ -55,21 +62,30 @@ export async function launchBackend(options: LaunchOptions): Promise<LaunchedBac
     ADMIN_TOKEN: options.adminToken,
     HEARTBEAT_INTERVAL_SECONDS: String(options.heartbeatIntervalSeconds ?? 30),
     LOG_LEVEL: options.logLevel ?? "info",
+    DEV_INSECURE_HTTP: "1",
     NO_COLOR: "1",
+    ...options.env,
   };
   if (options.agentBinary !== undefined) {
     env.AGENT_BINARY_URL = options.agentBinary.url;
     env.AGENT_BINARY_SHA256 = options.agentBinary.sha256;
   }
-  const process = new Deno.Command(options.deno ?? Deno.execPath(), {
-    args: [
-      "run",
-      "-q",
-      "--no-prompt",
-      "--unstable-kv",
-      ...backendPermissionFlags(options.dataDir, PROJECT_ROOT),
-      MAIN,
-    ],
+  const root = options.root ?? PROJECT_ROOT;
+  const deno = options.deno ?? Deno.execPath();
+  const args = [
+    "run",
+    "-q",
+    "--no-prompt",
+    "--unstable-kv",
+    ...backendPermissionFlags(options.dataDir, root),
+    join(root, "reference-backend", "main.ts"),
+  ];
+  // sh execs deno in its place: the pid is the backend's own.
+  const limited = options.openFiles === undefined
+    ? undefined
+    : ["-c", `ulimit -n ${Math.floor(options.openFiles)} && exec "$0" "$@"`, deno, ...args];
+  const process = new Deno.Command(limited === undefined ? deno : "sh", {
+    args: limited ?? args,
     env, // the admin token goes by environment: never on argv (contract section 6's rule, kept here)
     clearEnv: true,
     stdin: "null",

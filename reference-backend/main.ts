@@ -1,8 +1,11 @@
 // reference-backend/main.ts: the reference backend's entry point (`deno task backend`). Reads the
 // settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure
-// to start into one line and an exit code.
+// to start into one line and an exit code. Once serving, nothing but the signal ends it: the server
+// survives its clients (listener.ts), and a rejection nobody handled is logged as the bug it is
+// instead of killing every sensor's backend.
 import { log, setLogOptions } from "../lib/log.ts";
 import { loadDownloads, PROJECT_ROOT } from "./downloads.ts";
+import { listen, type Listening } from "./listener.ts";
 import { createHandler } from "./server.ts";
 import { openStore, type Store } from "./store.ts";
 import { readSettings, SettingsError } from "./settings.ts";
@@ -45,18 +48,28 @@ export async function main(): Promise<number> {
     });
   });
 
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.error(`bug: a rejection nobody handled: ${String(event.reason).split("\n")[0]}`);
+  });
+
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const name of signals) Deno.addSignalListener(name, onSignal);
   try {
-    let server: Deno.HttpServer<Deno.NetAddr>;
+    let server: Listening;
     // The routes need the port the server got (PORT=0 picks one), so they come right after.
-    const routes = Promise.withResolvers<(request: Request) => Promise<Response>>();
+    const routes = Promise.withResolvers<ReturnType<typeof createHandler>>();
     try {
-      server = Deno.serve(
-        { hostname: "127.0.0.1", port: settings.port, signal: stop.signal, onListen: () => {} },
-        async (request) => (await routes.promise)(request),
+      server = listen(
+        {
+          hostname: "127.0.0.1",
+          port: settings.port,
+          signal: stop.signal,
+          ...settings.connections,
+        },
+        async (request, info) => (await routes.promise)(request, info),
       );
     } catch (error) {
       console.error(
@@ -74,13 +87,24 @@ export async function main(): Promise<number> {
       publicUrl,
       agentBinary: settings.agentBinary,
       downloads,
+      insecureHttp: settings.insecureHttp,
+      enrollFailures: settings.enrollFailures,
     }));
     log.info(`listening on ${url}`, {
       publicUrl,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
       store: settings.data,
       agentBinary: settings.agentBinary?.url ?? "./sensor-agent",
+      headerTimeoutSeconds: settings.connections.headerTimeoutMs / 1000,
+      idleTimeoutSeconds: settings.connections.idleTimeoutMs / 1000,
+      maxConnections: settings.connections.maxConnections,
+      enrollFailures: `${settings.enrollFailures.limit} per ${
+        settings.enrollFailures.windowMs / 1000
+      } s`,
     });
+    if (settings.insecureHttp) {
+      log.warn("DEV_INSECURE_HTTP=1: install commands use plain http; for development only");
+    }
     await server.finished;
     log.info("stopped by a signal");
     return 0;

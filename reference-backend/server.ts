@@ -1,14 +1,24 @@
 // reference-backend/server.ts: the routes of the reference backend (docs/api.md). Each handler
 // reads and checks its request, asks the store, and answers in the JSON envelope of http.ts; the
-// two files of the install command (downloads.ts) are served as they are.
+// two files of the install command (downloads.ts) are served as they are. Load is shed with 429 or
+// 503 and Retry-After; a 500 means a bug. Text from sensors is logged through escapeForDisplay.
 import { log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
+import type { HeartbeatBody } from "../lib/heartbeat.ts";
+import { Coalescer, TooManyWaiting } from "./coalesce.ts";
+import type { RequestInfo } from "./connection.ts";
+import { escapeForDisplay } from "./display.ts";
 import { DOWNLOADS, type Downloads } from "./downloads.ts";
 import { enroll } from "./enrollment.ts";
 import { failure, HttpError, ok, readJson } from "./http.ts";
-import { installCommand } from "./install.ts";
-import type { AgentBinary } from "./settings.ts";
-import type { SensorRecord, Store } from "./store.ts";
+import { fileDigest, type FileDigests, installCommand } from "./install.ts";
+import { type FailureLimit, FailureLimiter } from "./ratelimit.ts";
+import {
+  type AgentBinary,
+  DEFAULT_ENROLL_FAILURE_LIMIT,
+  DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS,
+} from "./settings.ts";
+import { Contended, type SensorRecord, type Store } from "./store.ts";
 import { digest, randomToken, sameSecret } from "./tokens.ts";
 import {
   type Checked,
@@ -29,23 +39,76 @@ export interface ServerOptions {
   readonly agentBinary?: AgentBinary;
   /** install.sh and the unit, served without authentication for installCommand (downloads.ts). */
   readonly downloads: Downloads;
+  /** DEV_INSECURE_HTTP=1: installCommand may use an http:// publicUrl, and says so. */
+  readonly insecureHttp?: boolean;
+  /** Failed enrollments allowed per client address (default: 10 per 600 s). */
+  readonly enrollFailures?: FailureLimit;
 }
+
+/** The options, with the state the routes share across requests (one per createHandler). */
+interface Context extends ServerOptions {
+  readonly failedEnrollments: FailureLimiter;
+  readonly beats: Coalescer<Beat, SensorRecord | null>;
+  readonly digests: () => FileDigests;
+}
+
+/** Heartbeats of one sensor waiting for a write, merged: the latest body, and how many. */
+interface Beat {
+  readonly body: HeartbeatBody;
+  readonly now: number;
+  readonly count: number;
+}
+
+// A sensor beats once per interval; this many of its beats waiting at once is a storm (a leaked
+// token, a bug). They get 429 at once instead of holding connections while they wait.
+const MAX_WAITING_BEATS = 64;
+const BEAT_RETRY_AFTER_SECONDS = 5;
+const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
 /** A sensor counts as online while its last beat is at most this many intervals old. */
 export const ONLINE_INTERVALS = 3;
 
-type Handler = (request: Request, options: ServerOptions, now: number) => Promise<Response>;
+type Handler = (
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+) => Promise<Response>;
 
 const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
 
-/** The request handler for Deno.serve. */
-export function createHandler(options: ServerOptions): (request: Request) => Promise<Response> {
-  return async (request) => {
+/**
+ * The request handler for the server (listener.ts): every request gets an answer, load is shed
+ * with 429/503 and Retry-After, and only a bug answers 500. `info` names the client, whose
+ * address the enrollment limit counts; without it all clients count as one.
+ */
+export function createHandler(
+  options: ServerOptions,
+): (request: Request, info?: RequestInfo) => Promise<Response> {
+  let digests: FileDigests | undefined;
+  const context: Context = {
+    ...options,
+    failedEnrollments: new FailureLimiter(
+      options.enrollFailures ?? {
+        limit: DEFAULT_ENROLL_FAILURE_LIMIT,
+        windowMs: DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS * 1000,
+      },
+    ),
+    beats: new Coalescer<Beat, SensorRecord | null>(
+      (earlier, later) => ({ ...later, count: earlier.count + later.count }),
+      (tokenDigest, beat) =>
+        options.store.recordHeartbeat(tokenDigest, (sensor) => applyBeat(sensor, beat)),
+      MAX_WAITING_BEATS,
+    ),
+    digests: () => digests ??= downloadDigests(options.downloads),
+  };
+  return async (request, info) => {
     const path = new URL(request.url).pathname;
     try {
       const handler = route(request.method, path);
-      return await handler(request, options, Date.now());
-    } catch (error) {
+      return await handler(request, context, Date.now(), info?.remoteAddr.hostname ?? "unknown");
+    } catch (caught) {
+      const error = shed(caught);
       if (error instanceof HttpError) {
         // The reason names a field or a rule, never a value: safe to log.
         log.info(`${request.method} ${path} refused`, {
@@ -55,10 +118,31 @@ export function createHandler(options: ServerOptions): (request: Request) => Pro
         });
         return failure(error);
       }
-      log.error(`${request.method} ${path} failed: ${String(error)}`);
+      log.error(`${request.method} ${path} failed: ${escapeForDisplay(String(error))}`);
       return failure(new HttpError(500, "internal error; see the backend's log"));
     }
   };
+}
+
+/** A load condition as the 429/503 it is answered with; any other error as it is. */
+function shed(error: unknown): unknown {
+  if (error instanceof TooManyWaiting) {
+    return new HttpError(429, "too many heartbeats of this sensor at once", {
+      "Retry-After": String(BEAT_RETRY_AFTER_SECONDS),
+    });
+  }
+  if (error instanceof Contended) {
+    return new HttpError(503, "the record is busy; retry", {
+      "Retry-After": String(CONTENDED_RETRY_AFTER_SECONDS),
+    }, { why: error.message });
+  }
+  return error;
+}
+
+function downloadDigests(downloads: Downloads): FileDigests {
+  const digests: Record<string, string> = {};
+  for (const [route, bytes] of downloads) digests[route.slice(1)] = fileDigest(bytes);
+  return digests;
 }
 
 function route(method: string, path: string): Handler {
@@ -99,7 +183,7 @@ function valid<T>(result: Checked<T>): T {
   return result.value;
 }
 
-async function mintInstallToken(request: Request, options: ServerOptions, now: number) {
+async function mintInstallToken(request: Request, options: Context, now: number) {
   requireAdmin(request, options);
   const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
   const installToken = randomToken();
@@ -114,7 +198,12 @@ async function mintInstallToken(request: Request, options: ServerOptions, now: n
   return ok({
     installToken,
     expiresAt: new Date(expiresAt).toISOString(),
-    installCommand: installCommand(options.publicUrl, options.agentBinary),
+    installCommand: installCommand(
+      options.publicUrl,
+      options.digests(),
+      options.agentBinary,
+      options.insecureHttp,
+    ),
   }, 201);
 }
 
@@ -137,19 +226,27 @@ function download(request: Request, options: ServerOptions, path: string): Promi
   );
 }
 
-async function enrollSensor(request: Request, options: ServerOptions, now: number) {
+async function enrollSensor(request: Request, options: Context, now: number, client: string) {
+  // Checked before the token is: over the limit, a guess is not even looked at.
+  const waitMs = options.failedEnrollments.retryAfterMs(client, now);
+  if (waitMs > 0) {
+    throw new HttpError(429, "too many failed enrollments from this address; retry later", {
+      "Retry-After": String(Math.ceil(waitMs / 1000)),
+    }, { client });
+  }
   const payload = valid(checkEnrollment(await readJson(request)));
   const idempotencyKey = valid(checkIdempotencyKey(request.headers.get("idempotency-key")));
   const result = await enroll(options.store, payload, idempotencyKey, now);
   if (result.kind === "refused") {
+    options.failedEnrollments.fail(client, now);
     // One answer for unknown, expired and spent tokens: the reply is no oracle for a guesser.
     throw new HttpError(401, "install token unknown, expired or already used", {
       "WWW-Authenticate": 'Bearer realm="ravenxcope-enrollment"',
-    }, { why: result.why, token: fingerprint(payload.installToken) });
+    }, { why: result.why, token: fingerprint(payload.installToken), client });
   }
   log.info(result.replayed ? "enrollment replayed" : "sensor enrolled", {
     sensorId: result.sensorId,
-    hostname: payload.hostname,
+    hostname: escapeForDisplay(payload.hostname),
     sensorIp: payload.sensorIp,
     token: fingerprint(result.sensorToken),
   });
@@ -161,7 +258,7 @@ async function enrollSensor(request: Request, options: ServerOptions, now: numbe
   });
 }
 
-async function heartbeat(request: Request, options: ServerOptions, now: number) {
+async function heartbeat(request: Request, options: Context, now: number) {
   const token = bearer(request);
   const rejected = new HttpError(401, "sensor token unknown or revoked", {
     "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
@@ -171,7 +268,21 @@ async function heartbeat(request: Request, options: ServerOptions, now: number) 
     throw rejected;
   }
   const body = valid(checkHeartbeat(await readJson(request)));
-  const sensor = await options.store.recordHeartbeat(digest(token), (sensor) => ({
+  // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
+  const sensor = await options.beats.submit(digest(token), { body, now, count: 1 });
+  if (sensor === null) throw rejected;
+  log.debug("heartbeat", {
+    sensorId: sensor.id,
+    beats: sensor.heartbeats,
+    hostname: escapeForDisplay(sensor.hostname),
+  });
+  return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+}
+
+/** The sensor after `beat`: the latest body's facts, and the beats counted. */
+function applyBeat(sensor: SensorRecord, beat: Beat) {
+  const { body } = beat;
+  return {
     sensor: {
       ...sensor,
       label: body.sensorLabel,
@@ -180,24 +291,21 @@ async function heartbeat(request: Request, options: ServerOptions, now: number) 
       agentVersion: body.agentVersion,
       uptimeSeconds: body.uptimeSeconds,
       interfaceCount: body.interfaces.length,
-      lastSeenAt: now,
-      heartbeats: sensor.heartbeats + 1,
+      lastSeenAt: Math.max(sensor.lastSeenAt, beat.now),
+      heartbeats: sensor.heartbeats + beat.count,
     },
     interfaces: body.interfaces,
-  }));
-  if (sensor === null) throw rejected;
-  log.debug("heartbeat", { sensorId: sensor.id, beats: sensor.heartbeats });
-  return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+  };
 }
 
-async function listSensors(request: Request, options: ServerOptions, now: number) {
+async function listSensors(request: Request, options: Context, now: number) {
   requireAdmin(request, options);
   const sensors = await options.store.sensors();
   sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
   return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
 }
 
-async function showSensor(request: Request, options: ServerOptions, now: number, id: string) {
+async function showSensor(request: Request, options: Context, now: number, id: string) {
   requireAdmin(request, options);
   const sensor = await options.store.sensor(id);
   if (sensor === null) throw new HttpError(404, "no such sensor");
@@ -205,7 +313,7 @@ async function showSensor(request: Request, options: ServerOptions, now: number,
   return ok({ ...describeSensor(sensor, options, now), interfaces });
 }
 
-async function revokeSensor(request: Request, options: ServerOptions, now: number, id: string) {
+async function revokeSensor(request: Request, options: Context, now: number, id: string) {
   requireAdmin(request, options);
   const sensor = await options.store.revoke(id, now);
   if (sensor === null) throw new HttpError(404, "no such sensor");

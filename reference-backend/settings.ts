@@ -12,12 +12,26 @@ export const BACKEND_ENV = [
   "LOG_LEVEL",
   "AGENT_BINARY_URL",
   "AGENT_BINARY_SHA256",
+  "HEADER_TIMEOUT_SECONDS",
+  "IDLE_TIMEOUT_SECONDS",
+  "MAX_CONNECTIONS",
+  "ENROLL_FAILURE_LIMIT",
+  "ENROLL_FAILURE_WINDOW_SECONDS",
+  "DEV_INSECURE_HTTP",
 ] as const;
 
 export const DEFAULT_PORT = 5009;
 export const DEFAULT_DATA = "./.backend-data";
 export const DEFAULT_INTERVAL_SECONDS = 30;
 const MIN_ADMIN_TOKEN_LENGTH = 16;
+export const DEFAULT_HEADER_TIMEOUT_SECONDS = 10;
+// Below the agent's 30 s interval: the backend closes an idle connection well before the agent
+// would reuse it, never at the same moment.
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 20;
+// Well under the usual open-file limit of 1024, which the store and the runtime share.
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const DEFAULT_ENROLL_FAILURE_LIMIT = 10;
+export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = 600;
 
 export interface BackendSettings {
   /** 0 picks a free port (tests and the demo read the address from the "listening" line). */
@@ -34,6 +48,22 @@ export interface BackendSettings {
    * both or neither. Unset: the command installs ./sensor-agent, copied there by the operator.
    */
   readonly agentBinary?: AgentBinary;
+  /** Client deadlines and the connection cap of the server (listener.ts, connection.ts). */
+  readonly connections: ConnectionSettings;
+  /** Failed enrollments allowed per client address and window (ratelimit.ts). */
+  readonly enrollFailures: { readonly limit: number; readonly windowMs: number };
+  /**
+   * DEV_INSECURE_HTTP=1: the public URL may be plain http, and the install command says it is
+   * for development only. Without it the backend refuses to hand out an http:// install command.
+   */
+  readonly insecureHttp: boolean;
+}
+
+/** HEADER_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS and MAX_CONNECTIONS, in milliseconds. */
+export interface ConnectionSettings {
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 /** An agent binary to download, pinned by its SHA-256 (install.sh refuses a URL without one). */
@@ -67,6 +97,24 @@ export function readSettings(
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   }
+  const insecure = env("DEV_INSECURE_HTTP") ?? "";
+  if (!["", "0", "1"].includes(insecure)) {
+    throw new SettingsError("DEV_INSECURE_HTTP must be 1 (plain http, for development) or unset");
+  }
+  const insecureHttp = insecure === "1";
+  const url = publicUrl(env("PUBLIC_URL"));
+  // The install command makes a sensor run what it downloads as root: over plain http anyone on
+  // the path could swap it. The backend itself serves http on loopback behind a TLS proxy.
+  if (!insecureHttp && !url?.startsWith("https://")) {
+    throw new SettingsError(
+      `${url === undefined ? "PUBLIC_URL is not set, and" : "PUBLIC_URL is http://:"} ` +
+        "the install command would fetch what it runs as root over plain http. " +
+        "Set PUBLIC_URL to the https:// address of the TLS proxy in front of this backend, " +
+        "or DEV_INSECURE_HTTP=1 for a trial on this machine",
+    );
+  }
+  const seconds = (name: typeof BACKEND_ENV[number], fallback: number, max: number) =>
+    integer(env(name), name, fallback, 1, max) * 1000;
   return {
     port: integer(env("PORT"), "PORT", DEFAULT_PORT, 0, 65_535),
     data: env("BACKEND_DATA") || DEFAULT_DATA,
@@ -78,9 +126,35 @@ export function readSettings(
       1,
       86_400,
     ),
-    publicUrl: publicUrl(env("PUBLIC_URL")),
+    publicUrl: url,
     logLevel: logLevel as LogLevel,
     agentBinary: agentBinary(env("AGENT_BINARY_URL"), env("AGENT_BINARY_SHA256")),
+    connections: {
+      headerTimeoutMs: seconds("HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT_SECONDS, 600),
+      idleTimeoutMs: seconds("IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT_SECONDS, 3600),
+      maxConnections: integer(
+        env("MAX_CONNECTIONS"),
+        "MAX_CONNECTIONS",
+        DEFAULT_MAX_CONNECTIONS,
+        1,
+        1_000_000,
+      ),
+    },
+    enrollFailures: {
+      limit: integer(
+        env("ENROLL_FAILURE_LIMIT"),
+        "ENROLL_FAILURE_LIMIT",
+        DEFAULT_ENROLL_FAILURE_LIMIT,
+        1,
+        1_000_000,
+      ),
+      windowMs: seconds(
+        "ENROLL_FAILURE_WINDOW_SECONDS",
+        DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS,
+        86_400,
+      ),
+    },
+    insecureHttp,
   };
 }
 

@@ -69,6 +69,13 @@ export interface SensorUpdate {
 // Optimistic writes retry on a conflict; this many conflicts in a row means something is wrong.
 const MAX_ATTEMPTS = 20;
 
+/**
+ * A write lost its optimistic check MAX_ATTEMPTS times in a row: others write the same record
+ * (another backend on a hosted store; in one process coalesce.ts serializes heartbeats). A load
+ * condition, not a bug: the route answers 503 with Retry-After.
+ */
+export class Contended extends Error {}
+
 /** Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is. */
 export async function openStore(location: string): Promise<Store> {
   if (/^https?:\/\//i.test(location)) return new Store(await Deno.openKv(location));
@@ -167,7 +174,7 @@ export class Store {
       const written = this.writeSensor(op, update, entry.value.interfaceSlices);
       if ((await op.commit()).ok) return written;
     }
-    throw new Error("heartbeat: the sensor record kept changing; giving up");
+    throw new Contended("heartbeat: the sensor record kept changing; giving up");
   }
 
   /** Revokes the sensor: its token stops working and any replay of it is gone. Null if unknown. */
@@ -185,7 +192,7 @@ export class Store {
         .commit();
       if (result.ok) return revoked;
     }
-    throw new Error("revoke: the sensor record kept changing; giving up");
+    throw new Contended("revoke: the sensor record kept changing; giving up");
   }
 
   /**

@@ -6,6 +6,7 @@ import { isIpAddress } from "../lib/config.ts";
 import type { EnrollmentPayload } from "../lib/enrollment.ts";
 import type { HeartbeatBody } from "../lib/heartbeat.ts";
 import type { NetworkInterface } from "../lib/interfaces.ts";
+import { escapeForDisplay } from "./display.ts";
 
 /** A value that passed, or the reason it did not (sent back with a 400). */
 export type Checked<T> = { readonly ok: true; readonly value: T } | {
@@ -153,7 +154,8 @@ function fields(
   for (const key of Object.keys(record)) {
     // The name is the client's own text: quoted, and cut short, since it goes to the log too.
     if (!known.includes(key)) {
-      throw new Refused(`${where}: unknown field ${JSON.stringify(key.slice(0, 40))}`);
+      const shown = escapeForDisplay(key.slice(0, 40));
+      throw new Refused(`${where}: unknown field ${JSON.stringify(shown)}`);
     }
   }
   if (all) {

@@ -43,13 +43,28 @@ if (noSandbox !== undefined) {
   console.log(`skipped: backend_test.ts (the install command run for real): ${noSandbox}`);
 }
 
-/** The install command, spelled out here independently of reference-backend/install.ts. */
-function expectedCommand(backendUrl: string, binary?: AgentBinary): string {
+/** The SHA-256 of a file, as sha256sum prints it. */
+async function fileSha256(path: string): Promise<string> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))).toHex();
+}
+const DIGESTS = { "install.sh": await fileSha256(INSTALL_SH), "sensor-agent.service": "" };
+DIGESTS["sensor-agent.service"] = await fileSha256(UNIT_FILE);
+const DEV_NOTICE =
+  "echo 'DEVELOPMENT ONLY: this backend is plain http; do not install a real sensor with it' >&2 && ";
+
+/**
+ * The install command, spelled out here independently of reference-backend/install.ts; `dev`
+ * for a backend with DEV_INSECURE_HTTP=1 (the default of tests/support/refbackend.ts).
+ */
+function expectedCommand(backendUrl: string, binary?: AgentBinary, dev = true): string {
   const source = binary === undefined
     ? "--binary ./sensor-agent"
     : `--binary '${binary.url}' --sha256 '${binary.sha256}'`;
-  return `curl -fsSL --fail-early -o install.sh '${backendUrl}/install.sh' ` +
+  return (dev ? DEV_NOTICE : "") +
+    `curl -fsSL --fail-early -o install.sh '${backendUrl}/install.sh' ` +
     `-o sensor-agent.service '${backendUrl}/sensor-agent.service' && ` +
+    `printf '%s\\n' '${DIGESTS["install.sh"]}  install.sh' ` +
+    `'${DIGESTS["sensor-agent.service"]}  sensor-agent.service' | sha256sum -c - && ` +
     `sudo bash install.sh --backend-url '${backendUrl}' ${source}`;
 }
 
@@ -58,9 +73,11 @@ function expectedCommand(backendUrl: string, binary?: AgentBinary): string {
  * functions that print their words, so nothing is downloaded or run as root.
  */
 async function argvOf(command: string): Promise<string[][]> {
-  const script = `show() { local word; for word in "$@"; do printf '%s\\0' "$word"; done; echo; }
+  const script =
+    `show() { local word; for word in "$@"; do printf '%s\\0' "$word"; done; printf '\\n'; }
 curl() { show curl "$@"; }
 sudo() { show sudo "$@"; }
+sha256sum() { show sha256sum "$@"; local line; while IFS= read -r line; do show "$line"; done; }
 ${command}`;
   const output = await new Deno.Command("bash", {
     args: ["--norc", "--noprofile", "-c", script],
@@ -716,13 +733,20 @@ Deno.test("settings: ADMIN_TOKEN is required and long; defaults for the rest", (
   assert.throws(from({}), SettingsError);
   assert.throws(from({ ADMIN_TOKEN: "short" }), /at least 16 characters/);
   const settings = readSettings((name) =>
-    ({ ADMIN_TOKEN: "0123456789abcdef" } as Record<string, string>)[name]
+    ({ ADMIN_TOKEN: "0123456789abcdef", DEV_INSECURE_HTTP: "1" } as Record<string, string>)[name]
   );
   assert.equal(settings.port, 5009);
   assert.equal(settings.data, "./.backend-data");
   assert.equal(settings.heartbeatIntervalSeconds, 30);
   assert.equal(settings.publicUrl, undefined);
-  const admin = { ADMIN_TOKEN: "0123456789abcdef" };
+  assert.equal(settings.insecureHttp, true);
+  assert.deepEqual(settings.connections, {
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 20_000,
+    maxConnections: 512,
+  });
+  assert.deepEqual(settings.enrollFailures, { limit: 10, windowMs: 600_000 });
+  const admin = { ADMIN_TOKEN: "0123456789abcdef", DEV_INSECURE_HTTP: "1" };
   assert.throws(from({ ...admin, PORT: "65536" }), /PORT must be a whole number/);
   assert.throws(from({ ...admin, HEARTBEAT_INTERVAL_SECONDS: "0" }), /HEARTBEAT_INTERVAL_SECONDS/);
   assert.throws(from({ ...admin, PUBLIC_URL: "ftp://x" }), /PUBLIC_URL/);
@@ -740,7 +764,7 @@ Deno.test("settings: ADMIN_TOKEN is required and long; defaults for the rest", (
 });
 
 Deno.test("settings: AGENT_BINARY_URL and AGENT_BINARY_SHA256 go together, checked", () => {
-  const admin = { ADMIN_TOKEN: "0123456789abcdef" };
+  const admin = { ADMIN_TOKEN: "0123456789abcdef", PUBLIC_URL: "https://rx.example" };
   const read = (env: Record<string, string>) =>
     readSettings((name) => ({ ...admin, ...env } as Record<string, string>)[name]);
   const sha256 = "0123456789ABCDEF".repeat(4);
@@ -785,7 +809,8 @@ Deno.test("install command: bash parses it into exactly the words install.sh tak
   for (
     const [backendUrl, given] of [["http://127.0.0.1:5009", undefined], [odd, binary]] as const
   ) {
-    const command = installCommand(backendUrl, given);
+    const dev = backendUrl.startsWith("http:");
+    const command = installCommand(backendUrl, DIGESTS, given, dev);
     assert.equal(
       command,
       expectedCommand(
@@ -794,6 +819,7 @@ Deno.test("install command: bash parses it into exactly the words install.sh tak
           ...given,
           url: given.url.replaceAll("'", "'\\''"),
         },
+        dev,
       ),
     );
     // bash -n: the quoting holds.
@@ -816,6 +842,10 @@ Deno.test("install command: bash parses it into exactly the words install.sh tak
         "sensor-agent.service",
         `${backendUrl}/sensor-agent.service`,
       ],
+      // sha256sum's function prints its words, then the lines it was given to check.
+      ["sha256sum", "-c", "-"],
+      [`${DIGESTS["install.sh"]}  install.sh`],
+      [`${DIGESTS["sensor-agent.service"]}  sensor-agent.service`],
       ["sudo", "bash", "install.sh", "--backend-url", backendUrl, ...source],
     ]);
   }
@@ -829,8 +859,8 @@ Deno.test("install command: every option it passes is one deploy/install.sh docu
   const options = new Set<string>();
   for (
     const command of [
-      installCommand("https://rx.example"),
-      installCommand("https://rx.example", binary),
+      installCommand("https://rx.example", DIGESTS),
+      installCommand("https://rx.example", DIGESTS, binary),
     ]
   ) {
     const sudo = (await argvOf(command)).find((argv) => argv[0] === "sudo")!;

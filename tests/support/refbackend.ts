@@ -2,7 +2,7 @@
 // loopback port with a temporary store, and the requests tests make to it. Every token it hands
 // out is added to the tokens no agent output may contain.
 import { idempotencyKey } from "../../lib/enrollment.ts";
-import { launchBackend } from "../../reference-backend/launch.ts";
+import { launchBackend, type LaunchOptions } from "../../reference-backend/launch.ts";
 import type { AgentBinary } from "../../reference-backend/settings.ts";
 import { usedTokens } from "./agent.ts";
 import { tempDir } from "./tempdir.ts";
@@ -20,6 +20,10 @@ export interface RefBackend {
   readonly url: string;
   readonly adminToken: string;
   readonly dataDir: string;
+  /** The backend's process id. */
+  readonly pid: number;
+  /** Everything it logged so far. */
+  output(): string;
   /**
    * Sends `body` as JSON to `path` with `Authorization: Bearer <bearer>`: the admin token unless
    * `bearer` says otherwise, none when it is null.
@@ -45,6 +49,9 @@ export interface RefBackend {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** More of the launch: variables (HEADER_TIMEOUT_SECONDS, ...), `ulimit -n`, a project copy. */
+export type RefBackendLaunch = Pick<LaunchOptions, "env" | "openFiles" | "root">;
+
 /**
  * Starts a reference backend handing out `heartbeatIntervalSeconds` (default 30), with
  * AGENT_BINARY_URL and AGENT_BINARY_SHA256 set from `agentBinary` when given.
@@ -52,6 +59,7 @@ export interface RefBackend {
 export async function startRefBackend(
   heartbeatIntervalSeconds = 30,
   agentBinary?: AgentBinary,
+  launch: RefBackendLaunch = {},
 ): Promise<RefBackend> {
   const dir = await tempDir();
   const adminToken = crypto.randomUUID() + crypto.randomUUID();
@@ -63,6 +71,7 @@ export async function startRefBackend(
       adminToken,
       heartbeatIntervalSeconds,
       agentBinary,
+      ...launch,
     });
   } catch (error) {
     await dir[Symbol.asyncDispose]();
@@ -92,6 +101,8 @@ export async function startRefBackend(
     url,
     adminToken,
     dataDir: dir.path,
+    pid: backend.pid,
+    output: () => backend.output(),
     call,
     async mint(body = {}) {
       const answer = await call("POST", "/api/install-tokens", body);
