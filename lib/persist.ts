@@ -50,8 +50,8 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
 
 /**
  * Opens the lock file without following a link: Deno has no O_NOFOLLOW, so a new file is made with
- * O_EXCL (which never follows one), and an existing one is opened without O_CREAT (so a link can
- * create nothing) and kept only if the path still names that same regular file.
+ * O_EXCL (which never follows one); an existing one is opened only when it is a regular file, and
+ * kept only if the path still names that same file after the open.
  */
 async function openLockFile(path: string): Promise<Deno.FsFile> {
   const options = { read: true, write: true, mode: 0o600 };
@@ -60,12 +60,14 @@ async function openLockFile(path: string): Promise<Deno.FsFile> {
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
+  const notOwn = () => new Error(`${path} is not a regular file of its own (a link?); remove it`);
+  const named = await Deno.lstat(path);
+  if (!named.isFile) throw notOwn(); // a link or a device is never opened
   const file = await Deno.open(path, options);
   try {
-    const [opened, named] = await Promise.all([file.stat(), Deno.lstat(path)]);
-    if (named.isSymlink || !opened.isFile || opened.ino !== named.ino || opened.dev !== named.dev) {
-      throw new Error(`${path} is not a regular file of its own (a link?); remove it`);
-    }
+    // Swapped for a link between the lstat and the open: what was opened is not what is named.
+    const [opened, now] = await Promise.all([file.stat(), Deno.lstat(path)]);
+    if (now.isSymlink || opened.ino !== named.ino || opened.dev !== named.dev) throw notOwn();
     return file;
   } catch (error) {
     file.close();

@@ -1,9 +1,11 @@
 // Persistence on real files (contract section 2): atomic replacement, mode and owner, symlinks, the
 // lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { resolveTarget } from "../lib/location.ts";
 import { checkWritable, lockConfig, persistSensorToken } from "../lib/persist.ts";
 import type { AgentError } from "../lib/errors.ts";
+import { listing } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const TOKEN = "persist-test-token-0123456789";
@@ -137,4 +139,25 @@ Deno.test("checkWritable: an unwritable place is exit 73 naming the path", async
     (error: AgentError) =>
       error.exitCode === 73 && error.message.includes(dir.join("file/agent.env")),
   );
+});
+
+Deno.test("lock: a link at the lock path is not followed: its target is neither made nor opened", async () => {
+  await using dir = await tempDir();
+  const config = dir.join("agent.env");
+  const elsewhere = dir.join("elsewhere");
+  await Deno.mkdir(elsewhere);
+  const existing = join(elsewhere, "existing");
+  await Deno.writeTextFile(existing, "keep me\n");
+  const { mtime } = await Deno.stat(existing);
+  for (const target of [join(elsewhere, "missing"), existing]) {
+    await Deno.remove(`${config}.lock`).catch(() => {});
+    await Deno.symlink(target, `${config}.lock`);
+    const lock = await lockConfig(config);
+    lock.release();
+    assert.equal(lock.held, false);
+    assert.match(lock.reason ?? "", /not a regular file of its own/);
+  }
+  assert.deepEqual(await listing(elsewhere), ["existing"]);
+  assert.equal(await Deno.readTextFile(existing), "keep me\n");
+  assert.deepEqual((await Deno.stat(existing)).mtime, mtime);
 });
