@@ -1,5 +1,6 @@
 // lib/hostfacts.ts: who this host is, as the backend should see it (contract section 3). Reads the
 // host's own files where a container bind-mounts them, and falls back to what the runtime knows.
+import { warnOnce } from "./log.ts";
 import { readSmallFile } from "./smallfile.ts";
 
 /** The agent's version, sent at enrollment, in every heartbeat and in the User-Agent. */
@@ -58,14 +59,54 @@ export async function readOptionalText(path: string): Promise<string | undefined
   }
 }
 
-/** The host's hostname, OS and architecture, each by the fallbacks of contract section 3. */
+/** A file's text, or why it could not be read: Deno's error name ("NotFound", "NotCapable"...). */
+async function readText(path: string): Promise<{ text: string } | { failure: string }> {
+  try {
+    return { text: new TextDecoder().decode(await readSmallFile(path, 1024 * 1024)) };
+  } catch (error) {
+    return { failure: error instanceof Error ? error.name : String(error) };
+  }
+}
+
+/** Deno's error names, as an operator would say them. */
+function reason(failure: string): string {
+  return ({
+    NotCapable: "not granted",
+    NotFound: "does not exist",
+    PermissionDenied: "the file system refuses it",
+    UnfitFileError: "not a small regular file",
+  } as Record<string, string>)[failure] ?? failure;
+}
+
+/** The advice that brings a host file in: mount it where the agent looks, and grant it. */
+function mountAdvice(hostFile: string, at: string): string {
+  return `mount the host's ${hostFile} read-only at ${at} and grant read of ${at}`;
+}
+
+/**
+ * The host's hostname, OS and architecture, each by the fallbacks of contract section 3. A fallback
+ * that may not be the host's own (a file that exists but cannot be read, a container's os-release,
+ * the runtime's OS name) is warned about once, naming the fact, the file and the fix. A missing
+ * hostname file is not: without a container the runtime's hostname is the host's.
+ */
 export async function readHostFacts(files: HostFiles): Promise<HostFacts> {
-  const [hostnameText, osInfo] = await Promise.all([
-    readOptionalText(files.hostnameFile),
+  const [hostnameFile, osInfo] = await Promise.all([
+    readText(files.hostnameFile),
     readOsInfo(files.osReleaseFile),
   ]);
+  let hostname = "text" in hostnameFile ? firstNonEmptyLine(hostnameFile.text) : undefined;
+  if (hostname === undefined) {
+    hostname = runtimeHostname();
+    if ("failure" in hostnameFile && hostnameFile.failure !== "NotFound") {
+      warnOnce(
+        `hostname: ${files.hostnameFile} cannot be read (${reason(hostnameFile.failure)}); ` +
+          `sending ${hostname === undefined ? '"unknown"' : "this runtime's hostname"} instead; ` +
+          mountAdvice("/etc/hostname", files.hostnameFile),
+      );
+    }
+  }
   return {
-    hostname: firstNonEmptyLine(hostnameText ?? "") ?? runtimeHostname() ?? "unknown",
+    hostname: hostname ?? "unknown",
     osInfo,
     architecture: architectureName(Deno.build.arch),
   };
@@ -78,9 +119,27 @@ const osInfoByFile = new Map<string, Promise<string>>();
 function readOsInfo(osReleaseFile: string): Promise<string> {
   let osInfo = osInfoByFile.get(osReleaseFile);
   if (osInfo === undefined) {
-    osInfo = (async () =>
-      prettyName((await readOptionalText(osReleaseFile)) ?? "") ??
-        prettyName((await readOptionalText("/etc/os-release")) ?? "") ?? Deno.build.os)();
+    osInfo = (async () => {
+      const host = await readText(osReleaseFile);
+      const hostName = "text" in host ? prettyName(host.text) : undefined;
+      if (hostName !== undefined) return hostName;
+      const own = await readText("/etc/os-release");
+      const ownName = "text" in own ? prettyName(own.text) : undefined;
+      // Without the host's file, /etc/os-release is the host's own unless the agent runs in a
+      // container; a file that exists but cannot be read is worth a word either way.
+      const hostFailure = "failure" in host ? host.failure : "no PRETTY_NAME";
+      if (ownName === undefined || hostFailure !== "NotFound") {
+        const ownFailure = "failure" in own ? reason(own.failure) : "no PRETTY_NAME";
+        warnOnce(
+          `osInfo: ${osReleaseFile} cannot be read (${reason(hostFailure)})` +
+            (ownName === undefined
+              ? ` nor /etc/os-release (${ownFailure}); sending "${Deno.build.os}"`
+              : `; sending /etc/os-release's "${ownName}"`) +
+            `; ${mountAdvice("/etc/os-release", osReleaseFile)}`,
+        );
+      }
+      return ownName ?? Deno.build.os;
+    })();
     osInfoByFile.set(osReleaseFile, osInfo);
   }
   return osInfo;
@@ -94,9 +153,22 @@ function runtimeHostname(): string | undefined {
   }
 }
 
-/** The host's machine id (the file's first line, else /etc/machine-id), or undefined. */
+/**
+ * The host's machine id (the file's first line, else /etc/machine-id), or undefined, with a
+ * warning: without one, enrollment goes without an Idempotency-Key (contract section 1).
+ */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
   // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.
-  return firstNonEmptyLine((await readOptionalText(machineIdFile)) ?? "") ??
-    firstNonEmptyLine((await readOptionalText("/etc/machine-id")) ?? "");
+  const [host, own] = await Promise.all([readText(machineIdFile), readText("/etc/machine-id")]);
+  const id = ("text" in host ? firstNonEmptyLine(host.text) : undefined) ??
+    ("text" in own ? firstNonEmptyLine(own.text) : undefined);
+  if (id === undefined) {
+    const why = (file: typeof host) => "failure" in file ? reason(file.failure) : "empty";
+    warnOnce(
+      `machine id: neither ${machineIdFile} (${why(host)}) nor /etc/machine-id (${why(own)}) ` +
+        "can be read, so enrollment goes without an Idempotency-Key and a retry after a lost " +
+        `reply cannot be recognised; ${mountAdvice("/etc/machine-id", machineIdFile)}`,
+    );
+  }
+  return id;
 }

@@ -1,6 +1,6 @@
 // tests/hostfacts_test.ts: the pure rules behind hostname, osInfo and architecture (contract
 // section 3): the first non-empty line of a file, PRETTY_NAME as os-release(5) quotes it, and the
-// architecture names the backend expects.
+// architecture names the backend expects; then the warnings of a real run whose facts fall back.
 
 import assert from "node:assert/strict";
 import {
@@ -9,6 +9,8 @@ import {
   prettyName,
   readMachineId,
 } from "../lib/hostfacts.ts";
+import { runAgent } from "./support/agent.ts";
+import { FIXTURE, HOST_ENV } from "./support/seed.ts";
 
 // --- firstNonEmptyLine (hostname, machine id)
 
@@ -128,4 +130,43 @@ Deno.test("machine id: an empty host file falls back to /etc/machine-id", async 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// --- warnings: a fact that could not be read is said so, with the file and the fix
+
+Deno.test("warnings: identity files the permission set withholds are named once each, with the fix", async () => {
+  const run = await runAgent(["inventory"], {
+    read: [FIXTURE],
+    env: { ...HOST_ENV, SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env` },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const warnings = run.stderr.split("\n").filter((line) => / WARN /.test(line));
+  const about = (fact: string) => warnings.filter((line) => line.includes(` WARN ${fact}: `));
+  assert.equal(about("hostname").length, 1, run.stderr);
+  assert.match(
+    about("hostname")[0],
+    /\/host-hostname cannot be read \(not granted\); sending this runtime's hostname instead; mount the host's \/etc\/hostname read-only at \/host-hostname and grant read of \/host-hostname/,
+  );
+  assert.equal(about("osInfo").length, 1, run.stderr);
+  assert.match(
+    about("osInfo")[0],
+    /\/host-os-release cannot be read \(not granted\) nor \/etc\/os-release \(not granted\); sending "linux"/,
+  );
+  assert.equal(JSON.parse(run.stdout).osInfo, "linux");
+});
+
+Deno.test("warnings: a missing hostname file on a host without containers is not warned about", async () => {
+  const missing = `${FIXTURE}/no-such-hostname`;
+  const run = await runAgent(["inventory"], {
+    read: [FIXTURE, "/etc/os-release", "/usr/lib/os-release"],
+    env: {
+      ...HOST_ENV,
+      SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env`,
+      HOST_HOSTNAME_FILE: missing,
+      HOST_OS_RELEASE_FILE: `${FIXTURE}/no-such-os-release`,
+    },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, / WARN (hostname|osInfo): /);
+  assert.equal(JSON.parse(run.stdout).hostname, Deno.hostname());
 });
