@@ -40,7 +40,8 @@ export function rates(samples) {
  */
 export function rateChart(samples) {
   const points = rates(samples);
-  const peak = Math.max(1, ...points.flatMap((p) => [p.sent ?? 0, p.recv ?? 0]));
+  const highest = Math.max(0, ...points.flatMap((p) => [p.sent ?? 0, p.recv ?? 0]));
+  const peak = Math.max(1, highest); // a flat chart at 0 rather than a division by zero
   const svg = svgElement("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: "img",
@@ -82,7 +83,9 @@ export function rateChart(samples) {
   const label = svgElement("text", { x: `${PAD.left + 2}`, y: "13", class: "chart-label" });
   label.textContent = points.length === 0
     ? "a rate needs two beats: waiting"
-    : `peak ${rate(peak)}`;
+    : highest === 0
+    ? "no bytes counted (the agent sees no counters, or no traffic)"
+    : `peak ${rate(highest)}`;
   svg.append(label);
   return svg;
 }
