@@ -16,14 +16,19 @@ const enrolled = JSON.stringify({
     heartbeatIntervalSeconds: 30,
   },
 });
-const accepted = JSON.stringify({ success: true, data: { heartbeatIntervalSeconds: 30 } });
+const accepted = (interval: number) =>
+  JSON.stringify({ success: true, data: { heartbeatIntervalSeconds: interval } });
 const json = { "content-type": "application/json" };
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { lifetime: { type: "string", default: "300" } },
+    options: {
+      lifetime: { type: "string", default: "300" },
+      interval: { type: "string", default: "30" },
+    },
   });
+  const beatReply = accepted(Number(values.interval));
   const lifetimeMs = Number(values.lifetime) * 1000;
   const stop = new AbortController();
   const server = Deno.serve(
@@ -37,7 +42,9 @@ if (import.meta.main) {
       await request.arrayBuffer(); // read the whole body, as a real backend would
       const path = new URL(request.url).pathname;
       if (path.endsWith("/api/sensors/enroll")) return new Response(enrolled, { headers: json });
-      if (path.endsWith("/api/sensors/heartbeat")) return new Response(accepted, { headers: json });
+      if (path.endsWith("/api/sensors/heartbeat")) {
+        return new Response(beatReply, { headers: json });
+      }
       return new Response("not found", { status: 404 });
     },
   );

@@ -13,6 +13,7 @@ import { runHeartbeats } from "../lib/heartbeat.ts";
 import { collectSnapshot } from "../lib/inventory.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";
+import { createBenchNamespace, NETNS_INTERFACES, netnsUnavailable } from "./netns.ts";
 import {
   agentEnv,
   agentFlags,
@@ -57,6 +58,8 @@ export interface Reading {
 }
 
 export interface SteadyResult {
+  /** Where the interfaces came from: the namespace of real ones, or the fixture tree. */
+  readonly host?: string;
   readonly interfaces: number;
   /** Beats asked for, and beats made: fewer when the time budget ran out first. */
   readonly requestedBeats: number;
@@ -78,13 +81,19 @@ export interface SteadyResult {
 
 /** Sets up the fixture host and config, runs the child under the agent's set, returns its numbers. */
 export async function measureSteady(workDir: string, beats = STEADY_BEATS): Promise<SteadyResult> {
-  // The tree sits near the top of the file system: Deno checks every component of every path it
-  // reads (see BENCHMARKS.md), so a deep fixture path would cost more than the host's /host/sys.
-  const { proc, sys } = await writeHostTree(
+  // Real interfaces where the bench may build a namespace (root); else the fixture tree, which sits
+  // near the top of the file system: Deno checks every component of every path it opens.
+  const unavailable = await netnsUnavailable();
+  await using netns = unavailable === undefined ? await createBenchNamespace(workDir) : undefined;
+  const { proc, sys } = netns?.roots ?? await writeHostTree(
     join(workDir, "steady"),
     fixtureInterfaces(STEADY_INTERFACES),
     { defaultRoute: "enp1s0" },
   );
+  const host = netns
+    ? `${NETNS_INTERFACES} real interfaces in a network namespace (lo, 31 veth pairs, an ifb), ` +
+      `its procfs and sysfs bind-mounted at scratch roots as deployments mount /host/*`
+    : `a ${STEADY_INTERFACES}-interface fixture tree (no network namespace here: ${unavailable})`;
   const places: AgentPlaces = {
     configDir: join(workDir, "steady-config"),
     proc,
@@ -93,14 +102,17 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
   };
   await writeIdentityFiles(places.identityDir);
   await Deno.mkdir(places.configDir, { recursive: true });
-  const backend = await startBenchBackend(STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS + 10);
+  const backend = await startBenchBackend(STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS + 10, {
+    netns: netns?.name,
+  });
   try {
     const configPath = join(places.configDir, "sensor-agent.env");
     await Deno.writeTextFile(
       configPath,
       `BACKEND_URL=${backend.url}\nSENSOR_ID=bench-1\nSENSOR_TOKEN=bench-sensor-token-steady-0123456789\n`,
     );
-    const run = await timed(DENO, [
+    const child = [
+      DENO,
       "run",
       "-q",
       "--no-prompt",
@@ -110,7 +122,9 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
       configPath,
       String(beats),
       String(STEADY_BUDGET_SECONDS),
-    ], {
+    ];
+    const [command, ...args] = netns ? ["ip", ...netns.argv(child)] : child;
+    const run = await timed(command, args, {
       env: { ...agentEnv(places), SENSOR_AGENT_CONFIG: configPath },
       clearEnv: true,
       stdout: "piped",
@@ -125,7 +139,7 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
         }): ${decode(run.output.stderr).slice(0, 500)}`,
       );
     }
-    return JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!);
+    return { ...JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!), host };
   } finally {
     await backend.close();
   }

@@ -66,7 +66,7 @@ export async function agentFlags(places: AgentPlaces): Promise<string[]> {
   const flag = (name: string, grant: Grant, mapPaths: boolean) => {
     if (grant === undefined || grant === false) return [];
     if (grant === true) return [name === "net" ? "--allow-net=127.0.0.1" : `--allow-${name}`];
-    const values = mapPaths ? grant.map((path) => standIn[path] ?? path) : grant;
+    const values = mapPaths ? grant.map((path) => standInFor(path, standIn)) : grant;
     return [`--allow-${name}=${values.join(",")}`];
   };
   return [
@@ -76,6 +76,15 @@ export async function agentFlags(places: AgentPlaces): Promise<string[]> {
     ...flag("sys", set.sys, false),
     ...flag("net", set.net, false),
   ];
+}
+
+/** `path` with its shipped prefix (/host/proc in /host/proc/net/dev) replaced by the stand-in. */
+function standInFor(path: string, standIn: Record<string, string>): string {
+  for (const [shipped, local] of Object.entries(standIn)) {
+    if (path === shipped) return local;
+    if (path.startsWith(shipped + "/")) return local + path.slice(shipped.length);
+  }
+  return path;
 }
 
 /** The environment that points the agent at its stand-in paths (container layout, section 5). */
@@ -142,17 +151,28 @@ export interface BenchBackend {
   close(): Promise<void>;
 }
 
-/** Starts bench/backend.ts in its own process and waits for its port; it dies with its stdin. */
-export async function startBenchBackend(lifetimeSeconds: number): Promise<BenchBackend> {
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-q",
-      "--allow-net=127.0.0.1",
-      join(PROJECT, "bench", "backend.ts"),
-      "--lifetime",
-      String(lifetimeSeconds),
-    ],
+/**
+ * Starts bench/backend.ts in its own process and waits for its port; it dies with its stdin.
+ * `netns` starts it inside that network namespace (its 127.0.0.1); `interval` is the heartbeat
+ * interval its replies ask for (30 s unless given).
+ */
+export async function startBenchBackend(
+  lifetimeSeconds: number,
+  options: { netns?: string; interval?: number } = {},
+): Promise<BenchBackend> {
+  const args = [
+    "run",
+    "-q",
+    "--allow-net=127.0.0.1",
+    join(PROJECT, "bench", "backend.ts"),
+    "--lifetime",
+    String(lifetimeSeconds),
+    "--interval",
+    String(options.interval ?? 30),
+  ];
+  const inNetns = options.netns === undefined ? [] : ["netns", "exec", options.netns, DENO];
+  const child = new Deno.Command(options.netns === undefined ? DENO : "ip", {
+    args: [...inNetns, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
