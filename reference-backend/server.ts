@@ -5,6 +5,7 @@
 import { log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
 import type { HeartbeatBody } from "../lib/heartbeat.ts";
+import { isConsolePath, serveConsole } from "./console/mod.ts";
 import { Coalescer, TooManyWaiting } from "./coalesce.ts";
 import type { RequestInfo } from "./connection.ts";
 import { escapeForDisplay } from "./display.ts";
@@ -150,6 +151,8 @@ function route(method: string, path: string): Handler {
     if (allowed.split(", ").includes(method)) return handler;
     throw new HttpError(405, `use ${allowed}`, { Allow: allowed });
   };
+  // The operator console (console/mod.ts) calls this same handler with the admin token.
+  if (isConsolePath(path)) return (r, o, n) => serveConsole(r, o, n, createHandler(o));
   if (Object.hasOwn(DOWNLOADS, path)) {
     return allow("GET, HEAD", (r, o) => download(r, o, path));
   }

@@ -7,6 +7,8 @@
 //   ["sensors", sensorId]                     SensorRecord
 //   ["sensor_interfaces", sensorId, n]        slice n of the latest interface list (interfaces.ts)
 //   ["sensor_tokens", sha256(sensorToken)]    sensorId: the heartbeat's lookup; deleted on revoke
+//   ["sensor_counters", sensorId]             CounterSample[]: the last RECENT_BEATS beats' byte
+//                                             totals, for the console's rate chart
 import { join } from "node:path";
 import type { NetworkInterface } from "../lib/interfaces.ts";
 import { packInterfaces, unpackInterfaces } from "./interfaces.ts";
@@ -64,6 +66,16 @@ export interface SensorRecord {
 export interface SensorUpdate {
   readonly sensor: SensorRecord;
   readonly interfaces: readonly NetworkInterface[];
+}
+
+/** How many beats' byte totals the store keeps per sensor (the console charts their rates). */
+export const RECENT_BEATS = 30;
+
+/** One beat's byte counters, summed over the sensor's interfaces other than loopback. */
+export interface CounterSample {
+  readonly at: number;
+  readonly bytesSent: number;
+  readonly bytesRecv: number;
 }
 
 // Optimistic writes retry on a conflict; this many conflicts in a row means something is wrong.
@@ -155,6 +167,11 @@ export class Store {
     return unpackInterfaces(chunks);
   }
 
+  /** The byte totals of the sensor's last RECENT_BEATS beats, oldest first. */
+  async recentCounters(sensorId: string): Promise<CounterSample[]> {
+    return (await this.kv.get<CounterSample[]>(["sensor_counters", sensorId])).value ?? [];
+  }
+
   /**
    * Applies a heartbeat to the sensor holding the token with `tokenDigest`; returns the updated
    * record, or null when no sensor holds it (unknown or revoked token). A revocation racing the
@@ -170,8 +187,10 @@ export class Store {
       const entry = await this.kv.get<SensorRecord>(["sensors", index.value]);
       if (entry.value === null || entry.value.revokedAt !== null) return null;
       const update = apply(entry.value);
-      const op = this.kv.atomic().check(index).check(entry);
+      const counters = await this.kv.get<CounterSample[]>(["sensor_counters", entry.value.id]);
+      const op = this.kv.atomic().check(index).check(entry).check(counters);
       const written = this.writeSensor(op, update, entry.value.interfaceSlices);
+      op.set(counters.key, [...counters.value ?? [], sample(update)].slice(-RECENT_BEATS));
       if ((await op.commit()).ok) return written;
     }
     throw new Contended("heartbeat: the sensor record kept changing; giving up");
@@ -212,4 +231,14 @@ export class Store {
     for (let n = slices.length; n < oldSlices; n++) op.delete(["sensor_interfaces", id, n]);
     return sensor;
   }
+}
+
+/** The beat's totals; loopback is left out: it is the host talking to itself, not the network. */
+function sample(update: SensorUpdate): CounterSample {
+  const wire = update.interfaces.filter((nic) => !nic.isLoopback);
+  return {
+    at: update.sensor.lastSeenAt,
+    bytesSent: wire.reduce((sum, nic) => sum + nic.bytesSent, 0),
+    bytesRecv: wire.reduce((sum, nic) => sum + nic.bytesRecv, 0),
+  };
 }
