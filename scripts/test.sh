@@ -27,7 +27,8 @@ if grep -Eq '(install|sensor)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 fi
 
 # deno test ends with "ok | 181 passed (3 steps) | 0 failed (12s)"; turn it into the plain line.
-summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
+# Colours (deno colours its output unless NO_COLOR is set) are stripped before matching.
+summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)
 if [ -z "$summary" ]; then
   echo "test: no test summary (a step before the tests failed, status $status)" >&2
   passed=0
