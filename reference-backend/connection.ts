@@ -62,6 +62,9 @@ export interface ConnectionHooks {
 /** One accepted connection; `done` resolves (never rejects) once it is closed. */
 export class Connection {
   readonly done: Promise<void>;
+  /** When it was accepted (performance.now()). */
+  readonly acceptedAt = performance.now();
+  #received = false;
   #buffer: Uint8Array = EMPTY;
   #reading: Promise<boolean> | undefined;
   #closed = false;
@@ -76,6 +79,11 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.done = this.#serve();
+  }
+
+  /** True until the client sends its first byte. */
+  get silent(): boolean {
+    return !this.#received;
   }
 
   /** True while it waits for a request's first byte: closing it loses no request. */
@@ -253,6 +261,7 @@ export class Connection {
     try {
       const n = await this.conn.read(chunk);
       if (n === null) return false;
+      this.#received = true;
       const joined = new Uint8Array(this.#buffer.length + n);
       joined.set(this.#buffer);
       joined.set(chunk.subarray(0, n), this.#buffer.length);

@@ -47,6 +47,8 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
   const kept = new Map<Connection, number>();
   let accepted = 0;
   let evicted = 0;
+  let silentClosed = 0; // closed without having sent a byte: a deadline or an eviction
+  let longestSilentMs = 0;
   const freshAfter = options.headerTimeoutMs / 2;
   const keptAfter = Math.min(KEPT_EVICTABLE_MS, options.idleTimeoutMs / 2);
   // From here on replies end their connection (connection.ts, ConnectionHooks.crowded).
@@ -63,6 +65,10 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
     },
     crowded: () => open.size >= crowdedAt,
     closed(connection: Connection) {
+      if (connection.silent) {
+        silentClosed++;
+        longestSilentMs = Math.max(longestSilentMs, performance.now() - connection.acceptedAt);
+      }
       open.delete(connection);
       fresh.delete(connection);
       kept.delete(connection);
@@ -149,7 +155,13 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
       log.error(`accept loop failed: ${String(error)}`); // a bug: stop serving, but exit cleanly
     }
     await stopped;
-    log.debug("stopped listening", { accepted, evicted, open: open.size });
+    log.info("stopped listening", {
+      accepted,
+      evicted,
+      silentClosed,
+      longestSilentMs: Math.round(longestSilentMs),
+      open: open.size,
+    });
     for (const connection of open) connection.drain();
     const all = Promise.all([...open].map((connection) => connection.done));
     await Promise.race([all, delay(SHUTDOWN_GRACE_MS)]);
