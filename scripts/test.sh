@@ -6,11 +6,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-log="${TEST_LOG:-}"
-if [ -z "$log" ]; then
-  log=$(mktemp)
-  trap 'rm -f "$log"' EXIT
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+log="${TEST_LOG:-$scratch/test.log}"
+
+# The suite leaves nothing in the user's home but Deno's cache: Deno's cache stays where it is
+# (DENO_DIR, made explicit), while whatever else a tool writes to the XDG cache and config
+# directories during the run (a browser's profile leftovers, dconf) goes to the scratch directory.
+if [ -n "${HOME:-}${XDG_CACHE_HOME:-}${DENO_DIR:-}" ]; then
+  export DENO_DIR="${DENO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/deno}"
 fi
+export XDG_CACHE_HOME="$scratch/cache" XDG_CONFIG_HOME="$scratch/config"
 
 {
   deno fmt --check &&
