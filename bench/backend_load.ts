@@ -102,19 +102,20 @@ export async function measureBackendLoad(
     const header = /headerTimeoutSeconds=(\d+)/.exec(backend.output());
     const admin = { Authorization: `Bearer ${adminToken}` };
     const mint = async () => {
-      const response = await fetch(`${backend.url}/api/install-tokens`, {
-        method: "POST",
-        headers: admin,
-        body: "{}",
-      });
+      const response = await patiently(() =>
+        fetch(`${backend.url}/api/install-tokens`, { method: "POST", headers: admin, body: "{}" })
+      );
       if (response.status !== 201) throw new Error(`minting failed: ${response.status}`);
       return (await response.json()).data.installToken as string;
     };
     const enroll = async () => {
-      const response = await fetch(`${backend.url}/api/sensors/enroll`, {
-        method: "POST",
-        body: JSON.stringify({ ...structuredClone(SEED_PAYLOAD), installToken: await mint() }),
-      });
+      const installToken = await mint();
+      const response = await patiently(() =>
+        fetch(`${backend.url}/api/sensors/enroll`, {
+          method: "POST",
+          body: JSON.stringify({ ...structuredClone(SEED_PAYLOAD), installToken }),
+        })
+      );
       if (response.status !== 200) throw new Error(`enrollment failed: ${response.status}`);
       return (await response.json()).data.sensorToken as string;
     };
@@ -151,7 +152,7 @@ export async function measureBackendLoad(
     try {
       while (performance.now() < until) {
         const [shots] = await Promise.all([
-          probe(enroll, (token) => beatRequest(backend.url, token, body)),
+          probe(enroll, (token) => patiently(() => beatRequest(backend.url, token, body))),
           new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS)),
         ]);
         probes.push(...shots);
@@ -161,7 +162,10 @@ export async function measureBackendLoad(
       await flood.stop();
     }
     const floodMs = performance.now() - start;
-    const after = await probe(enroll, (token) => beatRequest(backend.url, token, body));
+    const after = await probe(
+      enroll,
+      (token) => patiently(() => beatRequest(backend.url, token, body)),
+    );
     const closed = flood.closedAfterMs();
     const samePid = await alive(backend.pid);
     const { output } = await backend.stop();
@@ -193,7 +197,21 @@ export async function measureBackendLoad(
   }
 }
 
-/** An enrollment (mint + enroll, timed together) and one heartbeat of the new sensor. */
+/**
+ * `request`, again after a 429 or 503 as the agent does: after Retry-After seconds (at most 10
+ * tries). The answer of the last try.
+ */
+async function patiently(request: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1;; attempt++) {
+    const response = await request();
+    if (![429, 503].includes(response.status) || attempt === 10) return response;
+    await response.body?.cancel();
+    const wait = Math.min(60, Number(response.headers.get("retry-after") ?? 1) || 1);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
+}
+
+/** An enrollment (mint + enroll, timed together, retries included) and a heartbeat. */
 async function probe(
   enroll: () => Promise<string>,
   beat: (token: string) => Promise<Response>,

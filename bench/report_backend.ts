@@ -31,7 +31,7 @@ export function backendLoadSection(result: BackendLoadResult): string {
     row(`${distinct.requests / 3} distinct sensors at once, 3 rounds`, distinct),
     row(`${storm.requests} heartbeats of one sensor at once`, storm),
     row(
-      `probes (enroll + beat every 2 s) during ${flood.connections} silent connections`,
+      `probes (enroll + beat every 2 s, retried after 429/503 like the agent) during ${flood.connections} silent connections`,
       flood,
     ),
     "",

@@ -4,7 +4,10 @@
 // rejecting `finished`. Here:
 //   - at MAX_CONNECTIONS the oldest idle connection is closed to make room: one that has not sent
 //     a byte for half the header deadline, else one kept alive and unused for KEPT_EVICTABLE_MS;
-//     with none, new connections wait in the kernel's backlog. Younger ones are spared: a busy
+//     with none, up to SHED_MAX more connections are accepted, and each request on them answered
+//     503 with Retry-After, then closed; past that, new connections wait in the kernel's backlog
+//     (measured: a backlog left full drops handshakes silently, and a client then waits for an
+//     answer that never comes). Younger idle connections are spared: a busy
 //     client may not have written its request yet, and a client may be reusing a kept-alive one
 //     right now (measured: evicting after 1 s cut off up to half of a burst of 1,000 heartbeats
 //     past the cap, all sent by one process);
@@ -12,6 +15,7 @@
 //     to free a descriptor, and accepting goes on after a pause: it is never fatal.
 import { log } from "../lib/log.ts";
 import { Connection, type ConnectionLimits, type RequestHandler } from "./connection.ts";
+import { failure, HttpError } from "./http.ts";
 
 /** Where to listen, the limits, and when to stop. */
 export interface ListenOptions extends ConnectionLimits {
@@ -32,6 +36,17 @@ const ACCEPT_RETRY_MS = 100;
 // A kept-alive connection idle for less than this (or half IDLE_TIMEOUT) is not closed for room.
 const KEPT_EVICTABLE_MS = 5_000;
 const CROWDED_SHARE = 0.75;
+// Connections past the cap that are answered 503, at most, and how long their head may take.
+const SHED_MAX = 64;
+const SHED_HEADER_MS = 2_000;
+
+/** The answer to every request on a connection past the cap. */
+const shedHandler: RequestHandler = () =>
+  Promise.resolve(
+    failure(
+      new HttpError(503, "the backend is at its connection limit; retry", { "Retry-After": "1" }),
+    ),
+  );
 // On the signal, requests in progress get this long to be answered.
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -54,6 +69,21 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
   // From here on replies end their connection (connection.ts, ConnectionHooks.crowded).
   const crowdedAt = Math.ceil(options.maxConnections * CROWDED_SHARE);
   let freed = Promise.withResolvers<void>();
+  const shedding = new Set<Connection>();
+  let shed = 0;
+  let shedBurst = 0;
+  const shedLimits = {
+    headerTimeoutMs: Math.min(SHED_HEADER_MS, options.headerTimeoutMs),
+    idleTimeoutMs: options.idleTimeoutMs,
+  };
+  const shedHooks = {
+    idle() {},
+    crowded: () => true, // one answer, then the connection closes
+    closed(connection: Connection) {
+      shedding.delete(connection);
+      freed.resolve();
+    },
+  };
   const hooks = {
     idle(connection: Connection, isIdle: boolean, isFresh: boolean) {
       fresh.delete(connection);
@@ -116,8 +146,11 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
     while (!options.signal.aborted) {
       if (open.size >= options.maxConnections) {
         const wait = await evictOldestIdle();
-        if (wait !== 0) await slotFreed(wait);
-        continue;
+        if (wait === 0) continue;
+        if (shedding.size >= SHED_MAX) {
+          await slotFreed(wait);
+          continue;
+        }
       }
       let conn: Deno.TcpConn;
       try {
@@ -144,7 +177,21 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
         // already reset by the client: the connection's first read ends it
       }
       accepted++;
-      open.add(new Connection(conn, handler, options, origin, hooks));
+      if (open.size < options.maxConnections) {
+        if (shedBurst > 0) {
+          log.info("serving new connections again", { answered503: shedBurst });
+          shedBurst = 0;
+        }
+        open.add(new Connection(conn, handler, options, origin, hooks));
+      } else {
+        if (shedBurst++ === 0) {
+          log.warn("at MAX_CONNECTIONS: answering new connections 503 with Retry-After", {
+            open: open.size,
+          });
+        }
+        shed++;
+        shedding.add(new Connection(conn, shedHandler, shedLimits, origin, shedHooks));
+      }
     }
   };
 
@@ -158,14 +205,15 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
     log.info("stopped listening", {
       accepted,
       evicted,
+      answered503: shed,
       silentClosed,
       longestSilentMs: Math.round(longestSilentMs),
       open: open.size,
     });
-    for (const connection of open) connection.drain();
-    const all = Promise.all([...open].map((connection) => connection.done));
+    for (const connection of [...open, ...shedding]) connection.drain();
+    const all = Promise.all([...open, ...shedding].map((connection) => connection.done));
     await Promise.race([all, delay(SHUTDOWN_GRACE_MS)]);
-    for (const connection of open) connection.close();
+    for (const connection of [...open, ...shedding]) connection.close();
   })();
   return { addr, finished };
 }

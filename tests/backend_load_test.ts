@@ -13,6 +13,7 @@ import {
 } from "./support/backendload.ts";
 import { usedTokens } from "./support/agent.ts";
 import {
+  type Answer,
   heartbeatBody,
   type RefBackend,
   seedPayload,
@@ -39,11 +40,23 @@ async function enrollFrom(backend: RefBackend, from: string, installToken: strin
   return { status: response.status, retryAfter: response.headers.get("retry-after"), body };
 }
 
-/** While a flood runs: an enrollment and two heartbeats still succeed. */
+/**
+ * While a flood runs: an enrollment and two heartbeats still succeed, retried as the agent does
+ * after a 503 (the backend's answer past its connection cap, Retry-After: 1).
+ */
 async function stillServes(backend: RefBackend): Promise<void> {
-  const sensorToken = await enrollOne(backend);
+  const patiently = async (request: () => Promise<Answer>) => {
+    for (let attempt = 1;; attempt++) {
+      const answer = await request();
+      if (answer.status !== 503 || attempt === 10) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
+  const installToken = await backend.mint();
+  const enrolled = await patiently(() => backend.enroll(seedPayload(installToken)));
+  assert.equal(enrolled.status, 200, JSON.stringify(enrolled.body));
   for (let i = 0; i < 2; i++) {
-    const beat = await backend.beat(sensorToken);
+    const beat = await patiently(() => backend.beat(enrolled.body.data.sensorToken));
     assert.equal(beat.status, 200, JSON.stringify(beat.body));
   }
 }
