@@ -1,7 +1,7 @@
 // lib/config.ts: the validated configuration every command works from (contract section 2): the
 // config file merged with the environment, each value checked, each path setting resolved and
 // confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
-import { join } from "node:path";
+import { join } from "./paths.ts";
 import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
 import {
   confinedPath,

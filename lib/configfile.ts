@@ -1,6 +1,6 @@
 // lib/configfile.ts: reading the two files a configuration comes from, the env file and the
 // install-token file, without trusting what their paths name (lib/smallfile.ts).
-import { dirname } from "node:path";
+import { dirname } from "./paths.ts";
 import { configError, describe } from "./errors.ts";
 import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { Setting } from "./settings.ts";

@@ -2,7 +2,7 @@
 // and the configuration read, a compromised agent should hold only read of its host roots and
 // files, the system calls for hostname and interfaces, and the network (issue: permission-scoped
 // runtime).
-import { dirname } from "node:path";
+import { dirname } from "./paths.ts";
 import { type Config, hostRootFiles } from "./config.ts";
 import { isWithin } from "./confinement.ts";
 import { log } from "./log.ts";

@@ -1,6 +1,6 @@
 // lib/persist.ts: the only module that writes the env file (contract section 2, Persistence).
 // Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode 0600.
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./paths.ts";
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { resolveTarget } from "./location.ts";
