@@ -7,7 +7,7 @@ import { AgentError, ExitCode } from "./errors.ts";
 import { AGENT_VERSION, type HostFacts, SUDO_USER } from "./hostfacts.ts";
 import { type Backend, request, TransportError } from "./http.ts";
 import type { NetworkInterface } from "./interfaces.ts";
-import { hex, hmacSha256 } from "./sha256.ts";
+import { hex } from "./sha256.ts";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */
 export interface EnrollmentPayload {
@@ -63,9 +63,19 @@ export function enrollmentPayload(
  * Lowercase hex HMAC-SHA-256 of the machine id keyed by the install token: the same machine retrying
  * the same token sends the same key, and a machine holding a leaked token cannot compute it.
  */
-export function idempotencyKey(installToken: string, machineId: string): string {
+export async function idempotencyKey(installToken: string, machineId: string): Promise<string> {
+  // WebCrypto, not a hand-written MAC: this key is what keeps a leaked install token from
+  // enrolling another machine under the same request, and crypto.subtle spares start-up the node
+  // layer that node:crypto would load.
   const encoder = new TextEncoder();
-  return hex(hmacSha256(encoder.encode(installToken), encoder.encode(machineId)));
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(installToken),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return hex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(machineId))));
 }
 
 /**
@@ -149,7 +159,7 @@ export async function requestEnrollment(
 ): Promise<Enrollment> {
   const headers: Record<string, string> = {};
   if (machineId !== undefined) {
-    headers["Idempotency-Key"] = idempotencyKey(payload.installToken, machineId);
+    headers["Idempotency-Key"] = await idempotencyKey(payload.installToken, machineId);
   }
   try {
     // One request per process: the light timer spares start-up the node layer (lib/deadline.ts).

@@ -126,21 +126,6 @@ export function sha256(message: Uint8Array): Uint8Array {
   return digest;
 }
 
-/** HMAC-SHA-256 of `message` keyed by `key` (RFC 2104, block size 64). */
-export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
-  const block = new Uint8Array(64);
-  block.set(key.length > 64 ? sha256(key) : key);
-  const inner = new Uint8Array(64 + message.length);
-  const outer = new Uint8Array(64 + 32);
-  for (let i = 0; i < 64; i++) {
-    inner[i] = block[i] ^ 0x36;
-    outer[i] = block[i] ^ 0x5c;
-  }
-  inner.set(message, 64);
-  outer.set(sha256(inner), 64);
-  return sha256(outer);
-}
-
 /** Lowercase hex of `bytes`. */
 export function hex(bytes: Uint8Array): string {
   let text = "";

@@ -99,7 +99,7 @@ async function sha256Hex(text: string): Promise<string> {
 /** Mints a token and enrolls the seed's example with it; returns the token and the reply data. */
 async function enrolled(backend: RefBackend, machineId?: string) {
   const installToken = await backend.mint();
-  const key = machineId === undefined ? undefined : keyFor(installToken, machineId);
+  const key = machineId === undefined ? undefined : await keyFor(installToken, machineId);
   const answer = await backend.enroll(seedPayload(installToken), key);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return { installToken, key, ...answer.body.data as { sensorId: string; sensorToken: string } };
@@ -354,7 +354,10 @@ Deno.test({
 Deno.test("enroll: the seed's example gets a sensor id, a 256-bit token in the contract's charset and the interval", async () => {
   await using backend = await startRefBackend(7);
   const installToken = await backend.mint();
-  const answer = await backend.enroll(seedPayload(installToken), keyFor(installToken, MACHINE_A));
+  const answer = await backend.enroll(
+    seedPayload(installToken),
+    await keyFor(installToken, MACHINE_A),
+  );
   assert.equal(answer.status, 200);
   assert.equal(answer.body.success, true);
   const data = answer.body.data;
@@ -381,7 +384,8 @@ Deno.test("enroll: 20 concurrent enrollments with one token: exactly one 200, th
   const answers = await Promise.all(
     Array.from(
       { length: 20 },
-      (_, i) => backend.enroll(seedPayload(installToken), keyFor(installToken, `machine-${i}`)),
+      async (_, i) =>
+        backend.enroll(seedPayload(installToken), await keyFor(installToken, `machine-${i}`)),
     ),
   );
   const statuses = answers.map((a) => a.status).sort();
@@ -413,7 +417,7 @@ Deno.test("enroll: a retry with the consuming request's Idempotency-Key gets the
 Deno.test("enroll: 20 concurrent requests with one token and one key all get the one credential", async () => {
   await using backend = await startRefBackend();
   const installToken = await backend.mint();
-  const key = keyFor(installToken, MACHINE_A);
+  const key = await keyFor(installToken, MACHINE_A);
   const answers = await Promise.all(
     Array.from({ length: 20 }, () => backend.enroll(seedPayload(installToken), key)),
   );
@@ -428,7 +432,7 @@ Deno.test("enroll: a spent token without the key, or with another key, is 401", 
   const first = await enrolled(backend, MACHINE_A);
   const payload = seedPayload(first.installToken);
   const noKey = await backend.enroll(payload);
-  const otherKey = await backend.enroll(payload, keyFor(first.installToken, MACHINE_B));
+  const otherKey = await backend.enroll(payload, await keyFor(first.installToken, MACHINE_B));
   for (const answer of [noKey, otherKey]) {
     assert.equal(answer.status, 401);
     assert.deepEqual(answer.body, {
@@ -443,7 +447,7 @@ Deno.test("enroll: a token spent by a request without a key is never replayed", 
   const first = await enrolled(backend);
   const retry = await backend.enroll(
     seedPayload(first.installToken),
-    keyFor(first.installToken, MACHINE_A),
+    await keyFor(first.installToken, MACHINE_A),
   );
   assert.equal(retry.status, 401);
 });
@@ -672,26 +676,27 @@ Deno.test("validate: the seed's example and a heartbeat pass as they are", () =>
   assert.deepEqual(checkEnrollment({ ...seed, sensorIp: "fe80::1" }).ok, true);
 });
 
-Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", () => {
+Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", async () => {
   assert.deepEqual(checkMintRequest(undefined), {
     ok: true,
     value: { ttlSeconds: 3600, note: undefined },
   });
   assert.equal(checkMintRequest({ ttlSeconds: 7 * 86_400 + 1 }).ok, false);
   assert.deepEqual(checkIdempotencyKey(null), { ok: true, value: undefined });
-  assert.equal(checkIdempotencyKey(keyFor("t", "m")).ok, true);
-  assert.equal(checkIdempotencyKey(keyFor("t", "m").toUpperCase()).ok, false);
+  const key = await keyFor("t", "m");
+  assert.equal(checkIdempotencyKey(key).ok, true);
+  assert.equal(checkIdempotencyKey(key.toUpperCase()).ok, false);
 });
 
-Deno.test("replay: only with the consuming request's key, within 10 minutes", () => {
-  const key = digest(keyFor("install", MACHINE_A));
+Deno.test("replay: only with the consuming request's key, within 10 minutes", async () => {
+  const key = digest(await keyFor("install", MACHINE_A));
   const consumption = { at: 1_000_000, sensorId: "s", idempotencyKeyDigest: key };
   assert.equal(replayRefusal(consumption, key, consumption.at), undefined);
   assert.equal(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS), undefined);
   assert.match(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS + 1)!, /window/);
   assert.match(replayRefusal(consumption, null, consumption.at)!, /no Idempotency-Key/);
   assert.match(
-    replayRefusal(consumption, digest(keyFor("install", MACHINE_B)), consumption.at)!,
+    replayRefusal(consumption, digest(await keyFor("install", MACHINE_B)), consumption.at)!,
     /another Idempotency-Key/,
   );
   assert.match(
