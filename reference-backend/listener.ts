@@ -4,10 +4,11 @@
 // rejecting `finished`. Here:
 //   - at MAX_CONNECTIONS the oldest idle connection is closed to make room: one that has not sent
 //     a byte for half the header deadline, else one kept alive and unused for KEPT_EVICTABLE_MS;
-//     with none, up to SHED_MAX more connections are accepted, and each request on them answered
-//     503 with Retry-After, then closed; past that, new connections wait in the kernel's backlog
-//     (measured: a backlog left full drops handshakes silently, and a client then waits for an
-//     answer that never comes). Younger idle connections are spared: a busy
+//     with none, new connections wait in the kernel's backlog for a slot; after SHED_AFTER_MS
+//     without one, up to SHED_MAX more are accepted, and each request on them is answered 503
+//     with Retry-After, then closed (measured: a backlog left full drops handshakes silently, and
+//     a client then waits for an answer that never comes). Younger idle connections are spared: a
+//     busy
 //     client may not have written its request yet, and a client may be reusing a kept-alive one
 //     right now (measured: evicting after 1 s cut off up to half of a burst of 1,000 heartbeats
 //     past the cap, all sent by one process);
@@ -36,8 +37,10 @@ const ACCEPT_RETRY_MS = 100;
 // A kept-alive connection idle for less than this (or half IDLE_TIMEOUT) is not closed for room.
 const KEPT_EVICTABLE_MS = 5_000;
 const CROWDED_SHARE = 0.75;
-// Connections past the cap that are answered 503, at most, and how long their head may take.
+// Connections past the cap that are answered 503, at most, and how long their head may take; and
+// how long the cap must hold before new connections are answered so rather than left waiting.
 const SHED_MAX = 64;
+const SHED_AFTER_MS = 500;
 const SHED_HEADER_MS = 2_000;
 
 /** The answer to every request on a connection past the cap. */
@@ -143,14 +146,19 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
 
   const acceptLoop = async () => {
     let failures = 0;
+    let atCapSince: number | undefined;
     while (!options.signal.aborted) {
       if (open.size >= options.maxConnections) {
+        atCapSince ??= performance.now();
         const wait = await evictOldestIdle();
         if (wait === 0) continue;
-        if (shedding.size >= SHED_MAX) {
-          await slotFreed(wait);
+        const shedIn = atCapSince + SHED_AFTER_MS - performance.now();
+        if (shedIn > 0 || shedding.size >= SHED_MAX) {
+          await slotFreed(shedIn > 0 ? Math.min(wait ?? shedIn, shedIn) : wait);
           continue;
         }
+      } else {
+        atCapSince = undefined;
       }
       let conn: Deno.TcpConn;
       try {
