@@ -98,18 +98,15 @@ export async function main(args: string[]): Promise<number> {
         backend: config.backendUrl.href,
       });
     }
-    const { enrollCommand, inventoryCommand, runCommand, statusCommand } = await import(
-      "./lib/agent.ts"
-    );
     switch (invocation.command) {
       case "enroll":
-        return await enrollCommand(ctx, invocation.force);
+        return await (await import("./lib/agent.ts")).enrollCommand(ctx, invocation.force);
       case "inventory":
-        return await inventoryCommand(ctx);
+        return await (await import("./lib/inspect.ts")).inventoryCommand(ctx);
       case "status":
-        return await statusCommand(ctx, invocation.check);
+        return await (await import("./lib/inspect.ts")).statusCommand(ctx, invocation.check);
       default:
-        return await runCommand(ctx);
+        return await (await import("./lib/agent.ts")).runCommand(ctx);
     }
   } catch (error) {
     if (error instanceof AgentError) {

@@ -4,9 +4,8 @@ import { type Config, loadConfig } from "./config.ts";
 import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
-import { HEARTBEAT_PATH, runHeartbeats } from "./heartbeat.ts";
 import { backendFor } from "./backend.ts";
-import { type Backend, request, TransportError } from "./http.ts";
+import { type Backend, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
 import {
@@ -15,8 +14,7 @@ import {
   lockConfigUnlessStopped,
   persistSensorToken,
 } from "./persist.ts";
-import { dropStartupPermissions, logRemainingPermissions } from "./permissions.ts";
-import { fingerprint, redact, registerSecret } from "./secrets.ts";
+import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
@@ -203,6 +201,12 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const enrolled = await ensureEnrolled(ctx, "run");
   if (enrolled === undefined) return ExitCode.ok;
   const { config } = enrolled;
+  // Loaded here, not at start: `enroll` never needs the heartbeat loop (time-to-enrolled).
+  const [{ runHeartbeats }, { dropStartupPermissions, logRemainingPermissions }] = await Promise
+    .all([
+      import("./heartbeat.ts"),
+      import("./permissions.ts"),
+    ]);
   const backend = await backendFor(config);
   const dropped = await dropStartupPermissions(config);
   log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
@@ -219,61 +223,4 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   } finally {
     backend.client?.close();
   }
-}
-
-/**
- * `status`: whether the sensor is enrolled, its token's fingerprint, the backend and the config
- * file's mode and owner; with `check`, whether the backend answers an unauthenticated HEAD. Sends
- * no token. Exits 0 enrolled (and answered), 1 not enrolled, 69 no answer.
- */
-export async function statusCommand(ctx: CommandContext, check: boolean): Promise<ExitCode> {
-  const config = await loadConfig(ctx.configPath);
-  const info = await Deno.stat(config.configPath).catch(() => undefined);
-  const lines = [
-    `config: ${config.configPath}` +
-    (info
-      ? ` (mode ${
-        (info.mode! & 0o7777).toString(8).padStart(4, "0")
-      }, owner ${info.uid}:${info.gid})`
-      : " (missing)"),
-    `backend: ${config.backendUrl?.href ?? "not set"}`,
-    config.sensorToken === undefined
-      ? "enrolled: no"
-      : `enrolled: yes (sensor token sha256:${fingerprint(config.sensorToken)})`,
-  ];
-  let code: ExitCode = config.sensorToken === undefined ? ExitCode.notEnrolled : ExitCode.ok;
-  if (check) {
-    const backend = await backendFor(config);
-    try {
-      const reply = await request(backend, "HEAD", HEARTBEAT_PATH, { signal: ctx.signal });
-      lines.push(`backend check: answered HTTP ${reply.status}`);
-    } catch (error) {
-      const hint = error instanceof TransportError && error.kind === "tls"
-        ? "; set BACKEND_CA_FILE to the CA that signed the backend's certificate"
-        : "";
-      lines.push(`backend check: no answer (${describe(error)}${hint})`);
-      code = ExitCode.unavailable;
-    } finally {
-      backend.client?.close();
-    }
-  }
-  console.log(redact(lines.join("\n")));
-  return code;
-}
-
-/** `inventory`: prints the enrollment payload as JSON, the install token shown only by fingerprint. */
-export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
-  const config = await loadConfig(ctx.configPath);
-  const snapshot = await collectSnapshot(config);
-  if (snapshot.degraded) warnOnce(snapshot.degraded);
-  const payload = enrollmentPayload(
-    config.installToken === undefined ? "" : `sha256:${fingerprint(config.installToken)}`,
-    snapshot.facts,
-    snapshot.sensorIp,
-    config.sensorPort,
-    snapshot.interfaces,
-  );
-  // redact: a host file that happens to hold a token the agent knows must not print it.
-  console.log(redact(JSON.stringify(payload, null, 2)));
-  return ExitCode.ok;
 }
