@@ -34,6 +34,10 @@ export interface Listening {
 
 // After an accept error with no idle connection to close, wait this long before trying again.
 const ACCEPT_RETRY_MS = 100;
+// Accept errors this far apart belong to separate bursts: each burst is logged once when it starts
+// and once when it is over (measured: at the limit, accepts alternate with errors many times a
+// second, so "until the next good accept" would log thousands of lines a minute).
+const BURST_QUIET_MS = 10_000;
 // A kept-alive connection idle for less than this (or half IDLE_TIMEOUT) is not closed for room.
 const KEPT_EVICTABLE_MS = 5_000;
 const CROWDED_SHARE = 0.75;
@@ -145,7 +149,8 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
   stopped.then(() => listener.close()).catch(() => {});
 
   const acceptLoop = async () => {
-    let failures = 0;
+    let failures = 0; // in the current burst of accept errors
+    let lastFailure = -Infinity;
     let atCapSince: number | undefined;
     while (!options.signal.aborted) {
       if (open.size >= options.maxConnections) {
@@ -165,17 +170,23 @@ export function listen(options: ListenOptions, handler: RequestHandler): Listeni
         conn = await listener.accept();
       } catch (error) {
         if (options.signal.aborted || error instanceof Deno.errors.BadResource) break;
-        if (failures++ === 0) {
+        if (performance.now() - lastFailure > BURST_QUIET_MS) {
+          if (failures > 0) {
+            log.info("accept errors stopped for a while", { failedAccepts: failures });
+          }
+          failures = 0;
           log.warn("cannot accept connections; closing idle ones and retrying", {
             open: open.size,
             why: (error as Error).message.split("\n")[0],
           });
         }
+        failures++;
+        lastFailure = performance.now();
         const wait = await evictOldestIdle();
         if (wait !== 0) await slotFreed(Math.min(wait ?? ACCEPT_RETRY_MS, ACCEPT_RETRY_MS));
         continue;
       }
-      if (failures > 0) {
+      if (failures > 0 && performance.now() - lastFailure > BURST_QUIET_MS) {
         log.info("accepting connections again", { failedAccepts: failures, open: open.size });
         failures = 0;
       }

@@ -137,10 +137,9 @@ Deno.test("load: at the open-file limit (ulimit -n 128, MAX_CONNECTIONS=1000) ac
   await stillServes(backend);
   const { code, output } = await backend.stop();
   assert.equal(code, 0, output);
+  // One burst (the errors come within 10 s of each other): one line, however many errors.
   const warnings = output.match(/cannot accept connections/g) ?? [];
-  assert.ok(warnings.length >= 1, `no accept error was logged:\n${output}`);
-  const recovered = output.match(/accepting connections again failedAccepts=(\d+)/g) ?? [];
-  assert.ok(warnings.length <= recovered.length + 1, "one warning per burst");
+  assert.equal(warnings.length, 1, output);
   assert.match(output, /EMFILE|Too many open files/);
   assert.doesNotMatch(output, /unhandled|bug:/);
 });
