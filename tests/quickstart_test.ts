@@ -33,13 +33,17 @@ Deno.test("quick start: .ci/run runs the second line's command", () => {
   assert.ok(commands.some((line) => line.trim().endsWith(tests)), ciRun);
 });
 
-Deno.test("quick start: Deno's version is pinned once, in scripts/deno, and README names that one", () => {
+Deno.test("quick start: Deno's version is pinned once, in scripts/deno; README and the image follow", async () => {
   const pins = [...launcher.matchAll(/^DENO_VERSION=(\S+)$/gm)].map((m) => m[1]);
   assert.equal(pins.length, 1);
   const [pin] = pins;
   assert.doesNotMatch(ciRun, /\d+\.\d+\.\d+/, ".ci/run names no version of its own");
   const named = new Set([...readme.matchAll(/\b(?:Deno |deno-)(\d+\.\d+\.\d+)/g)].map((m) => m[1]));
   assert.deepEqual([...named], [pin]);
+  // The container build starts from Deno's image, whose tag must be the same version.
+  const dockerfile = await Deno.readTextFile(join(PROJECT, "deploy", "Dockerfile"));
+  const images = [...dockerfile.matchAll(/^FROM denoland\/deno:(\S+)/gm)].map((m) => m[1]);
+  assert.deepEqual(images, [pin], "deploy/Dockerfile's denoland/deno tag");
 });
 
 /** Runs scripts/test.sh with `deno` standing for a program that prints `output` for `deno test`. */
