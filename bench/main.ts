@@ -6,15 +6,17 @@
 // and Deno.symlink (the fixture trees) wants unscoped read and write.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type BackendLoadResult, measureBackendLoad } from "./backend_load.ts";
 import { ENROLL_PAIRS, type EnrollResult, measureEnroll } from "./enroll.ts";
 import { FLEET_SCENARIO, type FleetResult, simulateFleet } from "./fleet.ts";
 import { type InventoryResult, measureInventory } from "./inventory.ts";
 import { type BenchResults, type Machine, renderReport } from "./report.ts";
+import { measurePeer, type PeerResult, peerUnavailable } from "./peer.ts";
 import { measureSteady, STEADY_BEATS, type SteadyResult } from "./steady.ts";
 import { decode, DENO, PROJECT, timed } from "./support.ts";
 import { histogramSvg } from "./svg.ts";
 
-const SECTIONS = ["fleet", "inventory", "enroll", "steady"] as const;
+const SECTIONS = ["fleet", "inventory", "enroll", "steady", "peer", "backend"] as const;
 type Section = typeof SECTIONS[number];
 const SVG_PATH = "docs/fleet-histogram.svg";
 
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
   const failures: Record<string, string> = {};
   let enroll: EnrollResult | undefined;
   let steady: SteadyResult | undefined;
+  let peer: PeerResult | undefined;
+  let backendLoad: BackendLoadResult | undefined;
   let inventory: InventoryResult | undefined;
   let fleet: { agent: FleetResult; fixed: FleetResult } | undefined;
   const attempt = async (section: Section, run: () => Promise<void>) => {
@@ -82,12 +86,25 @@ async function main(): Promise<void> {
     await attempt("steady", async () => {
       steady = await measureSteady(workDir, beats);
     });
+    // Needs root for the network namespace: elsewhere the report says why it is missing.
+    const noPeer = selected("peer") ? await peerUnavailable() : undefined;
+    if (noPeer !== undefined) say(`peer: skipped: ${noPeer}`);
+    else {
+      await attempt("peer", async () => {
+        peer = await measurePeer(workDir);
+      });
+    }
+    await attempt("backend", async () => {
+      backendLoad = await measureBackendLoad(workDir);
+    });
     const results: BenchResults = {
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       wallSeconds: (performance.now() - started) / 1000,
       machine: { ...machine, loadAfter: await loadAverage() },
       enroll,
       steady,
+      peer,
+      backendLoad,
       inventory,
       fleet,
       failures,

@@ -1,10 +1,14 @@
 // bench/report.ts: BENCHMARKS.md from the measured numbers. Pure: text from results. Every verdict
 // and every "why" below is computed from this run's columns, so the file stays true when the code
 // (or the machine) changes and the bench is run again.
+import type { BackendLoadResult } from "./backend_load.ts";
 import type { EnrollResult } from "./enroll.ts";
 import type { FleetResult } from "./fleet.ts";
 import type { InventoryResult } from "./inventory.ts";
 import type { SteadyResult } from "./steady.ts";
+import type { PeerResult } from "./peer.ts";
+import { peerSection, peerSummary } from "./report_peer.ts";
+import { backendLoadSection } from "./report_backend.ts";
 import { fixed } from "./support.ts";
 
 export interface Machine {
@@ -27,8 +31,11 @@ export interface BenchResults {
   readonly machine: Machine;
   readonly enroll?: EnrollResult;
   readonly steady?: SteadyResult;
+  readonly peer?: PeerResult;
   readonly inventory?: InventoryResult;
   readonly fleet?: { readonly agent: FleetResult; readonly fixed: FleetResult };
+  /** The reference backend under load (bench/backend_load.ts). */
+  readonly backendLoad?: BackendLoadResult;
   /** Sections that failed, with the reason: reported instead of hidden. */
   readonly failures: Record<string, string>;
   readonly svgPath: string;
@@ -37,7 +44,8 @@ export interface BenchResults {
 export const TARGETS = {
   enrollRatio: 3.0,
   rssGrowth: 0.10,
-  cpuMsPerBeat: 2.0,
+  cpuMsPerBeat: 1.0,
+  wholeProcessRatio: 1.3,
   inventoryGrowth: 20,
   inventoryFloorRatio: 2.0,
   fleetPeakRatio: 2.0,
@@ -95,8 +103,10 @@ export function renderReport(results: BenchResults): string {
   }
   if (results.enroll) parts.push(enrollSection(results.enroll));
   if (results.steady) parts.push(steadySection(results.steady, results.inventory));
+  if (results.peer) parts.push(peerSection(results.peer, TARGETS.wholeProcessRatio));
   if (results.inventory) parts.push(inventorySection(results.inventory));
   if (results.fleet) parts.push(fleetSection(results.fleet, results.svgPath));
+  if (results.backendLoad) parts.push(backendLoadSection(results.backendLoad));
   parts.push(rerunSection());
   return parts.join("\n");
 }
@@ -122,10 +132,11 @@ function summary(results: BenchResults): string {
     rows.push([
       `CPU per heartbeat, ${steady.interfaces} interfaces`,
       `${ms(steady.cpuMsPerBeat, 2)} ms`,
-      `< ${TARGETS.cpuMsPerBeat} ms`,
-      verdict(steady.cpuMsPerBeat, TARGETS.cpuMsPerBeat, true),
+      `<= ${TARGETS.cpuMsPerBeat} ms`,
+      verdict(steady.cpuMsPerBeat, TARGETS.cpuMsPerBeat),
     ]);
   }
+  if (results.peer) rows.push(...peerSummary(results.peer, TARGETS.wholeProcessRatio, verdict));
   if (inventory) {
     rows.push([
       "inventory cost, 4,096 / 256 interfaces (linear: 16)",
@@ -260,23 +271,15 @@ function steadySection(result: SteadyResult, inventory?: InventoryResult): strin
       "",
     );
   }
-  if (result.cpuMsPerBeat >= TARGETS.cpuMsPerBeat && inventory) {
-    const row256 = inventory.rows.find((row) => row.interfaces === 256);
-    if (row256) {
-      const perInterface = row256.agentMs / 256;
-      const floorPerInterface = row256.floorMs / 256;
-      why.push(
-        `**Why CPU misses.** Most of a beat is the fresh interface list the contract asks for ` +
-          `(section 1: interfaces detected afresh for each beat): in the inventory benchmark below ` +
-          `the agent needs ${ms(perInterface * 1000, 0)} µs per interface (${
-            ms(perInterface * result.interfaces, 2)
-          } ms for ${result.interfaces}), and even the Python floor doing the same reads needs ` +
-          `${ms(floorPerInterface * 1000, 0)} µs (${
-            ms(floorPerInterface * result.interfaces, 2)
-          } ms). ${permissionWalk(inventory)}`,
-        "",
-      );
-    }
+  if (result.cpuMsPerBeat > TARGETS.cpuMsPerBeat && inventory) {
+    why.push(
+      `**Why CPU misses.** The section below measures the floors on the same interfaces: the ` +
+        `agent's interface read alone, Python doing the same reads with the files kept open, and a ` +
+        `minimal Deno program that only reads <proc>/net/dev and posts. ${
+          permissionWalk(inventory)
+        }`,
+      "",
+    );
   }
   if (result.rssGrowth > TARGETS.rssGrowth) {
     const heapGrowth = result.atEnd.heapTotalBytes - result.atFirstMark.heapTotalBytes;
@@ -300,10 +303,10 @@ function steadySection(result: SteadyResult, inventory?: InventoryResult): strin
     "## Steady state",
     "",
     `The real heartbeat loop (\`runHeartbeats\`) in one process, its wait returning at once, each ` +
-    `beat a fresh \`collectSnapshot\` of a ${result.interfaces}-interface fixture host (hostname, ` +
-    `OS, interfaces, the sensor-IP dial) posted over real HTTP to the bench backend (a separate ` +
-    `process). The process holds the agent's permission set and loads its config as the agent ` +
-    `does. Each reading follows a full garbage collection (the child runs with ` +
+    `beat a \`collectSnapshot\` of ${result.host ?? "a fixture host"} (counters and flags read ` +
+    `afresh, the set, hostname and sensor IP kept up to 60 s as contract section 1 allows) posted ` +
+    `over real HTTP to the bench backend (a separate process). The process holds the agent's ` +
+    `permission set and loads its config as the agent does. Each reading follows a full garbage collection (the child runs with ` +
     `\`--v8-flags=--expose-gc\` for that alone; the collection's CPU is left out).`,
     "",
     table(
@@ -330,7 +333,7 @@ function steadySection(result: SteadyResult, inventory?: InventoryResult): strin
       [
         "CPU per beat (user + system, beats 101 to the end)",
         `${ms(result.cpuMsPerBeat, 3)} ms`,
-        `< ${TARGETS.cpuMsPerBeat} ms`,
+        `<= ${TARGETS.cpuMsPerBeat} ms`,
       ],
       ["wall time per beat", `${ms(result.wallMsPerBeat, 3)} ms`, ""],
       ["failed beats / warnings", `${result.failedBeats} / ${result.warnings.length}`, "0 / 0"],
