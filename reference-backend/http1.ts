@@ -36,6 +36,14 @@ export class MalformedRequest extends Error {
 
 const CRLF_CRLF = [13, 10, 13, 10];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A request target is visible ASCII (RFC 3986); Request's URL parser would silently drop a tab or a
+// bare LF that a proxy in front may have read otherwise.
+const TARGET = /^\/[\x21-\x7e]*$/;
+// Controls other than HTAB are no part of a field value (RFC 9110, 5.5). Only SP and HTAB are
+// trimmed: String.prototype.trim also drops \v, \f and \xA0, so `Transfer-Encoding: \vchunked`
+// would be chunked here and not to a proxy that reads the value as it is: a desync.
+// deno-lint-ignore no-control-regex
+const FIELD_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
  * The index just past the blank line that ends a head in `bytes`, or -1 while there is none.
@@ -66,7 +74,7 @@ export function parseHead(bytes: Uint8Array): RequestHead {
     throw new MalformedRequest(400, "malformed request line");
   }
   const [, method, target, minor] = start;
-  if (!target.startsWith("/")) throw new MalformedRequest(400, "the target must be a path");
+  if (!TARGET.test(target)) throw new MalformedRequest(400, "the target must be a path");
   const headers = new Headers();
   for (const line of lines.slice(1)) {
     if (/[\r\n]/.test(line)) throw new MalformedRequest(400, "a bare CR or LF in the head");
@@ -75,8 +83,10 @@ export function parseHead(bytes: Uint8Array): RequestHead {
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
       throw new MalformedRequest(400, "malformed header line");
     }
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (FIELD_CONTROL.test(value)) throw new MalformedRequest(400, "a control byte in a header");
     try {
-      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+      headers.append(line.slice(0, colon), value);
     } catch {
       throw new MalformedRequest(400, "malformed header value");
     }
