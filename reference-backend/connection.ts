@@ -5,7 +5,10 @@
 //   - a new connection has HEADER_TIMEOUT to deliver its first request head;
 //   - a kept-alive connection may wait IDLE_TIMEOUT for its next request, which then has
 //     HEADER_TIMEOUT for the rest of its head;
-//   - a body has BODY_TIMEOUT_MS after its head, and a reply WRITE_TIMEOUT_MS to be taken.
+//   - a body has HEADER_TIMEOUT after its head, and a reply WRITE_TIMEOUT_MS to be taken. A body
+//     is sent before any token is judged (an enrollment, a console login) and its connection is
+//     never idle, so it cannot be closed for room: a longer deadline would let a body trickled a
+//     byte at a time hold a slot many times longer than a silent connection can.
 // While it waits for a request's first byte the connection is "idle": the listener may close it
 // to make room for a new one (listener.ts).
 import { failure, HttpError } from "./http.ts";
@@ -34,8 +37,7 @@ export interface RequestInfo {
 /** A route handler: server.ts's createHandler. It should answer every error itself. */
 export type RequestHandler = (request: Request, info: RequestInfo) => Promise<Response>;
 
-// Fixed, not settings: a heartbeat's 1 MiB body takes well under a second even on a slow link.
-const BODY_TIMEOUT_MS = 60_000;
+// Fixed, not a setting.
 const WRITE_TIMEOUT_MS = 30_000;
 // After an answer sent before the body was read (413), the rest is read and dropped for a moment:
 // closing with unread bytes makes the kernel send a reset, which can destroy the answer in flight.
@@ -158,7 +160,9 @@ export class Connection {
   /** Runs the handler on one request and writes its reply; true to keep the connection. */
   async #answer(head: RequestHead): Promise<boolean> {
     const bodyless = head.method === "GET" || head.method === "HEAD";
-    const body = head.body.kind === "none" || bodyless ? null : new Body(this, head);
+    const body = head.body.kind === "none" || bodyless
+      ? null
+      : new Body(this, head, this.limits.headerTimeoutMs);
     let request: Request;
     try {
       request = new Request(this.origin + head.target, {
@@ -288,9 +292,10 @@ class Body {
   #remaining: number; // of a length-framed body, or of the current chunk
   #phase: "data" | "size" | "crlf" | "trailers";
   #continued: boolean;
-  readonly #until = performance.now() + BODY_TIMEOUT_MS;
+  readonly #until: number;
 
-  constructor(private readonly connection: Connection, head: RequestHead) {
+  constructor(private readonly connection: Connection, head: RequestHead, timeoutMs: number) {
+    this.#until = performance.now() + timeoutMs;
     const framing = head.body as Exclude<BodyFraming, { kind: "none" }>;
     this.#remaining = framing.kind === "length" ? framing.length : 0;
     this.#phase = framing.kind === "length" ? "data" : "size";
@@ -308,7 +313,7 @@ class Body {
         } catch (error) {
           controller.error(
             error instanceof TimedOut
-              ? new HttpError(408, `the body did not arrive within ${BODY_TIMEOUT_MS / 1000} s`)
+              ? new HttpError(408, `the body did not arrive within ${timeoutMs / 1000} s`)
               : error instanceof HttpError
               ? error
               : new HttpError(400, "the body was cut short"),

@@ -174,3 +174,44 @@ Deno.test("enroll limit: wrong install tokens from 127.0.0.1 get 429 after ENROL
     /POST \/api\/sensors\/enroll refused status=429 .*client=127\.0\.0\.1/,
   );
 });
+
+Deno.test("load: a body trickled a byte at a time is cut off at the header deadline (HEADER_TIMEOUT_SECONDS=1), not held for a minute", async () => {
+  // No token is needed to send an enrollment's body slowly: a connection held that way cannot be
+  // closed for room (it is not idle), so its deadline is what bounds such a flood.
+  await using backend = await startRefBackend(30, undefined, {
+    env: { HEADER_TIMEOUT_SECONDS: "1" },
+  });
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(new URL(backend.url).port),
+  });
+  const started = performance.now();
+  const encoder = new TextEncoder();
+  await conn.write(
+    encoder.encode("POST /api/sensors/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"),
+  );
+  let trickling = true;
+  const trickle = (async () => {
+    while (trickling) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (trickling) await conn.write(encoder.encode(" ")).catch(() => trickling = false);
+    }
+  })();
+  const reply = new Uint8Array(4096);
+  const closedOrAnswered = conn.read(reply).catch(() => null);
+  const verdict = await Promise.race([
+    closedOrAnswered.then((n) => ({ n })),
+    new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 4_000)),
+  ]);
+  const elapsed = performance.now() - started;
+  trickling = false;
+  conn.close();
+  await trickle;
+  await closedOrAnswered;
+  assert.notEqual(verdict, "held", "the connection was still held after 4 s");
+  assert.ok(elapsed < 3_000, `cut off after ${Math.round(elapsed)} ms`);
+  const { n } = verdict as { n: number | null };
+  if (n !== null) {
+    assert.match(new TextDecoder().decode(reply.subarray(0, n)), /^HTTP\/1\.1 408 /);
+  }
+});
