@@ -1,6 +1,6 @@
 // bench/beat_floor.ts: the least a Deno program can do to beat once a second: read <proc>/net/dev,
-// post it, read the reply, wait a second. The whole-process floor for `main.ts run` at the same
-// interval. Usage: beat_floor.ts <url> <proc>
+// post it, read the reply, wait a second. The runtime beating at all, shown for scale beside
+// bench/beat_floor_full.ts, the floor that does the agent's job. Usage: beat_floor.ts <url> <proc>
 const [url, proc] = Deno.args;
 for (;;) {
   const body = await Deno.readFile(`${proc}/net/dev`);

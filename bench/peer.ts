@@ -2,7 +2,8 @@
 // node_exporter (netdev + netclass, reading sysfs and over netlink) CPU per scrape, the Python
 // floors doing the agent's reads (reopening every file, or keeping them open), the agent's own
 // interface read, and whole-process CPU of `main.ts run` beating once a second against a minimal
-// Deno program doing the same. CPU of a process is read from /proc (bench/netns.ts).
+// Deno program doing the same reads and the same POST (bench/beat_floor_full.ts). CPU of a process
+// is read from /proc (bench/netns.ts).
 import { join } from "node:path";
 import {
   createBenchNamespace,
@@ -54,10 +55,14 @@ export interface PeerResult {
   readonly idle: {
     readonly seconds: number;
     readonly agentCpuMs: number;
+    /** bench/beat_floor_full.ts: the same reads and the same POST, nothing else (the target's). */
     readonly floorCpuMs: number;
     readonly ratio: number;
     readonly agentPeakRssKiB: number;
     readonly floorPeakRssKiB: number;
+    /** bench/beat_floor.ts: net/dev posted as it is, for scale (the runtime beating at all). */
+    readonly bareCpuMs: number;
+    readonly barePeakRssKiB: number;
   };
 }
 
@@ -197,9 +202,10 @@ async function peakRssKiB(pid: number): Promise<number> {
 }
 
 /**
- * `main.ts run` as the start task starts it (its V8 flags, the agent's permission set) and
- * bench/beat_floor.ts, side by side in the namespace for IDLE_SECONDS, both beating once a second
- * (the backend's replies ask for 1 s): CPU of each whole process, warm-up left out.
+ * `main.ts run` as the start task starts it (its V8 flags, the agent's permission set),
+ * bench/beat_floor_full.ts (the same job, nothing more) and bench/beat_floor.ts (net/dev posted
+ * raw), side by side in the namespace for IDLE_SECONDS, all beating once a second (the backend's
+ * replies ask for 1 s): CPU of each whole process, warm-up left out.
  */
 async function wholeProcess(workDir: string, ns: Namespace): Promise<PeerResult["idle"]> {
   const places: AgentPlaces = {
@@ -239,23 +245,27 @@ async function wholeProcess(workDir: string, ns: Namespace): Promise<PeerResult[
       "--config",
       configPath,
     ], agentEnv(places));
-    const floor = spawn([
-      DENO,
-      "run",
-      "-q",
-      "--allow-net=127.0.0.1",
-      `--allow-read=${ns.roots.proc}/net/dev`,
-      join(PROJECT, "bench", "beat_floor.ts"),
-      `${backend.url}/api/sensors/heartbeat`,
-      ns.roots.proc,
-    ]);
+    const floorProgram = (script: string) =>
+      spawn([
+        DENO,
+        "run",
+        "-q",
+        "--allow-net=127.0.0.1",
+        `--allow-read=${ns.roots.proc}/net/dev,${ns.roots.sys}/class/net`,
+        join(PROJECT, "bench", script),
+        `${backend.url}/api/sensors/heartbeat`,
+        ns.roots.proc,
+        ns.roots.sys,
+      ]);
+    const floor = floorProgram("beat_floor_full.ts");
+    const bare = floorProgram("beat_floor.ts");
+    const children = [agent, floor, bare];
     try {
       await new Promise((done) => setTimeout(done, IDLE_WARMUP_SECONDS * 1000));
-      const before = [await processCpuMs(agent.pid), await processCpuMs(floor.pid)];
+      const before = await Promise.all(children.map((child) => processCpuMs(child.pid)));
       await new Promise((done) => setTimeout(done, IDLE_SECONDS * 1000));
-      const after = [await processCpuMs(agent.pid), await processCpuMs(floor.pid)];
-      const agentCpuMs = after[0] - before[0];
-      const floorCpuMs = after[1] - before[1];
+      const after = await Promise.all(children.map((child) => processCpuMs(child.pid)));
+      const [agentCpuMs, floorCpuMs, bareCpuMs] = after.map((ms, i) => ms - before[i]);
       return {
         seconds: IDLE_SECONDS,
         agentCpuMs,
@@ -263,9 +273,11 @@ async function wholeProcess(workDir: string, ns: Namespace): Promise<PeerResult[
         ratio: agentCpuMs / floorCpuMs,
         agentPeakRssKiB: await peakRssKiB(agent.pid),
         floorPeakRssKiB: await peakRssKiB(floor.pid),
+        bareCpuMs,
+        barePeakRssKiB: await peakRssKiB(bare.pid),
       };
     } finally {
-      for (const child of [agent, floor]) {
+      for (const child of children) {
         child.kill("SIGTERM");
         await child.output().catch(() => {});
       }

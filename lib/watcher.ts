@@ -149,7 +149,7 @@ export class InterfaceWatcher implements Disposable {
   #readFlags(watched: Watched): number {
     if (watched.flags === undefined) return -1;
     try {
-      return scanFlags(this.#flagsBuffer, readWhole(watched.flags, this.#flagsBuffer));
+      return scanFlags(this.#flagsBuffer, readAttribute(watched.flags, this.#flagsBuffer));
     } catch {
       this.#detectedAt = -Infinity; // gone: detect the set again at the next beat
       return -1;
@@ -235,6 +235,17 @@ function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
     length += n;
   }
   return length;
+}
+
+/**
+ * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole in
+ * one show() call (at most a page) and hands all of it to the first read of a larger buffer, so the
+ * read-until-0 of readWhole would only add a second system call per file per beat to learn of the
+ * end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
+ */
+function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
+  file.seekSync(0, Deno.SeekMode.Start);
+  return file.readSync(buffer) ?? 0;
 }
 
 function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
