@@ -4,7 +4,7 @@
 // Each pair uses a fresh config; the order inside a pair alternates, so drift (page cache, CPU
 // frequency, the other core's load) falls on both sides alike.
 import { createHmac } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeHostTree } from "../tests/support/hosttree.ts";
 import { BENCH_SENSOR_TOKEN } from "./backend.ts";
 import {
@@ -54,6 +54,11 @@ export interface EnrollPair {
   readonly agentVersionMs: number;
   /** bench/enroll_floor.ts: a bare Deno script that posts with fetch and appends the line. */
   readonly denoFetchMs: number;
+  /** bench/enroll_floor.ts --durable: the same with the agent's fsync'd write of the token. */
+  readonly denoDurableMs: number;
+  /** `main.ts enroll` bundled into one module by `deno bundle`, and its ratio to this pair's floor. */
+  readonly bundledMs: number;
+  readonly bundledRatio: number;
   readonly phases: EnrollPhases;
 }
 
@@ -65,6 +70,10 @@ export interface EnrollResult {
   readonly denoEmptyMs: number;
   readonly agentVersionMs: number;
   readonly denoFetchMs: number;
+  readonly denoDurableMs: number;
+  readonly bundledMs: number;
+  /** Median of the bundled run's per-pair ratios. */
+  readonly bundledRatio: number;
   readonly phases: EnrollPhases;
 }
 
@@ -102,7 +111,17 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
       `${backend.url}/api/sensors/enroll -o ${reply} && printf 'SENSOR_TOKEN=%s\\n' ` +
       `"$(sed -n 's/.*"sensorToken":"\\([^"]*\\)".*/\\1/p' ${reply})" >> ${config}`;
 
-    const runAgent = async () => {
+    // deno bundle (Deno 2.4+, offline): the agent as one module, its lazy imports inlined.
+    const bundle = join(base, "main.bundle.js");
+    const bundling = await timed(DENO, ["bundle", "-q", "--platform", "deno", "-o", bundle, MAIN], {
+      cwd: PROJECT,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    if (!bundling.output.success) {
+      throw new Error(`deno bundle failed: ${decode(bundling.output.stderr).slice(0, 500)}`);
+    }
+    const runAgent = async (script = MAIN) => {
       const { places, config } = await fresh();
       const flags = [...await v8Flags(), ...await agentFlags(places)];
       const startedAt = Date.now();
@@ -111,7 +130,7 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
         "-q",
         "--no-prompt",
         ...flags,
-        MAIN,
+        script,
         "enroll",
         "--config",
         config,
@@ -130,19 +149,20 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
       return run.ms;
     };
     const runEmpty = async () => (await timed(DENO, ["run", "-q", emptyScript])).ms;
-    const runDenoFetch = async () => {
+    const runDenoFetch = async (durable = false) => {
       const { config } = await fresh();
       const run = await timed(DENO, [
         "run",
         "-q",
         "--no-prompt",
         "--allow-net=127.0.0.1",
-        `--allow-read=${payloadFile}`,
-        `--allow-write=${config}`,
+        `--allow-read=${payloadFile},${config},${dirname(config)}`,
+        `--allow-write=${config},${config}.tmp`,
         join(PROJECT, "bench", "enroll_floor.ts"),
         `${backend.url}/api/sensors/enroll`,
         payloadFile,
         config,
+        ...(durable ? ["--durable"] : []),
       ], { stdout: "null", stderr: "piped" });
       await expectEnrolled(config, run.output.code, decode(run.output.stderr), "enroll_floor.ts");
       return run.ms;
@@ -167,15 +187,20 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
       await runEmpty();
       await runVersion();
       await runDenoFetch();
+      await runDenoFetch(true);
+      await runAgent(bundle);
     }
     const measured: EnrollPair[] = [];
     for (let i = 0; i < pairs; i++) {
       let agent: Awaited<ReturnType<typeof runAgent>>;
+      let bundled: Awaited<ReturnType<typeof runAgent>>;
       let floorMs: number;
       if (i % 2 === 0) {
         agent = await runAgent();
         floorMs = await runFloor();
+        bundled = await runAgent(bundle);
       } else {
+        bundled = await runAgent(bundle);
         floorMs = await runFloor();
         agent = await runAgent();
       }
@@ -186,6 +211,9 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
         denoEmptyMs: await runEmpty(),
         agentVersionMs: await runVersion(),
         denoFetchMs: await runDenoFetch(),
+        denoDurableMs: await runDenoFetch(true),
+        bundledMs: bundled.ms,
+        bundledRatio: bundled.ms / floorMs,
         phases: agent.phases,
       });
     }
@@ -198,6 +226,9 @@ export async function measureEnroll(workDir: string, pairs = ENROLL_PAIRS): Prom
       denoEmptyMs: of((p) => p.denoEmptyMs),
       agentVersionMs: of((p) => p.agentVersionMs),
       denoFetchMs: of((p) => p.denoFetchMs),
+      denoDurableMs: of((p) => p.denoDurableMs),
+      bundledMs: of((p) => p.bundledMs),
+      bundledRatio: of((p) => p.bundledRatio),
       phases: {
         startupMs: of((p) => p.phases.startupMs),
         snapshotMs: of((p) => p.phases.snapshotMs),

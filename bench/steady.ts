@@ -77,6 +77,19 @@ export interface SteadyResult {
   /** CPU per beat between beat 100 and the end: the target is < 2 ms. */
   readonly cpuMsPerBeat: number;
   readonly wallMsPerBeat: number;
+  /**
+   * bench/steady_floor.ts through the same loop, host, backend and V8 flags: net/dev read and
+   * posted, nothing else. Its growth is the runtime's own under back-to-back requests.
+   */
+  readonly floor?: FloorResult;
+}
+
+/** What bench/steady_floor.ts prints. */
+export interface FloorResult {
+  readonly rssGrowth: number;
+  readonly cpuMsPerBeat: number;
+  readonly atFirstMark: { readonly rssBytes: number; readonly heapTotalBytes: number };
+  readonly atEnd: { readonly rssBytes: number; readonly heapTotalBytes: number };
 }
 
 /** Sets up the fixture host and config, runs the child under the agent's set, returns its numbers. */
@@ -139,10 +152,43 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
         }): ${decode(run.output.stderr).slice(0, 500)}`,
       );
     }
-    return { ...JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!), host };
+    const result = JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!);
+    return { ...result, host, floor: await measureFloor(netns, proc, backend.url, result.beats) };
   } finally {
     await backend.close();
   }
+}
+
+/** The floor loop in the agent's place: same namespace (or tree), backend, flags and beats. */
+async function measureFloor(
+  netns: { argv(command: string[]): string[] } | undefined,
+  proc: string,
+  backendUrl: string,
+  beats: number,
+): Promise<FloorResult> {
+  const child = [
+    DENO,
+    "run",
+    "-q",
+    "--no-prompt",
+    ...await v8Flags(["--expose-gc"]),
+    "--allow-net=127.0.0.1",
+    `--allow-read=${proc}/net/dev`,
+    join(PROJECT, "bench", "steady_floor.ts"),
+    `${backendUrl}/api/sensors/heartbeat`,
+    proc,
+    String(beats),
+  ];
+  const [command, ...args] = netns ? ["ip", ...netns.argv(child)] : child;
+  const run = await timed(command, args, {
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS) * 1000),
+  });
+  if (!run.output.success) {
+    throw new Error(`steady_floor.ts failed: ${decode(run.output.stderr).slice(0, 500)}`);
+  }
+  return JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!);
 }
 
 /** CPU spent in the forced collections, taken out of the readings. */
