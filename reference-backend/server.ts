@@ -49,6 +49,8 @@ export interface ServerOptions {
 /** The options, with the state the routes share across requests (one per createHandler). */
 interface Context extends ServerOptions {
   readonly failedEnrollments: FailureLimiter;
+  /** Wrong admin tokens per client address: Bearer on /api/ and console logins together. */
+  readonly failedAdminLogins: FailureLimiter;
   readonly beats: Coalescer<Beat, SensorRecord | null>;
   readonly digests: () => FileDigests;
 }
@@ -65,6 +67,10 @@ interface Beat {
 const MAX_WAITING_BEATS = 64;
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
+// ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
+// a console login) are limited per address like failed enrollments, or it could be guessed at
+// full speed.
+const ADMIN_FAILURES: FailureLimit = { limit: 10, windowMs: 600_000 };
 
 /** A sensor counts as online while its last beat is at most this many intervals old. */
 export const ONLINE_INTERVALS = 3;
@@ -101,6 +107,9 @@ export function createHandler(
         options.store.recordHeartbeat(tokenDigest, (sensor) => applyBeat(sensor, beat)),
       MAX_WAITING_BEATS,
     ),
+    // The console calls a handler of its own per request (route): it shares the caller's count.
+    failedAdminLogins: (options as Partial<Context>).failedAdminLogins ??
+      new FailureLimiter(ADMIN_FAILURES),
     digests: () => digests ??= downloadDigests(options.downloads),
   };
   return async (request, info) => {
@@ -152,7 +161,13 @@ function route(method: string, path: string): Handler {
     throw new HttpError(405, `use ${allowed}`, { Allow: allowed });
   };
   // The operator console (console/mod.ts) calls this same handler with the admin token.
-  if (isConsolePath(path)) return (r, o, n) => serveConsole(r, o, n, createHandler(o));
+  if (isConsolePath(path)) {
+    return (r, o, n, c) =>
+      serveConsole(r, o, n, createHandler(o), {
+        retryAfterMs: () => o.failedAdminLogins.retryAfterMs(c, n),
+        fail: () => o.failedAdminLogins.fail(c, n),
+      });
+  }
   if (Object.hasOwn(DOWNLOADS, path)) {
     return allow("GET, HEAD", (r, o) => download(r, o, path));
   }
@@ -161,18 +176,33 @@ function route(method: string, path: string): Handler {
   if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
   if (path === "/api/sensors") return allow("GET", listSensors);
   const match = SENSOR_PATH.exec(path);
-  if (match?.[2]) return allow("POST", (r, o, n) => revokeSensor(r, o, n, match[1]));
-  if (match) return allow("GET", (r, o, n) => showSensor(r, o, n, match[1]));
+  if (match?.[2]) return allow("POST", (r, o, n, c) => revokeSensor(r, o, n, c, match[1]));
+  if (match) return allow("GET", (r, o, n, c) => showSensor(r, o, n, c, match[1]));
   throw new HttpError(404, "no such endpoint");
 }
 
-/** Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`. */
-function requireAdmin(request: Request, options: ServerOptions): void {
+/**
+ * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
+ * looking when `client` sent too many wrong ones (a missing header is no guess).
+ */
+function requireAdmin(request: Request, options: Context, now: number, client: string): void {
   const token = bearer(request);
+  if (token !== undefined) refuseGuesser(options.failedAdminLogins, client, now);
   if (token === undefined || !sameSecret(token, options.adminToken)) {
+    if (token !== undefined) options.failedAdminLogins.fail(client, now);
     throw new HttpError(401, "admin token required", {
       "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
-    });
+    }, { client });
+  }
+}
+
+/** Throws 429 with Retry-After when `client` is over `limiter`'s count of failures. */
+function refuseGuesser(limiter: FailureLimiter, client: string, now: number): void {
+  const waitMs = limiter.retryAfterMs(client, now);
+  if (waitMs > 0) {
+    throw new HttpError(429, "too many wrong admin tokens from this address; retry later", {
+      "Retry-After": String(Math.ceil(waitMs / 1000)),
+    }, { client });
   }
 }
 
@@ -186,8 +216,13 @@ function valid<T>(result: Checked<T>): T {
   return result.value;
 }
 
-async function mintInstallToken(request: Request, options: Context, now: number) {
-  requireAdmin(request, options);
+async function mintInstallToken(
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+) {
+  requireAdmin(request, options, now, client);
   const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
   const installToken = randomToken();
   const expiresAt = now + ttlSeconds * 1000;
@@ -301,23 +336,35 @@ function applyBeat(sensor: SensorRecord, beat: Beat) {
   };
 }
 
-async function listSensors(request: Request, options: Context, now: number) {
-  requireAdmin(request, options);
+async function listSensors(request: Request, options: Context, now: number, client: string) {
+  requireAdmin(request, options, now, client);
   const sensors = await options.store.sensors();
   sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
   return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
 }
 
-async function showSensor(request: Request, options: Context, now: number, id: string) {
-  requireAdmin(request, options);
+async function showSensor(
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+  id: string,
+) {
+  requireAdmin(request, options, now, client);
   const sensor = await options.store.sensor(id);
   if (sensor === null) throw new HttpError(404, "no such sensor");
   const interfaces = await options.store.interfaces(id);
   return ok({ ...describeSensor(sensor, options, now), interfaces });
 }
 
-async function revokeSensor(request: Request, options: Context, now: number, id: string) {
-  requireAdmin(request, options);
+async function revokeSensor(
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+  id: string,
+) {
+  requireAdmin(request, options, now, client);
   const sensor = await options.store.revoke(id, now);
   if (sensor === null) throw new HttpError(404, "no such sensor");
   log.info("sensor revoked", { sensorId: id });

@@ -106,6 +106,38 @@ Deno.test("console: the login sets an HttpOnly, SameSite=Strict cookie; a wrong 
   assertNoTokens(JSON.stringify(await fleet.headers) + setCookie);
 });
 
+Deno.test("console: admin-token guesses (login and Bearer) from one address get 429 after 10; other addresses still log in", async () => {
+  await using backend = await startRefBackend();
+  const from = async (address: string, path: string, init: RequestInit) => {
+    using client = Deno.createHttpClient({ localAddress: address });
+    const response = await fetch(`${backend.url}${path}`, { ...init, client });
+    await response.body?.cancel();
+    return { status: response.status, retryAfter: response.headers.get("retry-after") };
+  };
+  const guess = (address: string, secret: string) =>
+    from(address, "/console/api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ secret }),
+    });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) statuses.push((await guess("127.0.0.3", `wrong-${i}`)).status);
+  for (let i = 0; i < 4; i++) {
+    const bearer = { headers: { Authorization: `Bearer wrong-${i}` } };
+    statuses.push((await from("127.0.0.3", "/api/sensors", bearer)).status);
+  }
+  assert.deepEqual(statuses, Array(10).fill(401));
+  const limited = await guess("127.0.0.3", "wrong-again");
+  assert.equal(limited.status, 429);
+  assert.match(limited.retryAfter ?? "", /^\d+$/);
+  // Over the limit a guess is not judged, the right one included; the Bearer API is limited too.
+  assert.equal((await guess("127.0.0.3", backend.adminToken)).status, 429);
+  const bearer = { headers: { Authorization: `Bearer ${backend.adminToken}` } };
+  assert.equal((await from("127.0.0.3", "/api/sensors", bearer)).status, 429);
+  assert.equal((await guess("127.0.0.1", backend.adminToken)).status, 200);
+  assert.equal((await from("127.0.0.1", "/api/sensors", bearer)).status, 200);
+});
+
 Deno.test("console: a one-time login code works once", async () => {
   await using backend = await startRefBackend();
   const minted = await fetch(`${backend.url}/console/api/login-codes`, {

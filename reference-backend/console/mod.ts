@@ -13,8 +13,16 @@ import { clearedCookie, isAdminToken, type Session, sessionCookie, Sessions } fr
 /** The backend's own request handler, which the console calls with the admin token. */
 export type AdminApi = (request: Request) => Promise<Response>;
 
+/** The count of wrong admin tokens from the request's address, shared with the admin API. */
+export interface Guesses {
+  /** Milliseconds until the address may try again, 0 when it may now. */
+  retryAfterMs(): number;
+  fail(): void;
+}
+
 interface Call {
   readonly request: Request;
+  readonly guesses: Guesses;
   readonly options: ServerOptions;
   readonly now: number;
   readonly api: AdminApi;
@@ -42,11 +50,12 @@ export async function serveConsole(
   options: ServerOptions,
   now: number,
   api: AdminApi,
+  guesses: Guesses,
 ): Promise<Response> {
   let sessions = sessionsByBackend.get(options);
   if (sessions === undefined) sessionsByBackend.set(options, sessions = new Sessions());
   const { handler, id } = route(request.method, new URL(request.url).pathname);
-  return await handler({ request, options, now, api, sessions }, id);
+  return await handler({ request, options, now, api, sessions, guesses }, id);
 }
 
 function route(method: string, path: string): { handler: Route; id: string } {
@@ -89,9 +98,19 @@ async function login(call: Call): Promise<Response> {
   requireSameOrigin(call.request, origins(call), SECURITY_HEADERS);
   const body = await readJson(call.request) as { secret?: unknown } | undefined;
   const secret = typeof body?.secret === "string" ? body.secret.trim() : "";
+  // Over the limit a secret is not even judged, the right one included (as for enrollments).
+  const waitMs = secret === "" ? 0 : call.guesses.retryAfterMs();
+  if (waitMs > 0) {
+    throw refusal(429, "too many wrong logins from this address; retry later", {
+      "Retry-After": String(Math.ceil(waitMs / 1000)),
+    });
+  }
   const accepted = secret !== "" && secret.length <= 4096 &&
     (isAdminToken(secret, call.options.adminToken) || call.sessions.spendCode(secret, call.now));
-  if (!accepted) throw refusal(401, "admin token or one-time code not accepted");
+  if (!accepted) {
+    if (secret !== "") call.guesses.fail();
+    throw refusal(401, "admin token or one-time code not accepted");
+  }
   const { id, session } = call.sessions.open(call.now);
   return json(sessionInfo(call, session), 200, {
     "Set-Cookie": sessionCookie(id, secure(call)),
@@ -112,7 +131,14 @@ function logout(call: Call): Promise<Response> {
  */
 function mintLoginCode(call: Call): Promise<Response> {
   const bearer = /^Bearer +(\S+) *$/i.exec(call.request.headers.get("authorization") ?? "")?.[1];
+  const waitMs = bearer === undefined ? 0 : call.guesses.retryAfterMs();
+  if (waitMs > 0) {
+    throw refusal(429, "too many wrong admin tokens from this address; retry later", {
+      "Retry-After": String(Math.ceil(waitMs / 1000)),
+    });
+  }
   if (bearer === undefined || !isAdminToken(bearer, call.options.adminToken)) {
+    if (bearer !== undefined) call.guesses.fail();
     throw refusal(401, "admin token required", {
       "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
     });
