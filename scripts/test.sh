@@ -17,6 +17,8 @@ if [ -n "${HOME:-}${XDG_CACHE_HOME:-}${DENO_DIR:-}" ]; then
   export DENO_DIR="${DENO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/deno}"
 fi
 export XDG_CACHE_HOME="$scratch/cache" XDG_CONFIG_HOME="$scratch/config"
+# No deno of the run asks dl.deno.land whether a newer Deno exists (a proxy test would see it).
+export DENO_NO_UPDATE_CHECK=1
 
 {
   deno fmt --check &&

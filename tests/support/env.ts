@@ -16,9 +16,13 @@ export const KEPT_VARIABLES = [
   "DENO_CERT",
 ] as const;
 
-/** The kept variables that are set in this process, to spread into a child's `env`. */
+/**
+ * The kept variables that are set in this process, to spread into a child's `env`, and
+ * DENO_NO_UPDATE_CHECK: a child deno that finds no recent upgrade check in its cache (a fresh
+ * HOME) would otherwise ask dl.deno.land, through whatever proxy the test set for the agent.
+ */
 export function keptEnv(): Record<string, string> {
-  const kept: Record<string, string> = {};
+  const kept: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1" };
   for (const name of KEPT_VARIABLES) {
     const value = Deno.env.get(name);
     if (value !== undefined) kept[name] = value;
