@@ -75,7 +75,8 @@ function environment(extra: Record<string, string>): Record<string, string> {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  return { ...env, NO_COLOR: "1", ...extra };
+  // DENO_NO_UPDATE_CHECK: the runtime's own upgrade check is no part of trying the agent.
+  return { ...env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...extra };
 }
 
 /**
