@@ -99,8 +99,17 @@ export function parseFlags(text: string): { isUp: boolean; isLoopback: boolean }
 
 /** The up and loopback bits of a flags value from scanFlags; both false for -1 (unreadable). */
 export function flagBits(flags: number): { isUp: boolean; isLoopback: boolean } {
-  if (flags < 0) return { isUp: false, isLoopback: false };
-  return { isUp: (flags & IFF_UP) !== 0, isLoopback: (flags & IFF_LOOPBACK) !== 0 };
+  return { isUp: isUpFlag(flags), isLoopback: isLoopbackFlag(flags) };
+}
+
+/** IFF_UP of a flags value from scanFlags; false for -1. No object: the heartbeat asks per interface. */
+export function isUpFlag(flags: number): boolean {
+  return flags >= 0 && (flags & IFF_UP) !== 0;
+}
+
+/** IFF_LOOPBACK of a flags value from scanFlags; false for -1. */
+export function isLoopbackFlag(flags: number): boolean {
+  return flags >= 0 && (flags & IFF_LOOPBACK) !== 0;
 }
 
 /**

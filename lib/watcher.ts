@@ -9,7 +9,7 @@
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableRoots } from "./degraded.ts";
 import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
-import { flagBits, scanFlags, scanNetDev } from "./netdev.ts";
+import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
 import { type Classified, classify } from "./sysfs.ts";
 
 /** How long a detected set is trusted when net/dev's names do not change (contract section 1). */
@@ -103,14 +103,14 @@ export class InterfaceWatcher implements Disposable {
     const interfaces: NetworkInterface[] = new Array(this.#watched.length);
     for (let i = 0; i < this.#watched.length; i++) {
       const watched = this.#watched[i];
-      const { isUp, isLoopback } = flagBits(this.#readFlags(watched));
+      const flags = this.#readFlags(watched);
       interfaces[i] = {
         name: watched.name,
         isManagement: watched.name === management,
-        isLoopback,
+        isLoopback: isLoopbackFlag(flags),
         isVirtual: watched.isVirtual,
         isWireless: watched.isWireless,
-        isUp,
+        isUp: isUpFlag(flags),
         bytesSent: watched.bytesSent,
         bytesRecv: watched.bytesRecv,
       };
