@@ -2,6 +2,7 @@
 // the payload, the Idempotency-Key, the interval, and what each kind of reply means.
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import {
   enrollmentPayload,
   idempotencyKey,
@@ -93,18 +94,9 @@ Deno.test("payload: an undetected sensorIp is still a string, as in the seed", (
 
 // --- idempotencyKey
 
-/** HMAC-SHA-256 in lowercase hex, computed with WebCrypto rather than node:crypto. */
-async function hmacHex(key: string, message: string): Promise<string> {
-  const encoder = new TextEncoder();
-  const cryptoKey = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message));
-  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+/** HMAC-SHA-256 in lowercase hex by node:crypto: an implementation apart from the agent's. */
+function hmacHex(key: string, message: string): string {
+  return createHmac("sha256", key).update(message).digest("hex");
 }
 
 Deno.test("idempotency: RFC 4231 test case 2 (key Jefe)", async () => {

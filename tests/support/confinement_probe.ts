@@ -1,6 +1,7 @@
 // tests/support/confinement_probe.ts: tries, one by one, what a compromised agent holding the
 // shipped permission set would try through procfs and sysfs mounted at /host/proc and /host/sys,
 // and prints for each whether the permission set refused it (JSON). Run by confinement_test.ts.
+import { tryEach } from "./attempts.ts";
 const attempts: Record<string, () => unknown> = {
   "read /host/proc/self/root/etc/shadow": () =>
     Deno.readTextFileSync("/host/proc/self/root/etc/shadow"),
@@ -32,17 +33,7 @@ const attempts: Record<string, () => unknown> = {
   "read /etc/shadow": () => Deno.readTextFileSync("/etc/shadow"),
 };
 
-const results: Record<string, string> = {};
-for (const [name, attempt] of Object.entries(attempts)) {
-  try {
-    attempt();
-    results[name] = "allowed";
-  } catch (error) {
-    results[name] = error instanceof Deno.errors.NotCapable
-      ? "refused"
-      : `failed otherwise: ${(error as Error).name}`;
-  }
-}
+const results = tryEach(attempts);
 try {
   Deno.removeSync("/etc/ravenxcope/escape-link"); // only there where the link was allowed
 } catch {

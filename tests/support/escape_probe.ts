@@ -1,5 +1,6 @@
 // tests/support/escape_probe.ts: tries, one by one, what a compromised agent would try first, and
 // prints for each whether the permission set refused it. Run under `-P=agent` by the tests.
+import { tryEach } from "./attempts.ts";
 const attempts: Record<string, () => unknown> = {
   readShadow: () => Deno.readTextFileSync("/etc/shadow"),
   listRoot: () => [...Deno.readDirSync("/root")],
@@ -9,15 +10,5 @@ const attempts: Record<string, () => unknown> = {
   readOtherEnv: () => Deno.env.get("HOME"),
 };
 
-const results: Record<string, string> = {};
-for (const [name, attempt] of Object.entries(attempts)) {
-  try {
-    attempt();
-    results[name] = "allowed";
-  } catch (error) {
-    results[name] = error instanceof Deno.errors.NotCapable
-      ? "refused"
-      : `failed otherwise: ${error}`;
-  }
-}
+const results = tryEach(attempts);
 console.log(JSON.stringify(results));

@@ -4,9 +4,9 @@
 // private mount namespace (`unshare -m`), so nothing is mounted outside it; mount points that did
 // not exist are made for the test and removed again (never recursively: they may hold a mount).
 import { join } from "node:path";
-import { assertNoTokens, PROJECT } from "./agent.ts";
+import { PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
-import { unavailable } from "./wrapped.ts";
+import { finish, unavailable, type WrappedRun } from "./wrapped.ts";
 
 /** The mount points the layout needs on the real file system. */
 const MOUNT_POINTS = ["/host", "/host/proc", "/host/sys", "/etc/ravenxcope"];
@@ -17,13 +17,6 @@ mount --bind /sys /host/sys
 mount -o remount,bind,ro /host/sys
 mount --bind "$0" /etc/ravenxcope
 exec "$@"`;
-
-/** One run's output and exit. */
-export interface ShippedRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** The shipped layout for one test; `await using` undoes what it made. */
 export interface ShippedHost {
@@ -42,7 +35,7 @@ export interface ShippedHost {
     script: string,
     args: string[],
     env?: Record<string, string>,
-  ): Promise<ShippedRun>;
+  ): Promise<WrappedRun>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -98,16 +91,7 @@ export async function shippedHost(): Promise<ShippedHost> {
   return {
     etc,
     command,
-    async run(flags, script, args, env) {
-      const out = await command(flags, script, args, env).output();
-      const run = {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
-      assertNoTokens(run.stdout + run.stderr);
-      return run;
-    },
+    run: (flags, script, args, env) => finish(command(flags, script, args, env).spawn()),
     async [Symbol.asyncDispose]() {
       await Deno.remove(etc, { recursive: true }).catch(() => {});
       for (const path of made.reverse()) await Deno.remove(path).catch(() => {});
