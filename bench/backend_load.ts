@@ -240,7 +240,7 @@ function phase(shots: readonly Shot[], wallMs: number, rss: number): LoadPhase {
   };
 }
 
-/** A heartbeat body of contract section 1, with the seed's two interfaces. */
+/** A heartbeat body of docs/protocol.md, with the seed's two interfaces. */
 function beatBody(): Record<string, unknown> {
   return {
     agentVersion: "2.0.0",

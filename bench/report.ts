@@ -316,7 +316,7 @@ function steadySection(result: SteadyResult, inventory?: InventoryResult): strin
     "",
     `The real heartbeat loop (\`runHeartbeats\`) in one process, its wait returning at once, each ` +
     `beat a \`collectSnapshot\` of ${result.host ?? "a fixture host"} (counters and flags read ` +
-    `afresh, the set, hostname and sensor IP kept up to 60 s as contract section 1 allows) posted ` +
+    `afresh, the set, hostname and sensor IP kept up to 60 s as docs/protocol.md allows) posted ` +
     `over real HTTP to the bench backend (a separate process). The process holds the agent's ` +
     `permission set and loads its config as the agent does. Each reading follows a full garbage collection (the child runs with ` +
     `\`--v8-flags=--expose-gc\` for that alone; the collection's CPU is left out).`,

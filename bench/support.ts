@@ -14,7 +14,7 @@ export const DENO = "deno";
 export interface AgentPlaces {
   /** Stands in for /etc/ravenxcope: the config and its lock (read and write). */
   readonly configDir: string;
-  /** Stand in for /host/proc and /host/sys (contract section 5). */
+  /** Stand in for /host/proc and /host/sys (docs/protocol.md, Interfaces). */
   readonly proc: string;
   readonly sys: string;
   /** Stands in for /host-hostname, /host-os-release and /host-machine-id. */

@@ -138,7 +138,7 @@ check_port() {
 # check_token VALUE SOURCE: refuses what the env file could not carry, without showing any of it.
 check_token() {
   local token=$1 source=$2
-  [[ -n $token ]] || die "$EX_USAGE" "the install token from $source is empty; copy it again from the frontend"
+  [[ -n $token ]] || die "$EX_USAGE" "the install token from $source is empty; copy it again from the backend's console"
   if [[ $token == *"'"* || $token == *[[:cntrl:]]* ]]; then
     die "$EX_USAGE" "the install token from $source holds a quote, newline or control character; it must be the token alone, on one line"
   fi

@@ -1,5 +1,5 @@
 // lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, then
-// report. Each returns the exit code of contract section 4.
+// report. Each returns the exit code of docs/configuration.md, Exit codes.
 import { type Config, loadConfig } from "./config.ts";
 import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
@@ -34,7 +34,7 @@ export interface Enrolled {
 /**
  * Makes sure the sensor is enrolled and returns its token, or undefined when a signal stopped the
  * enrollment. Holds the config lock from reading the config to persisting, so a second agent waits,
- * re-reads, finds SENSOR_TOKEN and skips (contract section 2). `mode` decides what a failed write
+ * re-reads, finds SENSOR_TOKEN and skips (docs/configuration.md). `mode` decides what a failed write
  * means: `enroll` checks before spending the token (73); `run` warns and keeps the token in memory.
  */
 export async function ensureEnrolled(

@@ -1,4 +1,4 @@
-// lib/config.ts: the validated configuration every command works from (contract section 2): the
+// lib/config.ts: the validated configuration every command works from (docs/configuration.md): the
 // config file merged with the environment, each value checked, each path setting resolved and
 // confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
 import { join } from "./paths.ts";
@@ -57,7 +57,7 @@ export interface Config {
   readonly logLevel: LogLevel;
 }
 
-/** The files procfs and sysfs are read through under a root (contract section 5). */
+/** The files procfs and sysfs are read through under a root (docs/protocol.md, Interfaces). */
 export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
   return {
     procFiles: [join(roots.proc, "net", "dev"), join(roots.proc, "net", "route")],

@@ -1,4 +1,4 @@
-// lib/confinement.ts: where a path setting really leads (contract section 2). Deno checks a read
+// lib/confinement.ts: where a path setting really leads (docs/configuration.md). Deno checks a read
 // against the path string before the kernel follows links, so a setting that names a granted path
 // can still lead through a symlink out of the granted directory, through procfs's magic links
 // (`<proc>/self/root/...`) to any file, or onto one of the agent's own secret files. Each path

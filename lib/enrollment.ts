@@ -1,4 +1,4 @@
-// lib/enrollment.ts: the enrollment exchange (contract section 1, first endpoint): the payload, the
+// lib/enrollment.ts: the enrollment exchange (docs/protocol.md, first endpoint): the payload, the
 // idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
 // the one request.
 import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
@@ -32,7 +32,7 @@ export interface Enrollment {
   readonly intervalWarning?: string;
 }
 
-/** The interval used when the backend gives none (contract section 1). */
+/** The interval used when the backend gives none (docs/protocol.md). */
 export const DEFAULT_INTERVAL_SECONDS = 30;
 /** The longest interval the agent accepts: one beat a day. */
 export const MAX_INTERVAL_SECONDS = 86_400;
@@ -88,7 +88,7 @@ export function validInterval(value: unknown): number | undefined {
 }
 
 /**
- * Judges an enrollment reply (contract sections 1 and 4): the enrollment, or the AgentError with
+ * Judges an enrollment reply (docs/protocol.md; docs/configuration.md, Exit codes): the enrollment, or the AgentError with
  * the exit code and advice for what went wrong. Never quotes the body: it may hold a token.
  */
 export function judgeEnrollmentReply(
@@ -103,7 +103,7 @@ export function judgeEnrollmentReply(
     throw new AgentError(
       ExitCode.noPermission,
       `the backend rejected the install token (HTTP ${status})`,
-      "Obtain a new install token from the RavenXcope frontend and set INSTALL_TOKEN",
+      "Obtain a new install token (the backend's console or POST /api/install-tokens) and set INSTALL_TOKEN",
     );
   }
   if (status >= 300 && status < 400) {

@@ -1,5 +1,5 @@
 // lib/envfile.ts: reading and rewriting the agent's env file, as text. No I/O here: the caller
-// checks size and file type, and writes the result atomically (contract section 2).
+// checks size and file type, and writes the result atomically (docs/configuration.md).
 
 import { configError } from "./errors.ts";
 
@@ -12,7 +12,7 @@ export interface EnvLine {
   readonly exported?: boolean; // the line had an `export ` prefix
 }
 
-/** Characters a sensor token may hold (contract section 1): 8-4096 of A-Z a-z 0-9 . _ + / = - */
+/** Characters a sensor token may hold (docs/protocol.md): 8-4096 of A-Z a-z 0-9 . _ + / = - */
 export const SENSOR_TOKEN_PATTERN = /^[A-Za-z0-9._+\/=-]{8,4096}$/;
 
 /** The comment that replaces every active INSTALL_TOKEN line once enrollment has spent it. */
@@ -29,7 +29,7 @@ const QUOTE_ADVICE = "Fix the line: a quoted value ends with its closing quote a
 /**
  * Parses env-file text into its lines, keeping each line's text and ending so a rewrite can
  * reproduce it. Throws a configuration error (78) naming `source` and the line for any line
- * outside the grammar of contract section 2; the message never contains any part of a value.
+ * outside the grammar of docs/configuration.md; the message never contains any part of a value.
  */
 export function parseEnvFile(text: string, source: string): EnvLine[] {
   const lines: EnvLine[] = [];
@@ -51,7 +51,7 @@ export function parseEnvFile(text: string, source: string): EnvLine[] {
   return lines;
 }
 
-/** The active assignments as a Map, the last one of a repeated key winning (contract section 2). */
+/** The active assignments as a Map, the last one of a repeated key winning (docs/configuration.md). */
 export function envValues(lines: readonly EnvLine[]): Map<string, string> {
   const values = new Map<string, string>();
   for (const line of lines) {
@@ -61,7 +61,7 @@ export function envValues(lines: readonly EnvLine[]): Map<string, string> {
 }
 
 /**
- * The file text after enrollment (contract section 2, Persistence): every active INSTALL_TOKEN
+ * The file text after enrollment (docs/configuration.md, What the agent writes): every active INSTALL_TOKEN
  * line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets `sensorToken` in
  * place (its `export ` kept, the line ending in LF) and later ones go, or SENSOR_TOKEN is
  * appended; all other lines are kept byte for byte, but for a byte order mark, which goes. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.

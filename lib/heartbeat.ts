@@ -1,4 +1,4 @@
-// lib/heartbeat.ts: the agent's life after enrollment (contract section 1, second endpoint): one
+// lib/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST /api/sensors/heartbeat): one
 // beat right away, then one per interval, backing off on failure, stopping only for a rejected
 // token or a signal. Judging a reply is pure; the loop takes its clock, random source and wait
 // function as parameters so tests and benchmarks can drive thousands of real beats without waiting.
@@ -14,7 +14,7 @@ import { type BeatOutcome, initialSchedule, nextStep, parseRetryAfter } from "./
 
 export const HEARTBEAT_PATH = "api/sensors/heartbeat";
 
-/** The heartbeat body of contract section 1, in its order. */
+/** The heartbeat body of docs/protocol.md, in its order. */
 export interface HeartbeatBody {
   agentVersion: string;
   sensorLabel: string | null;
@@ -43,7 +43,7 @@ export function heartbeatBody(
   };
 }
 
-/** What a heartbeat reply means for the agent (contract section 1). */
+/** What a heartbeat reply means for the agent (docs/protocol.md). */
 export function judgeBeatReply(
   status: number,
   headers: Headers,
@@ -107,7 +107,7 @@ export function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Beats until a signal stops the agent (returns 0) or the backend rejects the sensor token (throws
- * the 77 of contract section 4). Transient failures never end the loop: they are retried with
+ * the 77 of docs/configuration.md, Exit codes). Transient failures never end the loop: they are retried with
  * backoff, and logged once when the backend is lost and once when it is back.
  */
 export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode> {

@@ -1,4 +1,4 @@
-// lib/hostfacts.ts: who this host is, as the backend should see it (contract section 3). Reads the
+// lib/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host facts). Reads the
 // host's own files where a container bind-mounts them, and falls back to what the runtime knows.
 import { warnOnce } from "./log.ts";
 import { readSmallFile } from "./smallfile.ts";
@@ -15,7 +15,7 @@ export interface HostFacts {
   readonly architecture: string;
 }
 
-/** Where the host's identity files are (HOST_*_FILE of contract section 2). */
+/** Where the host's identity files are (HOST_*_FILE of docs/configuration.md). */
 export interface HostFiles {
   readonly hostnameFile: string;
   readonly osReleaseFile: string;
@@ -84,7 +84,7 @@ function mountAdvice(hostFile: string, at: string): string {
 }
 
 /**
- * The host's hostname, OS and architecture, each by the fallbacks of contract section 3. A fallback
+ * The host's hostname, OS and architecture, each by the fallbacks of docs/protocol.md, Host facts. A fallback
  * that may not be the host's own (a file that exists but cannot be read, a container's os-release,
  * the runtime's OS name) is warned about once, naming the fact, the file and the fix. A missing
  * hostname file is not: without a container the runtime's hostname is the host's.
@@ -155,7 +155,7 @@ function runtimeHostname(): string | undefined {
 
 /**
  * The host's machine id (the file's first line, else /etc/machine-id), or undefined, with a
- * warning: without one, enrollment goes without an Idempotency-Key (contract section 1).
+ * warning: without one, enrollment goes without an Idempotency-Key (docs/protocol.md).
  */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
   // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.

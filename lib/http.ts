@@ -8,7 +8,7 @@ export const USER_AGENT = `ravenxcope-sensor-agent/${AGENT_VERSION} (${Deno.buil
   architectureName(Deno.build.arch)
 })`;
 
-/** Replies are read up to this many bytes, no more (contract section 1). */
+/** Replies are read up to this many bytes, no more (docs/protocol.md). */
 export const MAX_REPLY_BYTES = 1024 * 1024;
 
 /** How to reach the backend. `client` carries BACKEND_CA_FILE's roots when one is set. */

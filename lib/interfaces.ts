@@ -1,5 +1,5 @@
 // lib/interfaces.ts: the `interfaces` inventory sent at enrollment and in every heartbeat
-// (contract section 5): its shape, and readInventory, a one-off look through the watcher. The
+// (docs/protocol.md, Interfaces): its shape, and readInventory, a one-off look through the watcher. The
 // parsers live in netdev.ts, the address logic in addresses.ts, the kept set in watcher.ts.
 
 import { InterfaceWatcher } from "./watcher.ts";
@@ -19,7 +19,7 @@ export interface NetworkInterface {
   bytesRecv: number;
 }
 
-/** Where the host's procfs and sysfs are read (contract section 5). */
+/** Where the host's procfs and sysfs are read (docs/protocol.md, Interfaces). */
 export interface HostRoots {
   readonly proc: string;
   readonly sys: string;

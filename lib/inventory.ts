@@ -1,5 +1,5 @@
 // lib/inventory.ts: the host as the backend sees it (facts, sensor IP, interfaces): looked at
-// afresh for an enrollment, and kept between heartbeats within the limits of contract section 1
+// afresh for an enrollment, and kept between heartbeats within the limits of docs/protocol.md
 // (counters and flags current each beat; the interface set, classification, hostname and sensorIp
 // at most 60 s old, and a change in <proc>/net/dev's names seen at the next beat).
 import type { Config } from "./config.ts";
@@ -40,7 +40,7 @@ interface KeptHost {
 const kept = new WeakMap<Config, KeptHost>();
 
 /**
- * Collects the host snapshot of contract sections 3 and 5. Never fails: whatever cannot be read is
+ * Collects the host snapshot of docs/protocol.md, Host facts; docs/protocol.md, Interfaces. Never fails: whatever cannot be read is
  * left out and named in `degraded`. Without `signal`, a one-off look that holds nothing after it.
  * With one (the heartbeat loop), the interfaces' files stay open and the slow facts are kept for
  * this `config` until `signal` aborts, so each beat reads only what must be current.

@@ -1,4 +1,4 @@
-// lib/persist.ts: the only module that writes the env file (contract section 2, Persistence).
+// lib/persist.ts: the only module that writes the env file (docs/configuration.md, What the agent writes).
 // Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode 0600.
 import { basename, dirname, join } from "./paths.ts";
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
@@ -20,7 +20,7 @@ export interface ConfigLock {
 /**
  * Takes the exclusive lock beside the config file (`<target>.lock`), waiting for another agent
  * that holds it. Where the lock cannot be taken at all (a read-only directory), returns a lock that
- * is not held and says why, so the caller can warn and go on (contract section 2).
+ * is not held and says why, so the caller can warn and go on (docs/configuration.md).
  */
 export async function lockConfig(configPath: string): Promise<ConfigLock> {
   let file: Deno.FsFile;

@@ -1,4 +1,4 @@
-// lib/schedule.ts: when the next heartbeat goes (contract section 1), as a pure function of the
+// lib/schedule.ts: when the next heartbeat goes (docs/protocol.md), as a pure function of the
 // state, the clock and a random source, so it can be tested without sleeping and simulated for a
 // fleet.
 

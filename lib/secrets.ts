@@ -1,4 +1,4 @@
-// lib/secrets.ts: how a token is named in output without being shown (contract section 6).
+// lib/secrets.ts: how a token is named in output without being shown (docs/protocol.md, Secrets).
 import { hex, sha256 } from "./sha256.ts";
 
 /** The first 12 hex digits of the token's SHA-256: enough to tell tokens apart, useless to replay. */

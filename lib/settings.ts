@@ -1,7 +1,7 @@
-// lib/settings.ts: the agent's variables (contract section 2) and where each value came from. The
+// lib/settings.ts: the agent's variables (docs/configuration.md) and where each value came from. The
 // config file and the process environment both supply them; the environment wins.
 
-/** Every variable of contract section 2: the only ones the agent reads, from file or environment. */
+/** Every variable of docs/configuration.md: the only ones the agent reads, from file or environment. */
 export const CONFIG_KEYS = [
   "INSTALL_TOKEN",
   "INSTALL_TOKEN_FILE",
@@ -21,7 +21,7 @@ export const CONFIG_KEYS = [
   "LOG_LEVEL",
 ] as const;
 
-/** A variable of contract section 2. */
+/** A variable of docs/configuration.md. */
 export type ConfigKey = typeof CONFIG_KEYS[number];
 
 /** A value and where it came from, so an error can name the place to fix. */
@@ -35,7 +35,7 @@ export type Settings = ReadonlyMap<ConfigKey, Setting>;
 
 /**
  * Merges the file's assignments with the environment; the environment wins for every key
- * (contract section 2). Keys outside CONFIG_KEYS are ignored, so other tools may share the file.
+ * (docs/configuration.md). Keys outside CONFIG_KEYS are ignored, so other tools may share the file.
  */
 export function mergeSettings(
   fileValues: ReadonlyMap<string, { value: string; line: number }>,

@@ -1,4 +1,4 @@
-// lib/watcher.ts: the host's interfaces kept between beats (contract sections 1 and 5). Counters and
+// lib/watcher.ts: the host's interfaces kept between beats (docs/protocol.md; docs/protocol.md, Interfaces). Counters and
 // flags are read every beat; the set, each interface's classification and its open flags file are
 // kept, because opening a file is what costs under a scoped --allow-read (Deno walks every
 // component of the path, a readlink each) and reading an open file from offset 0 is all a beat needs:
@@ -12,7 +12,7 @@ import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
 import { type Classified, classify } from "./sysfs.ts";
 
-/** How long a detected set is trusted when net/dev's names do not change (contract section 1). */
+/** How long a detected set is trusted when net/dev's names do not change (docs/protocol.md). */
 export const MAX_SET_AGE_MS = 60_000;
 
 /** One interface as kept between beats: what was detected once, and this beat's counters. */

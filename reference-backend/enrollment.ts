@@ -1,5 +1,5 @@
-// reference-backend/enrollment.ts: trading an install token for a sensor token (contract section
-// 1). One-time consumption rests on the store's atomic check; a request that loses the race, or
+// reference-backend/enrollment.ts: trading an install token for a sensor token
+// (docs/protocol.md). One-time consumption rests on the store's atomic check; a request that loses the race, or
 // retries after a lost reply, gets the winner's credential back only with the same Idempotency-Key
 // within the replay window.
 import type { EnrollmentPayload } from "../lib/enrollment.ts";
@@ -60,7 +60,7 @@ export async function enroll(
 
 /**
  * Why a request carrying an Idempotency-Key with SHA-256 `keyDigest` may not have the credential of
- * `consumption` again at `now`, or undefined when it may (contract section 1). Pure.
+ * `consumption` again at `now`, or undefined when it may (docs/protocol.md). Pure.
  */
 export function replayRefusal(
   consumption: Consumption,

@@ -86,7 +86,7 @@ export async function launchBackend(options: LaunchOptions): Promise<LaunchedBac
     : ["-c", `ulimit -n ${Math.floor(options.openFiles)} && exec "$0" "$@"`, deno, ...args];
   const process = new Deno.Command(limited === undefined ? deno : "sh", {
     args: limited ?? args,
-    env, // the admin token goes by environment: never on argv (contract section 6's rule, kept here)
+    env, // the admin token goes by environment: never on argv (the rule of docs/protocol.md, Secrets, kept here)
     clearEnv: true,
     stdin: "null",
     stdout: "null",

@@ -1,4 +1,4 @@
-// reference-backend/validate.ts: what the backend accepts, field by field (contract section 1).
+// reference-backend/validate.ts: what the backend accepts, field by field (docs/protocol.md).
 // Pure: each function takes parsed JSON and returns the typed value or the reason it is refused,
 // naming the field. Strict on purpose: a field the contract does not name is refused, so an agent
 // that drifts from the contract shows up in tests instead of in production data.
@@ -84,7 +84,7 @@ export function checkEnrollment(body: unknown): Checked<EnrollmentPayload> {
   });
 }
 
-/** The heartbeat body of contract section 1: the six fields, with their JSON types. */
+/** The heartbeat body of docs/protocol.md: the six fields, with their JSON types. */
 export function checkHeartbeat(body: unknown): Checked<HeartbeatBody> {
   return checked(() => {
     const record = fields(body, HEARTBEAT_FIELDS, "body");
@@ -113,7 +113,7 @@ export function checkMintRequest(body: unknown): Checked<MintRequest> {
 }
 
 /**
- * The Idempotency-Key header (contract section 1): absent, or 64 lowercase hex digits (an
+ * The Idempotency-Key header (docs/protocol.md): absent, or 64 lowercase hex digits (an
  * HMAC-SHA-256). Anything else is refused rather than treated as "another key".
  */
 export function checkIdempotencyKey(header: string | null): Checked<string | undefined> {

@@ -1,5 +1,5 @@
 // tests/config_test.ts: merging the config file with the environment and validating the result
-// (contract section 2), without I/O: the file's values are given as a map and the machine as a
+// (docs/configuration.md), without I/O: the file's values are given as a map and the machine as a
 // fake PathProbe.
 
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Crash consistency of persistence (contract section 2): "a crash at any instant leaves the old file
+// Crash consistency of persistence (docs/configuration.md): "a crash at any instant leaves the old file
 // or the new one, never a torn one". The real main.ts, under its scoped test permissions, is killed
 // with SIGKILL at exact system calls of the write (strace's fault injection delivers the signal on
 // entry to the call, before it runs) and at random instants around it (a backend that fires the

@@ -1,6 +1,6 @@
 // The enrollment flow end to end: the real main.ts as a subprocess, under a scoped permission set,
 // against a real HTTP server on 127.0.0.1. One test per rule of the description's Failure Modes
-// table and per exit code of contract section 4.
+// table and per exit code of docs/configuration.md, Exit codes.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { agentCommand, assertNoTokens, newToken, runAgent, startAgent } from "./support/agent.ts";

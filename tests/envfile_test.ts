@@ -1,4 +1,4 @@
-// tests/envfile_test.ts: the env-file grammar and the enrollment rewrite (contract section 2).
+// tests/envfile_test.ts: the env-file grammar and the enrollment rewrite (docs/configuration.md).
 
 import assert from "node:assert/strict";
 import {

@@ -1,4 +1,4 @@
-// A hostile backend, at the byte level (contract sections 1 and 4): the real main.ts against servers
+// A hostile backend, at the byte level (docs/protocol.md; docs/configuration.md, Exit codes): the real main.ts against servers
 // on loopback that misbehave the ways a broken or malicious backend can. Each case exits with its
 // documented code, leaves the config as it was, and prints no token. The HTTP-level cases that
 // enroll_test.ts and tls_test.ts already cover (refused port, a held reply, HTTP 4xx/5xx, invalid
@@ -216,7 +216,7 @@ Deno.test("hostile backend: https to a plain-HTTP server exits 69, not a certifi
 
 /**
  * Sensor tokens that would change the env file if written unquoted: a comment, quotes, blanks,
- * line breaks, shell syntax. Each is refused (76) and never reaches the disk (contract section 1).
+ * line breaks, shell syntax. Each is refused (76) and never reaches the disk (docs/protocol.md).
  */
 const injections: [string, string | number][] = [
   ["a #", `abcdefgh#INSTALL_TOKEN=${crypto.randomUUID()}`],

@@ -1,4 +1,4 @@
-// Hostile configuration (contract section 2): files that are not what they claim, lines outside
+// Hostile configuration (docs/configuration.md): files that are not what they claim, lines outside
 // the grammar, BACKEND_URL values that would leak or mislead, and paths in the config that name
 // FIFOs, devices and huge files. Each is one clear 78 naming the file and line (or the variable),
 // nothing on disk changes, and nothing hangs. The real main.ts, under the scoped test permissions;

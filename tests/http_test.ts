@@ -1,4 +1,4 @@
-// tests/http_test.ts: requests to the backend (contract section 1): endpoints joined with exactly one
+// tests/http_test.ts: requests to the backend (docs/protocol.md): endpoints joined with exactly one
 // `/`, the User-Agent, no redirect followed, a timeout over the whole exchange body included, and a
 // 1 MiB cap on what is read. The requests go to real Deno.serve servers on 127.0.0.1.
 

@@ -1,4 +1,4 @@
-// tests/interfaces_test.ts: the `interfaces` inventory (contract section 5), from pure parsers to a
+// tests/interfaces_test.ts: the `interfaces` inventory (docs/protocol.md, Interfaces), from pure parsers to a
 // real host's procfs and sysfs read under a scoped --allow-read.
 
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 // tests/log_test.ts: one line per event, as text or JSON, with every registered token shown only as
-// its fingerprint (contract section 6). log.ts and secrets.ts keep module state (the options and the
+// its fingerprint (docs/protocol.md, Secrets). log.ts and secrets.ts keep module state (the options and the
 // redaction registry): each test restores the options it changes, and registers only fresh tokens.
 
 import assert from "node:assert/strict";
@@ -150,7 +150,7 @@ Deno.test("log: format json through setLogOptions writes parseable objects with 
   assert.ok(!Number.isNaN(Date.parse(parsed.time)));
 });
 
-// --- redaction (contract section 6)
+// --- redaction (docs/protocol.md, Secrets)
 
 Deno.test("secrets: the fingerprint is the first 12 hex digits of the token's SHA-256", async () => {
   for (const token of ["install-token", "s3cr3t+/=._-ABC", "ü-unicode-token"]) {

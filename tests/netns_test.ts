@@ -1,4 +1,4 @@
-// The agent on a real network stack (contract sections 3 and 5): a sensor namespace with veth pairs
+// The agent on a real network stack (docs/protocol.md, Host facts; docs/protocol.md, Interfaces): a sensor namespace with veth pairs
 // in every state, a backend in a second namespace, the real main.ts enrolling across them. Needs
 // root; skipped with the reason printed elsewhere. Addresses are documentation ranges that exist
 // only inside the namespaces this test creates; nothing leaves them.

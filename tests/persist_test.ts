@@ -1,4 +1,4 @@
-// Persistence on real files (contract section 2): atomic replacement, mode and owner, symlinks, the
+// Persistence on real files (docs/configuration.md): atomic replacement, mode and owner, symlinks, the
 // lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// The agent behind a forward proxy (contract section 1: "tokens go to BACKEND_URL, through the
+// The agent behind a forward proxy (docs/protocol.md: "tokens go to BACKEND_URL, through the
 // configured proxy, if any"). Deno's fetch reads HTTP_PROXY / HTTPS_PROXY / NO_PROXY (and their
 // lowercase forms) itself, in Rust, from the process environment: it does not bypass loopback, it
 // needs no --allow-env for them, and it keeps using them in a client made by

@@ -1,4 +1,4 @@
-// Agents racing on one config (contract section 2: "two agents on one config file never enroll
+// Agents racing on one config (docs/configuration.md: "two agents on one config file never enroll
 // twice"): eight real main.ts processes started at once on one file with one install token, under
 // the scoped test permissions. Exactly one enrollment request reaches the backend, all eight end up
 // with the same sensor token, and the file holds it once. The two-agent case is in enroll_test.ts.

@@ -1,4 +1,4 @@
-// The heartbeat schedule as a pure function (contract section 1): bounds, reset on success, the
+// The heartbeat schedule as a pure function (docs/protocol.md): bounds, reset on success, the
 // Retry-After floor and its cap, checked over generated states and random draws.
 import assert from "node:assert/strict";
 import fc from "fast-check";

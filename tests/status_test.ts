@@ -1,5 +1,5 @@
 // `status`: what an operator asks first. It reads the config, sends no token, and exits 0 enrolled,
-// 1 not enrolled, 69 when --check gets no answer (contract section 4).
+// 1 not enrolled, 69 when --check gets no answer (docs/configuration.md, Exit codes).
 import assert from "node:assert/strict";
 import { fingerprint } from "../lib/secrets.ts";
 import { newToken, runAgent } from "./support/agent.ts";

@@ -1,5 +1,5 @@
 // The systemd unit deploy/sensor-agent.service: hardened enough (systemd-analyze security), valid
-// (systemd-analyze verify), and in step with the exit codes of contract section 4 and the `agent`
+// (systemd-analyze verify), and in step with the exit codes of docs/configuration.md, Exit codes and the `agent`
 // permission set in deno.json. systemd is not running here, so nothing is started: the security
 // check reads the file offline, and verify checks a copy whose ExecStart names a binary that
 // exists (/bin/true), because /usr/local/bin/sensor-agent is only built by `deno compile`. The two
@@ -164,7 +164,7 @@ Deno.test("unit: RestartPreventExitStatus= holds exactly the exit codes a restar
     assert.ok(!codes.includes(code), `${code} must be retried`);
   }
   assert.deepEqual(codes, [64, 73, 77, 78]);
-  // Contract section 4 as lib/errors.ts spells it: usage, config not writable, token rejected,
+  // docs/configuration.md, Exit codes as lib/errors.ts spells it: usage, config not writable, token rejected,
   // configuration error.
   assert.deepEqual(codes, [
     ExitCode.usage,

@@ -1,4 +1,4 @@
-// HTTPS backends (contract sections 1, 2 BACKEND_CA_FILE, 4 and 6): the real main.ts against a real
+// HTTPS backends (docs/protocol.md; BACKEND_CA_FILE in docs/configuration.md; exit codes; secrets): the real main.ts against a real
 // TLS server on 127.0.0.1 whose certificate comes from a CA made for the test. Trust must come from
 // BACKEND_CA_FILE and nowhere else; an untrusted certificate is a configuration error (78) that
 // names BACKEND_CA_FILE, and nothing is sent before the handshake succeeds. The https tests need

@@ -1,4 +1,4 @@
-// The interface watcher (lib/watcher.ts, contract section 1): counters and flags current at every
+// The interface watcher (lib/watcher.ts, docs/protocol.md): counters and flags current at every
 // beat, the set seen again at the next beat when <proc>/net/dev's names change, and fully after
 // 60 s. First on generated trees, then on real interfaces in a network namespace (needs root).
 import assert from "node:assert/strict";

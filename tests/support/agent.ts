@@ -96,7 +96,7 @@ export function agentCommand(args: string[], options: AgentOptions = {}): Deno.C
   });
 }
 
-/** Fails the test if `text` holds any token the tests used (contract section 6). */
+/** Fails the test if `text` holds any token the tests used (docs/protocol.md, Secrets). */
 export function assertNoTokens(text: string): void {
   for (const token of usedTokens) {
     if (text.includes(token)) {

@@ -1,5 +1,5 @@
 // tests/support/hosttree.ts: writes a fake host procfs/sysfs that looks like the kernel's, so tests
-// and benchmarks can point HOST_PROC/HOST_SYS at it (contract section 5).
+// and benchmarks can point HOST_PROC/HOST_SYS at it (docs/protocol.md, Interfaces).
 
 import { join } from "node:path";
 

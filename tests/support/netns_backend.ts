@@ -98,7 +98,7 @@ async function withDeadline<T>(promise: Promise<T>, ms: number, problem: string)
   }
 }
 
-/** The process itself: answers the enrollment of contract section 3 and logs every request. */
+/** The process itself: answers the enrollment of docs/protocol.md, Host facts and logs every request. */
 function serve(hostname: string, sensorToken: string): void {
   Deno.serve({
     hostname,

@@ -137,7 +137,7 @@ export function seedPayload(installToken: string): Record<string, unknown> {
   return { ...structuredClone(SEED_PAYLOAD), installToken };
 }
 
-/** A heartbeat body of contract section 1, with the seed's interfaces and `bytesSent` on the first. */
+/** A heartbeat body of docs/protocol.md, with the seed's interfaces and `bytesSent` on the first. */
 export function heartbeatBody(bytesSent = 1073741824): Record<string, unknown> {
   return {
     agentVersion: "2.0.0",
