@@ -4,7 +4,7 @@
 #
 # Bash, not POSIX sh: the install token must never reach the argv of a child process, and bash can
 # read it without echo (`read -s`), test and write it with builtins only (`[[ ]]`, `printf`), and
-# parse the env file (contract section 2) with `[[ =~ ]]` instead of sed or awk. POSIX sh has no
+# parse the env file (docs/configuration.md) with `[[ =~ ]]` instead of sed or awk. POSIX sh has no
 # `read -s`, and `stty -echo` would need a trap to restore the terminal on every exit path.
 set -Eeuo pipefail
 umask 077 # everything this script creates is private unless it says otherwise
@@ -25,9 +25,9 @@ readonly SERVICE=sensor-agent
 readonly CONF_DIR=/etc/ravenxcope
 readonly CONF=$CONF_DIR/sensor-agent.env
 readonly AGENT_USER=ravenxcope
-readonly MAX_CONF_BYTES=65536 # the agent refuses a bigger file (contract section 2)
+readonly MAX_CONF_BYTES=65536 # the agent refuses a bigger file (docs/configuration.md)
 
-# Exit codes, as sysexits.h and the agent (contract section 4) use them.
+# Exit codes, as sysexits.h and the agent (docs/configuration.md, Exit codes) use them.
 readonly EX_FAIL=1 EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_NOPERM=77
 readonly EX_CONFIG=78
 
@@ -102,7 +102,7 @@ make_temp() {
 
 # --- values -------------------------------------------------------------------------------------
 
-# The env file holds every value single-quoted, which the agent reads literally (contract section 2,
+# The env file holds every value single-quoted, which the agent reads literally (docs/configuration.md,
 # Env file grammar): a value may hold anything except a single quote and control characters (a
 # newline would end the line; the others are never part of a URL, label or token).
 check_env_value() {
@@ -144,7 +144,7 @@ check_token() {
   fi
 }
 
-# The first 12 hex digits of the token's SHA-256 (contract section 6). The token goes to sha256sum
+# The first 12 hex digits of the token's SHA-256 (docs/protocol.md, Secrets). The token goes to sha256sum
 # through a pipe from the printf builtin: never through an argument.
 fingerprint() {
   local sum
@@ -152,7 +152,7 @@ fingerprint() {
   printf '%s' "${sum:0:12}"
 }
 
-# --- the env file (contract section 2, Env file grammar) -----------------------------------------
+# --- the env file (docs/configuration.md, Grammar) -----------------------------------------
 
 readonly ASSIGNMENT_RE='^(export[[:blank:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:blank:]]*='
 
