@@ -8,6 +8,7 @@ import { parseEnvFile } from "../lib/envfile.ts";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { backendPermissionFlags, launchBackend } from "../reference-backend/launch.ts";
 import { randomToken } from "../reference-backend/tokens.ts";
+import { relayLines } from "./child.ts";
 
 const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** By name, so that the task's `--allow-run=deno` covers it (Deno.execPath() may be a symlink's target). */
@@ -243,16 +244,7 @@ function startAgent(flags: string[], config: string) {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const show = relay("agent");
-  const reading = (async () => {
-    let pending = "";
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (pending + text).split("\n");
-      pending = lines.pop()!;
-      lines.forEach(show);
-    }
-    if (pending) show(pending);
-  })();
+  const reading = relayLines(child.stderr, relay("agent"));
   let code: number | undefined;
   const exited = Promise.all([child.status, reading]).then(([status]) => code = status.code);
   let stopping: Promise<number> | undefined;

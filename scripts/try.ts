@@ -19,23 +19,13 @@ import { parseArgs } from "node:util";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { launchBackend } from "../reference-backend/launch.ts";
 import { randomToken } from "../reference-backend/tokens.ts";
+import { KEPT_VARIABLES, relayLines } from "./child.ts";
 
 const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** The scratch directory; deno.json's `try` set grants paths below it. */
 const SCRATCH = join(PROJECT, ".try");
 /** By name, so that the task's `--allow-run=deno` covers it. */
 const DENO = "deno";
-/** What a child deno needs to find its cache and the machine's CAs (tests/support/env.ts too). */
-const KEPT_VARIABLES = [
-  "HOME",
-  "XDG_CACHE_HOME",
-  "DENO_DIR",
-  "NPM_CONFIG_REGISTRY",
-  "NODE_EXTRA_CA_CERTS",
-  "SSL_CERT_FILE",
-  "DENO_TLS_CA_STORE",
-  "DENO_CERT",
-];
 /** The host identity files a deployment mounts at /host-<name>, here at .try/host-<name>. */
 const IDENTITY = ["hostname", "os-release", "machine-id"];
 
@@ -128,16 +118,7 @@ function startAgent(config: string, namespaced: boolean) {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const show = relay("agent  ");
-  const reading = (async () => {
-    let pending = "";
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (pending + text).split("\n");
-      pending = lines.pop()!;
-      lines.forEach(show);
-    }
-    if (pending) show(pending);
-  })();
+  const reading = relayLines(child.stderr, relay("agent  "));
   let code: number | undefined;
   const exited = Promise.all([child.status, reading]).then(([status]) => code = status.code);
   return {

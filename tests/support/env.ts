@@ -4,17 +4,7 @@
 // whose registry is reached through a private CA). Nothing here names a default like /root: a
 // variable that is not set is not passed.
 
-/** The variables that locate Deno's cache, the npm registry and the machine's CA certificates. */
-export const KEPT_VARIABLES = [
-  "HOME",
-  "XDG_CACHE_HOME",
-  "DENO_DIR",
-  "NPM_CONFIG_REGISTRY",
-  "NODE_EXTRA_CA_CERTS",
-  "SSL_CERT_FILE",
-  "DENO_TLS_CA_STORE",
-  "DENO_CERT",
-] as const;
+import { KEPT_VARIABLES } from "../../scripts/child.ts";
 
 /**
  * The kept variables that are set in this process, to spread into a child's `env`, and
