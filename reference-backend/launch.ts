@@ -49,6 +49,12 @@ export interface LaunchOptions {
 export interface LaunchedBackend {
   readonly url: string;
   readonly pid: number;
+  /**
+   * One call of the admin API with the backend's admin token: the reply's `data`, or an Error
+   * naming the request, its status and the backend's reason.
+   */
+  // deno-lint-ignore no-explicit-any -- the demo and the try-out read several reply shapes by name
+  admin(method: string, path: string, body?: unknown): Promise<any>;
   output(): string;
   stop(): Promise<{ code: number; output: string }>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -134,6 +140,18 @@ export async function launchBackend(options: LaunchOptions): Promise<LaunchedBac
     return {
       url,
       pid: process.pid,
+      admin: async (method, path, body) => {
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${options.adminToken}` },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const reply = await response.json();
+        if (!response.ok) {
+          throw new Error(`${method} ${path}: HTTP ${response.status} ${reply.error}`);
+        }
+        return reply.data;
+      },
       output: () => output,
       stop,
       [Symbol.asyncDispose]: async () => void await stop(),

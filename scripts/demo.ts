@@ -100,16 +100,7 @@ async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Prom
   });
   children.push(backend);
   say(`   backend pid ${backend.pid} listening on ${backend.url}`);
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${backend.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${adminToken}` },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const reply = await response.json();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${reply.error}`);
-    return reply.data;
-  };
+  const admin = backend.admin;
   // The operator console logs in with a one-time code, so the admin token itself is never shown.
   const { code } = await admin("POST", "/console/api/login-codes");
   say(`   operator console: ${backend.url}/console`);

@@ -167,16 +167,7 @@ async function tryOut(beats: number, interval: number, stack: AsyncDisposableSta
   });
   stack.defer(async () => void await backend.stop());
   say(`reference backend on ${backend.url} (store in .try/backend)`);
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${backend.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${adminToken}` },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const reply = await response.json();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${reply.error}`);
-    return reply.data;
-  };
+  const admin = backend.admin;
   const minted = await admin("POST", "/api/install-tokens", { ttlSeconds: 600, note: "try" });
   registerSecret(minted.installToken);
   say(`install token minted: sha256:${fingerprint(minted.installToken)}`);
