@@ -86,12 +86,14 @@ export async function main(args: string[]): Promise<number> {
     }
     const { loadConfig, readEnvironment } = await import("./lib/config.ts");
     logAsTheEnvironmentAsks(readEnvironment);
-    const ctx = { configPath: configPathFrom(invocation), signal: stop.signal };
+    const configPath = configPathFrom(invocation);
     // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
     if (invocation.command === "enroll") {
-      await (await import("./lib/persist.ts")).checkConfigTarget(ctx.configPath);
+      await (await import("./lib/persist.ts")).checkConfigTarget(configPath);
     }
-    const config = await loadConfig(ctx.configPath);
+    // Loaded once here, for every command; only enrollment reads it again, under the lock.
+    const config = await loadConfig(configPath);
+    const ctx = { configPath, config, signal: stop.signal };
     setLogOptions({ level: config.logLevel, format: config.logFormat });
     if (config.backendUrl?.protocol === "http:" && ["run", "enroll"].includes(invocation.command)) {
       log.warn("BACKEND_URL uses http://: tokens travel unencrypted; use https:// outside a lab", {

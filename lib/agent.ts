@@ -8,18 +8,15 @@ import { backendFor } from "./backend.ts";
 import { type Backend, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
-import {
-  checkConfigTarget,
-  checkWritable,
-  lockConfigUnlessStopped,
-  persistSensorToken,
-} from "./persist.ts";
+import { checkWritable, lockConfigUnlessStopped, persistSensorToken } from "./persist.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
 export interface CommandContext {
   readonly configPath: string;
+  /** The configuration main.ts loaded (and checked) before the command began. */
+  readonly config: Config;
   /** Aborted by SIGTERM/SIGINT: in-flight requests stop, the command returns 0. */
   readonly signal: AbortSignal;
 }
@@ -44,14 +41,15 @@ export async function ensureEnrolled(
 ): Promise<Enrolled | undefined> {
   // Every check that needs no backend runs before the lock, a directory or a temporary file is
   // made, so that a configuration error leaves the machine as it was.
-  const unlocked = await loadConfig(ctx.configPath);
+  const unlocked = ctx.config;
   if (unlocked.sensorToken !== undefined && !force) {
     return alreadyEnrolled(unlocked, unlocked.sensorToken);
   }
   checkReadyToEnroll(unlocked);
   const backend = await backendFor(unlocked); // BACKEND_URL and BACKEND_CA_FILE: 78s too
   try {
-    if (mode === "enroll") await checkConfigTarget(ctx.configPath);
+    // (enroll's check of where its config really lies ran first of all, in main.ts: its 73 comes
+    // before any 78.)
     return await enrollUnderLock(ctx, mode, force, backend);
   } finally {
     backend.client?.close();

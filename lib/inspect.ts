@@ -2,7 +2,6 @@
 // backend answer) and `inventory` (what enrollment would send). Neither writes nor sends a token.
 import type { CommandContext } from "./agent.ts";
 import { backendFor } from "./backend.ts";
-import { loadConfig } from "./config.ts";
 import { enrollmentPayload } from "./enrollment.ts";
 import { describe, ExitCode } from "./errors.ts";
 import { HEARTBEAT_PATH } from "./heartbeat.ts";
@@ -17,7 +16,7 @@ import { fingerprint, redact } from "./secrets.ts";
  * no token. Exits 0 enrolled (and answered), 1 not enrolled, 69 no answer.
  */
 export async function statusCommand(ctx: CommandContext, check: boolean): Promise<ExitCode> {
-  const config = await loadConfig(ctx.configPath);
+  const { config } = ctx;
   const info = await Deno.stat(config.configPath).catch(() => undefined);
   const lines = [
     `config: ${config.configPath}` +
@@ -53,7 +52,7 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
 
 /** `inventory`: prints the enrollment payload as JSON, the install token shown only by fingerprint. */
 export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
-  const config = await loadConfig(ctx.configPath);
+  const { config } = ctx;
   const snapshot = await collectSnapshot(config);
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
