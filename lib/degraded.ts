@@ -9,7 +9,13 @@ const REASONS: Record<string, string> = {
   NotFound: "does not exist",
   PermissionDenied: "the file system refuses it",
   NotADirectory: "not a directory",
+  UnfitFileError: "not a small regular file",
 };
+
+/** Why a file could not be read, from Deno's error name, as an operator would say it. */
+export function unreadableReason(errorName: string): string {
+  return REASONS[errorName] ?? errorName;
+}
 
 /**
  * One line for `failures` (path and Deno error name) under `roots`: the missing facts, then per
@@ -21,7 +27,7 @@ export function unreadableRoots(roots: HostRoots, failures: readonly [string, st
     const isProc = path.startsWith(roots.proc + "/");
     const root = isProc ? roots.proc : roots.sys;
     const what = isProc ? "/proc" : "/sys";
-    return `${path} cannot be read (${REASONS[kind] ?? kind}); mount the host's ${what}` +
+    return `${path} cannot be read (${unreadableReason(kind)}); mount the host's ${what}` +
       ` read-only at ${root} and grant read of ${path}`;
   });
   return `interface flags and counters are missing: ${fixes.join("; and ")}. Until then each` +

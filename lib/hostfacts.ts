@@ -1,5 +1,6 @@
 // lib/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host facts). Reads the
 // host's own files where a container bind-mounts them, and falls back to what the runtime knows.
+import { unreadableReason } from "./degraded.ts";
 import { warnOnce } from "./log.ts";
 import { readSmallFile } from "./smallfile.ts";
 
@@ -68,16 +69,6 @@ async function readText(path: string): Promise<{ text: string } | { failure: str
   }
 }
 
-/** Deno's error names, as an operator would say them. */
-function reason(failure: string): string {
-  return ({
-    NotCapable: "not granted",
-    NotFound: "does not exist",
-    PermissionDenied: "the file system refuses it",
-    UnfitFileError: "not a small regular file",
-  } as Record<string, string>)[failure] ?? failure;
-}
-
 /** The advice that brings a host file in: mount it where the agent looks, and grant it. */
 function mountAdvice(hostFile: string, at: string): string {
   return `mount the host's ${hostFile} read-only at ${at} and grant read of ${at}`;
@@ -99,7 +90,9 @@ export async function readHostFacts(files: HostFiles): Promise<HostFacts> {
     hostname = runtimeHostname();
     if ("failure" in hostnameFile && hostnameFile.failure !== "NotFound") {
       warnOnce(
-        `hostname: ${files.hostnameFile} cannot be read (${reason(hostnameFile.failure)}); ` +
+        `hostname: ${files.hostnameFile} cannot be read (${
+          unreadableReason(hostnameFile.failure)
+        }); ` +
           `sending ${hostname === undefined ? '"unknown"' : "this runtime's hostname"} instead; ` +
           mountAdvice("/etc/hostname", files.hostnameFile),
       );
@@ -129,9 +122,9 @@ function readOsInfo(osReleaseFile: string): Promise<string> {
       // container; a file that exists but cannot be read is worth a word either way.
       const hostFailure = "failure" in host ? host.failure : "no PRETTY_NAME";
       if (ownName === undefined || hostFailure !== "NotFound") {
-        const ownFailure = "failure" in own ? reason(own.failure) : "no PRETTY_NAME";
+        const ownFailure = "failure" in own ? unreadableReason(own.failure) : "no PRETTY_NAME";
         warnOnce(
-          `osInfo: ${osReleaseFile} cannot be read (${reason(hostFailure)})` +
+          `osInfo: ${osReleaseFile} cannot be read (${unreadableReason(hostFailure)})` +
             (ownName === undefined
               ? ` nor /etc/os-release (${ownFailure}); sending "${Deno.build.os}"`
               : `; sending /etc/os-release's "${ownName}"`) +
@@ -163,7 +156,7 @@ export async function readMachineId(machineIdFile: string): Promise<string | und
   const id = ("text" in host ? firstNonEmptyLine(host.text) : undefined) ??
     ("text" in own ? firstNonEmptyLine(own.text) : undefined);
   if (id === undefined) {
-    const why = (file: typeof host) => "failure" in file ? reason(file.failure) : "empty";
+    const why = (file: typeof host) => "failure" in file ? unreadableReason(file.failure) : "empty";
     warnOnce(
       `machine id: neither ${machineIdFile} (${why(host)}) nor /etc/machine-id (${why(own)}) ` +
         "can be read, so enrollment goes without an Idempotency-Key and a retry after a lost " +
