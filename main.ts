@@ -1,5 +1,6 @@
 // main.ts: the sensor agent's command line. Parses arguments, sets up logging and signals, runs one
-// command, and turns every failure into one line and the exit code of docs/configuration.md, Exit codes.
+// command, and turns every failure into one line and the exit code of docs/configuration.md, Exit
+// codes.
 import { type Invocation, parseInvocation as parseArgs, UsageProblem } from "./lib/args.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
 import { AGENT_VERSION } from "./lib/hostfacts.ts";

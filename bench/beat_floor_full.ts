@@ -1,9 +1,10 @@
-// bench/beat_floor_full.ts: the whole-process floor doing the agent's job, as plainly as Deno allows:
-// once a second, read <proc>/net/dev and every interface's <sys>/class/net/<if>/flags (opened once,
-// read from offset 0, as the agent keeps them), build the same heartbeat body (docs/protocol.md:
-// 64 entries of 8 fields), post it with the agent's headers, parse the JSON reply, wait 1 s with
-// setTimeout. No classification, no re-detection, no time limit, no logging, no backoff: what is
-// left between this and `main.ts run` is the agent's own overhead. Usage: <url> <proc> <sys>
+// bench/beat_floor_full.ts: the whole-process floor doing the agent's job, as plainly as Deno
+// allows: once a second, read <proc>/net/dev and every interface's <sys>/class/net/<if>/flags
+// (opened once, read from offset 0, as the agent keeps them), build the same heartbeat body
+// (docs/protocol.md: 64 entries of 8 fields), post it with the agent's headers, parse the JSON
+// reply, wait 1 s with setTimeout. No classification, no re-detection, no time limit, no logging,
+// no backoff: what is left between this and `main.ts run` is the agent's own overhead. Usage: <url>
+// <proc> <sys>
 const [url, proc, sys] = Deno.args;
 const netDev = Deno.openSync(`${proc}/net/dev`);
 const names = [...Deno.readDirSync(`${sys}/class/net`)].map((entry) => entry.name).sort();

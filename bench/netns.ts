@@ -75,8 +75,8 @@ export async function createBenchNamespace(workDir: string): Promise<BenchNamesp
 }
 
 /**
- * CPU time of a live process so far, in ms, all threads: the sum of /proc/<pid>/task/<tid>/schedstat
- * (ns). Read by Python: Deno refuses /proc short of --allow-all.
+ * CPU time of a live process so far, in ms, all threads: the sum of
+ * /proc/<pid>/task/<tid>/schedstat (ns). Read by Python: Deno refuses /proc short of --allow-all.
  */
 export async function processCpuMs(pid: number): Promise<number> {
   const script = "import os,sys\np=sys.argv[1]\nt=0\n" +

@@ -1,5 +1,5 @@
-// bench/report_backend.ts: the reference backend's section of BENCHMARKS.md (bench/backend_load.ts).
-// Pure: text from the measured numbers.
+// bench/report_backend.ts: the reference backend's section of BENCHMARKS.md
+// (bench/backend_load.ts). Pure: text from the measured numbers.
 import type { BackendLoadResult, LoadPhase } from "./backend_load.ts";
 import { fixed } from "./support.ts";
 

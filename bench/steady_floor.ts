@@ -1,8 +1,8 @@
 // bench/steady_floor.ts: the steady-state loop of bench/steady.ts with the least a Deno program can
 // do per beat: read <proc>/net/dev, post it with `fetch`, read the reply, no wait. Readings after a
-// full collection at the same beats, so that its RSS growth (V8's and the runtime's own growth under
-// back-to-back requests) is the floor for the agent's. Usage: steady_floor.ts <url> <proc> <beats>;
-// prints one JSON line {rssGrowth, cpuMsPerBeat, atFirstMark, atEnd}.
+// full collection at the same beats, so that its RSS growth (V8's and the runtime's own growth
+// under back-to-back requests) is the floor for the agent's. Usage: steady_floor.ts <url> <proc>
+// <beats>; prints one JSON line {rssGrowth, cpuMsPerBeat, atFirstMark, atEnd}.
 import process from "node:process";
 
 const FIRST_MARK = 100;

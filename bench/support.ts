@@ -39,8 +39,9 @@ async function shipped(): Promise<NonNullable<typeof project>> {
 }
 
 /**
- * The `--v8-flags=` argument for an agent run: whatever the shipped `start` task passes (deno.json),
- * plus `extra`, or nothing when both are empty. The bench measures the agent as it is started.
+ * The `--v8-flags=` argument for an agent run: whatever the shipped `start` task passes
+ * (deno.json), plus `extra`, or nothing when both are empty. The bench measures the agent as it is
+ * started.
  */
 export async function v8Flags(extra: string[] = []): Promise<string[]> {
   const match = /--v8-flags=(\S+)/.exec((await shipped()).tasks?.start ?? "");

@@ -1,6 +1,6 @@
-// lib/addresses.ts: what the runtime's address list says about interfaces (docs/protocol.md, Interfaces):
-// which interface holds sensorIp, and the fallback inventory when procfs and sysfs cannot be read.
-// Pure.
+// lib/addresses.ts: what the runtime's address list says about interfaces (docs/protocol.md,
+// Interfaces): which interface holds sensorIp, and the fallback inventory when procfs and sysfs
+// cannot be read. Pure.
 import type { NetworkInterface } from "./interfaces.ts";
 
 /** Name of the interface that holds `ip` among Deno.networkInterfaces()-shaped entries, or undefined. */

@@ -31,8 +31,9 @@ export interface Enrolled {
 /**
  * Makes sure the sensor is enrolled and returns its token, or undefined when a signal stopped the
  * enrollment. Holds the config lock from reading the config to persisting, so a second agent waits,
- * re-reads, finds SENSOR_TOKEN and skips (docs/configuration.md). `mode` decides what a failed write
- * means: `enroll` checks before spending the token (73); `run` warns and keeps the token in memory.
+ * re-reads, finds SENSOR_TOKEN and skips (docs/configuration.md). `mode` decides what a failed
+ * write means: `enroll` checks before spending the token (73); `run` warns and keeps the token in
+ * memory.
  */
 export async function ensureEnrolled(
   ctx: CommandContext,
@@ -192,8 +193,8 @@ export async function enrollCommand(ctx: CommandContext, force: boolean): Promis
 }
 
 /**
- * `run`: enrolls if needed, then beats until a signal (0) or a rejected sensor token (77). A restart
- * with a persisted token starts at the default interval until the backend says otherwise.
+ * `run`: enrolls if needed, then beats until a signal (0) or a rejected sensor token (77). A
+ * restart with a persisted token starts at the default interval until the backend says otherwise.
  */
 export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   const enrolled = await ensureEnrolled(ctx, "run");

@@ -16,9 +16,9 @@ export const clearableTimer: Timer = (ms, fire) => {
 
 /**
  * Atomics.waitAsync on a cell of its own: a V8 built-in, so no node layer is loaded (enrollment's
- * start-up budget). Disarming wakes the wait at once and frees its JS side, but V8 keeps a record of
- * about 0.6 KiB until `ms` would have passed: for one-off commands and rare calls, not for a loop of
- * back-to-back requests. It does not keep the process alive; the operation it guards does.
+ * start-up budget). Disarming wakes the wait at once and frees its JS side, but V8 keeps a record
+ * of about 0.6 KiB until `ms` would have passed: for one-off commands and rare calls, not for a
+ * loop of back-to-back requests. It does not keep the process alive; the operation it guards does.
  */
 export const lightTimer: Timer = (ms, fire) => {
   const cell = new Int32Array(new SharedArrayBuffer(4));

@@ -1,6 +1,6 @@
 // lib/degraded.ts: the one warning a sensor gives when it cannot read the host's procfs or sysfs
-// (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and why, and the
-// mount and grant that fix it. Pure: the caller passes the failures it met.
+// (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and why,
+// and the mount and grant that fix it. Pure: the caller passes the failures it met.
 import type { HostRoots } from "./interfaces.ts";
 
 /** Deno's error names, as an operator would say them. */

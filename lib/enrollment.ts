@@ -60,8 +60,9 @@ export function enrollmentPayload(
 }
 
 /**
- * Lowercase hex HMAC-SHA-256 of the machine id keyed by the install token: the same machine retrying
- * the same token sends the same key, and a machine holding a leaked token cannot compute it.
+ * Lowercase hex HMAC-SHA-256 of the machine id keyed by the install token: the same machine
+ * retrying the same token sends the same key, and a machine holding a leaked token cannot compute
+ * it.
  */
 export async function idempotencyKey(installToken: string, machineId: string): Promise<string> {
   // WebCrypto, not a hand-written MAC: this key is what keeps a leaked install token from
@@ -88,8 +89,9 @@ export function validInterval(value: unknown): number | undefined {
 }
 
 /**
- * Judges an enrollment reply (docs/protocol.md; docs/configuration.md, Exit codes): the enrollment, or the AgentError with
- * the exit code and advice for what went wrong. Never quotes the body: it may hold a token.
+ * Judges an enrollment reply (docs/protocol.md; docs/configuration.md, Exit codes): the enrollment,
+ * or the AgentError with the exit code and advice for what went wrong. Never quotes the body: it
+ * may hold a token.
  */
 export function judgeEnrollmentReply(
   status: number,

@@ -61,10 +61,11 @@ export function envValues(lines: readonly EnvLine[]): Map<string, string> {
 }
 
 /**
- * The file text after enrollment (docs/configuration.md, What the agent writes): every active INSTALL_TOKEN
- * line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets `sensorToken` in
- * place (its `export ` kept, the line ending in LF) and later ones go, or SENSOR_TOKEN is
- * appended; all other lines are kept byte for byte, but for a byte order mark, which goes. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
+ * The file text after enrollment (docs/configuration.md, What the agent writes): every active
+ * INSTALL_TOKEN line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets
+ * `sensorToken` in place (its `export ` kept, the line ending in LF) and later ones go, or
+ * SENSOR_TOKEN is appended; all other lines are kept byte for byte, but for a byte order mark,
+ * which goes. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
  */
 export function withSensorToken(lines: readonly EnvLine[], sensorToken: string): string {
   // The token comes from the network: a newline, quote or # in it could inject lines.

@@ -1,4 +1,5 @@
-// lib/errors.ts: the agent's exit codes (docs/configuration.md, Exit codes) and the one error type that carries them.
+// lib/errors.ts: the agent's exit codes (docs/configuration.md, Exit codes) and the one error type
+// that carries them.
 
 /** Exit codes of docs/configuration.md, Exit codes. The numbers follow BSD sysexits.h so scripts can reuse them. */
 export const ExitCode = {
@@ -17,7 +18,8 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
 /**
  * A failure the user can meet: `message` says what happened, `advice` what to do. main.ts prints
- * both on one line and exits with `exitCode`. Neither may contain a token (docs/protocol.md, Secrets).
+ * both on one line and exits with `exitCode`. Neither may contain a token (docs/protocol.md,
+ * Secrets).
  */
 export class AgentError extends Error {
   constructor(readonly exitCode: ExitCode, message: string, readonly advice: string) {

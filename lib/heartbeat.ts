@@ -1,7 +1,8 @@
-// lib/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST /api/sensors/heartbeat): one
-// beat right away, then one per interval, backing off on failure, stopping only for a rejected
-// token or a signal. Judging a reply is pure; the loop takes its clock, random source and wait
-// function as parameters so tests and benchmarks can drive thousands of real beats without waiting.
+// lib/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST
+// /api/sensors/heartbeat): one beat right away, then one per interval, backing off on failure,
+// stopping only for a rejected token or a signal. Judging a reply is pure; the loop takes its
+// clock, random source and wait function as parameters so tests and benchmarks can drive thousands
+// of real beats without waiting.
 import { clearableTimer } from "./deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "./errors.ts";
@@ -107,8 +108,8 @@ export function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Beats until a signal stops the agent (returns 0) or the backend rejects the sensor token (throws
- * the 77 of docs/configuration.md, Exit codes). Transient failures never end the loop: they are retried with
- * backoff, and logged once when the backend is lost and once when it is back.
+ * the 77 of docs/configuration.md, Exit codes). Transient failures never end the loop: they are
+ * retried with backoff, and logged once when the backend is lost and once when it is back.
  */
 export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode> {
   const wait = options.wait ?? abortableWait;

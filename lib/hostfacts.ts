@@ -1,5 +1,6 @@
-// lib/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host facts). Reads the
-// host's own files where a container bind-mounts them, and falls back to what the runtime knows.
+// lib/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host facts).
+// Reads the host's own files where a container bind-mounts them, and falls back to what the runtime
+// knows.
 import { unreadableReason } from "./degraded.ts";
 import { warnOnce } from "./log.ts";
 import { readSmallFile } from "./smallfile.ts";
@@ -75,10 +76,10 @@ function mountAdvice(hostFile: string, at: string): string {
 }
 
 /**
- * The host's hostname, OS and architecture, each by the fallbacks of docs/protocol.md, Host facts. A fallback
- * that may not be the host's own (a file that exists but cannot be read, a container's os-release,
- * the runtime's OS name) is warned about once, naming the fact, the file and the fix. A missing
- * hostname file is not: without a container the runtime's hostname is the host's.
+ * The host's hostname, OS and architecture, each by the fallbacks of docs/protocol.md, Host facts.
+ * A fallback that may not be the host's own (a file that exists but cannot be read, a container's
+ * os-release, the runtime's OS name) is warned about once, naming the fact, the file and the fix. A
+ * missing hostname file is not: without a container the runtime's hostname is the host's.
  */
 export async function readHostFacts(files: HostFiles): Promise<HostFacts> {
   const [hostnameFile, osInfo] = await Promise.all([

@@ -1,6 +1,6 @@
 // lib/interfaces.ts: the `interfaces` inventory sent at enrollment and in every heartbeat
-// (docs/protocol.md, Interfaces): its shape, and readInventory, a one-off look through the watcher. The
-// parsers live in netdev.ts, the address logic in addresses.ts, the kept set in watcher.ts.
+// (docs/protocol.md, Interfaces): its shape, and readInventory, a one-off look through the watcher.
+// The parsers live in netdev.ts, the address logic in addresses.ts, the kept set in watcher.ts.
 
 import { InterfaceWatcher } from "./watcher.ts";
 

@@ -40,10 +40,11 @@ interface KeptHost {
 const kept = new WeakMap<Config, KeptHost>();
 
 /**
- * Collects the host snapshot of docs/protocol.md, Host facts; docs/protocol.md, Interfaces. Never fails: whatever cannot be read is
- * left out and named in `degraded`. Without `signal`, a one-off look that holds nothing after it.
- * With one (the heartbeat loop), the interfaces' files stay open and the slow facts are kept for
- * this `config` until `signal` aborts, so each beat reads only what must be current.
+ * Collects the host snapshot of docs/protocol.md, Host facts; docs/protocol.md, Interfaces. Never
+ * fails: whatever cannot be read is left out and named in `degraded`. Without `signal`, a one-off
+ * look that holds nothing after it. With one (the heartbeat loop), the interfaces' files stay open
+ * and the slow facts are kept for this `config` until `signal` aborts, so each beat reads only what
+ * must be current.
  */
 export async function collectSnapshot(config: Config, signal?: AbortSignal): Promise<HostSnapshot> {
   if (signal === undefined) {

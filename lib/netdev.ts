@@ -1,6 +1,7 @@
-// lib/netdev.ts: the kernel's text formats the inventory reads (docs/protocol.md, Interfaces), parsed without
-// I/O. The string parsers serve one-off reads; the byte scanners serve the heartbeat, which reads
-// the same files every beat into reused buffers and should not turn every file into strings.
+// lib/netdev.ts: the kernel's text formats the inventory reads (docs/protocol.md, Interfaces),
+// parsed without I/O. The string parsers serve one-off reads; the byte scanners serve the
+// heartbeat, which reads the same files every beat into reused buffers and should not turn every
+// file into strings.
 
 const IFF_UP = 0x1; // include/uapi/linux/if.h
 const IFF_LOOPBACK = 0x8;

@@ -1,5 +1,6 @@
-// lib/persist.ts: the only module that writes the env file (docs/configuration.md, What the agent writes).
-// Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode 0600.
+// lib/persist.ts: the only module that writes the env file (docs/configuration.md, What the agent
+// writes). Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode
+// 0600.
 import { basename, dirname, join } from "./paths.ts";
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
@@ -190,7 +191,8 @@ export async function checkWritable(configPath: string): Promise<void> {
 /**
  * Writes the sensor token into the env file atomically: every other line kept byte for byte, the
  * install token commented out, mode 0600, owner and group kept. A crash at any instant leaves the
- * old file or the new one. Throws an Error naming the path and the reason; the file is untouched then.
+ * old file or the new one. Throws an Error naming the path and the reason; the file is untouched
+ * then.
  */
 export async function persistSensorToken(configPath: string, sensorToken: string): Promise<void> {
   const target = await resolveTarget(configPath);

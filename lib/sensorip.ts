@@ -1,6 +1,6 @@
-// lib/sensorip.ts: the address Ansible should use to reach this host (docs/protocol.md, Host facts). The
-// description's UDP dial to 8.8.8.8 is impossible in Deno and wrong on isolated management networks;
-// the route to the backend is the address that matters.
+// lib/sensorip.ts: the address Ansible should use to reach this host (docs/protocol.md, Host
+// facts). The description's UDP dial to 8.8.8.8 is impossible in Deno and wrong on isolated
+// management networks; the route to the backend is the address that matters.
 import { isIpAddress } from "./config.ts";
 import { deadline, lightTimer } from "./deadline.ts";
 import { readOptionalText } from "./hostfacts.ts";

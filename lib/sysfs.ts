@@ -1,6 +1,6 @@
-// lib/sysfs.ts: what sysfs says about one interface once, when the set is detected (docs/protocol.md,
-// Interfaces). Every path goes through <sys>/class/net/<if>: the shipped permission set grants read of
-// <sys>/class/net only, not of <sys>/devices where the links lead.
+// lib/sysfs.ts: what sysfs says about one interface once, when the set is detected
+// (docs/protocol.md, Interfaces). Every path goes through <sys>/class/net/<if>: the shipped
+// permission set grants read of <sys>/class/net only, not of <sys>/devices where the links lead.
 
 /** An interface's lasting facts, and its flags file kept open for the beats to come. */
 export interface Classified {

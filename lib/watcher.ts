@@ -1,10 +1,10 @@
-// lib/watcher.ts: the host's interfaces kept between beats (docs/protocol.md; docs/protocol.md, Interfaces). Counters and
-// flags are read every beat; the set, each interface's classification and its open flags file are
-// kept, because opening a file is what costs under a scoped --allow-read (Deno walks every
-// component of the path, a readlink each) and reading an open file from offset 0 is all a beat needs:
-// procfs and sysfs regenerate a file's text on every read at offset 0. The set is detected again
-// at once when <proc>/net/dev lists other names (added, removed, renamed), and fully every
-// `maxAgeMs` (an interface moved between namespaces keeps its name but not its files).
+// lib/watcher.ts: the host's interfaces kept between beats (docs/protocol.md; docs/protocol.md,
+// Interfaces). Counters and flags are read every beat; the set, each interface's classification and
+// its open flags file are kept, because opening a file is what costs under a scoped --allow-read
+// (Deno walks every component of the path, a readlink each) and reading an open file from offset 0
+// is all a beat needs: procfs and sysfs regenerate a file's text on every read at offset 0. The set
+// is detected again at once when <proc>/net/dev lists other names (added, removed, renamed), and
+// fully every `maxAgeMs` (an interface moved between namespaces keeps its name but not its files).
 
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableRoots } from "./degraded.ts";
@@ -238,10 +238,10 @@ function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
 }
 
 /**
- * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole in
- * one show() call (at most a page) and hands all of it to the first read of a larger buffer, so the
- * read-until-0 of readWhole would only add a second system call per file per beat to learn of the
- * end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
+ * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole
+ * in one show() call (at most a page) and hands all of it to the first read of a larger buffer, so
+ * the read-until-0 of readWhole would only add a second system call per file per beat to learn of
+ * the end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
  */
 function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
   file.seekSync(0, Deno.SeekMode.Start);

@@ -1,7 +1,7 @@
-// reference-backend/enrollment.ts: trading an install token for a sensor token
-// (docs/protocol.md). One-time consumption rests on the store's atomic check; a request that loses the race, or
-// retries after a lost reply, gets the winner's credential back only with the same Idempotency-Key
-// within the replay window.
+// reference-backend/enrollment.ts: trading an install token for a sensor token (docs/protocol.md).
+// One-time consumption rests on the store's atomic check; a request that loses the race, or retries
+// after a lost reply, gets the winner's credential back only with the same Idempotency-Key within
+// the replay window.
 import type { EnrollmentPayload } from "../lib/enrollment.ts";
 import {
   type Consumption,

@@ -112,9 +112,9 @@ export class Store {
   }
 
   /**
-   * Spends the install token `entry` and creates the sensor, all in one atomic write that holds only
-   * if the token's record is still the one `entry` read: of any number of concurrent requests, one
-   * commits and the others get false. `replay` is kept for the window when given.
+   * Spends the install token `entry` and creates the sensor, all in one atomic write that holds
+   * only if the token's record is still the one `entry` read: of any number of concurrent requests,
+   * one commits and the others get false. `replay` is kept for the window when given.
    */
   async consume(
     entry: Deno.KvEntry<InstallTokenRecord>,

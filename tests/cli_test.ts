@@ -1,5 +1,6 @@
 // The command line and configuration errors as a user meets them: the real main.ts, one line and
-// the contract's exit code (64 for the command line, 78 for configuration), nothing changed on disk.
+// the contract's exit code (64 for the command line, 78 for configuration), nothing changed on
+// disk.
 import assert from "node:assert/strict";
 import { newToken, runAgent } from "./support/agent.ts";
 import { tempDir } from "./support/tempdir.ts";

@@ -1,6 +1,7 @@
 // The shipped permission set, proven: under `-P=agent` the agent is refused the six first moves of
-// an attacker, and in the container's layout (bubblewrap standing in for Docker, which has no engine
-// here) it enrolls, reports the host's real counters and writes nothing outside its config dir.
+// an attacker, and in the container's layout (bubblewrap standing in for Docker, which has no
+// engine here) it enrolls, reports the host's real counters and writes nothing outside its config
+// dir.
 import assert from "node:assert/strict";
 import { assertNoTokens, newToken, PROJECT } from "./support/agent.ts";
 import {

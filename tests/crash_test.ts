@@ -1,10 +1,11 @@
-// Crash consistency of persistence (docs/configuration.md): "a crash at any instant leaves the old file
-// or the new one, never a torn one". The real main.ts, under its scoped test permissions, is killed
-// with SIGKILL at exact system calls of the write (strace's fault injection delivers the signal on
-// entry to the call, before it runs) and at random instants around it (a backend that fires the
-// kill a random delay after it received the enrollment request). After every kill the config must
-// parse to exactly the old or the new content, with at most one SENSOR_TOKEN line, and the next
-// start must end enrolled with a clean directory. No hook in lib/: strace and kill -9 only.
+// Crash consistency of persistence (docs/configuration.md): "a crash at any instant leaves the old
+// file or the new one, never a torn one". The real main.ts, under its scoped test permissions, is
+// killed with SIGKILL at exact system calls of the write (strace's fault injection delivers the
+// signal on entry to the call, before it runs) and at random instants around it (a backend that
+// fires the kill a random delay after it received the enrollment request). After every kill the
+// config must parse to exactly the old or the new content, with at most one SENSOR_TOKEN line, and
+// the next start must end enrolled with a clean directory. No hook in lib/: strace and kill -9
+// only.
 //
 // strace counts injections per thread, and Deno runs file operations on a pool of threads, so a
 // `when=N` on a busy call (openat, write) cannot name one step. The injection points below are the

@@ -1,8 +1,8 @@
-// A full disk under the config (docs/configuration.md, What the agent writes): the config directory is a 64 KiB
-// tmpfs, filled to the last page, mounted in a private mount namespace (`unshare -m`) so that
-// nothing of it reaches the host's mount table and it vanishes with the agent. The agent runs under
-// its scoped test permissions; only the wrapper (unshare, mount, sh) is privileged. Needs root and
-// says it skipped otherwise.
+// A full disk under the config (docs/configuration.md, What the agent writes): the config directory
+// is a 64 KiB tmpfs, filled to the last page, mounted in a private mount namespace (`unshare -m`)
+// so that nothing of it reaches the host's mount table and it vanishes with the agent. The agent
+// runs under its scoped test permissions; only the wrapper (unshare, mount, sh) is privileged.
+// Needs root and says it skipped otherwise.
 import assert from "node:assert/strict";
 import { newToken } from "./support/agent.ts";
 import { beatAccepted, enrolled, routes, startBackend } from "./support/backend.ts";

@@ -1,5 +1,6 @@
-// tests/enrollment_test.ts: the pure half of the enrollment exchange (docs/protocol.md; docs/configuration.md, Exit codes):
-// the payload, the Idempotency-Key, the interval, and what each kind of reply means.
+// tests/enrollment_test.ts: the pure half of the enrollment exchange (docs/protocol.md;
+// docs/configuration.md, Exit codes): the payload, the Idempotency-Key, the interval, and what each
+// kind of reply means.
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -39,7 +40,8 @@ function replyBody(data: Record<string, unknown> = {}): string {
 
 /**
  * The AgentError judgeEnrollmentReply throws, checked for its exit code and for never quoting the
- * reply: neither the body nor the token may reach a message or the advice (docs/protocol.md, Secrets).
+ * reply: neither the body nor the token may reach a message or the advice (docs/protocol.md,
+ * Secrets).
  */
 function judgedFailure(status: number, text: string | undefined, exitCode: number): AgentError {
   try {

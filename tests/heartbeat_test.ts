@@ -1,6 +1,6 @@
-// The heartbeat lifecycle (docs/protocol.md, POST /api/sensors/heartbeat): the real agent against a real
-// backend on 127.0.0.1, in real time where timing is the point, and the real loop in-process with
-// an instant wait where the point is the sequence of decisions.
+// The heartbeat lifecycle (docs/protocol.md, POST /api/sensors/heartbeat): the real agent against a
+// real backend on 127.0.0.1, in real time where timing is the point, and the real loop in-process
+// with an instant wait where the point is the sequence of decisions.
 import assert from "node:assert/strict";
 import type { AgentError } from "../lib/errors.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";

@@ -1,8 +1,9 @@
-// A hostile backend, at the byte level (docs/protocol.md; docs/configuration.md, Exit codes): the real main.ts against servers
-// on loopback that misbehave the ways a broken or malicious backend can. Each case exits with its
-// documented code, leaves the config as it was, and prints no token. The HTTP-level cases that
-// enroll_test.ts and tls_test.ts already cover (refused port, a held reply, HTTP 4xx/5xx, invalid
-// JSON, success: false, an untrusted certificate) are listed in docs/reliability.md, not repeated.
+// A hostile backend, at the byte level (docs/protocol.md; docs/configuration.md, Exit codes): the
+// real main.ts against servers on loopback that misbehave the ways a broken or malicious backend
+// can. Each case exits with its documented code, leaves the config as it was, and prints no token.
+// The HTTP-level cases that enroll_test.ts and tls_test.ts already cover (refused port, a held
+// reply, HTTP 4xx/5xx, invalid JSON, success: false, an untrusted certificate) are listed in
+// docs/reliability.md, not repeated.
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { newToken, runAgent, startAgent, usedTokens } from "./support/agent.ts";

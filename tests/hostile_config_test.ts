@@ -4,8 +4,8 @@
 // nothing on disk changes, and nothing hangs. The real main.ts, under the scoped test permissions;
 // the unreadable-file cases run it as uid 65534 through setpriv (root ignores file modes), which
 // changes the uid only, not Deno's permissions. Cases cli_test.ts already covers (a FIFO, a
-// directory, a file over 64 KiB, six bytes of garbage, one bad line, BACKEND_URL with credentials in
-// the environment, file:, spaces) are listed in docs/reliability.md, not repeated.
+// directory, a file over 64 KiB, six bytes of garbage, one bad line, BACKEND_URL with credentials
+// in the environment, file:, spaces) are listed in docs/reliability.md, not repeated.
 import assert from "node:assert/strict";
 import {
   agentCommand,

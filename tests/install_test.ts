@@ -1,7 +1,8 @@
 // deploy/install.sh, run for real as root inside a bubblewrap sandbox (tests/support/sandbox.ts):
-// what it installs, with which owner and mode, how it takes the install token (docs/protocol.md, Secrets:
-// never from argv, never echoed), what a re-run keeps, and what --uninstall leaves. The env file it
-// writes is read back with the agent's own parser (docs/configuration.md). Skipped without root or bwrap.
+// what it installs, with which owner and mode, how it takes the install token (docs/protocol.md,
+// Secrets: never from argv, never echoed), what a re-run keeps, and what --uninstall leaves. The
+// env file it writes is read back with the agent's own parser (docs/configuration.md). Skipped
+// without root or bwrap.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { envValues, parseEnvFile } from "../lib/envfile.ts";

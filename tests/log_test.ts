@@ -1,6 +1,7 @@
 // tests/log_test.ts: one line per event, as text or JSON, with every registered token shown only as
-// its fingerprint (docs/protocol.md, Secrets). log.ts and secrets.ts keep module state (the options and the
-// redaction registry): each test restores the options it changes, and registers only fresh tokens.
+// its fingerprint (docs/protocol.md, Secrets). log.ts and secrets.ts keep module state (the options
+// and the redaction registry): each test restores the options it changes, and registers only fresh
+// tokens.
 
 import assert from "node:assert/strict";
 import { formatLogLine, log, type LogOptions, setLogOptions } from "../lib/log.ts";

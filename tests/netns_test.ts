@@ -1,7 +1,8 @@
-// The agent on a real network stack (docs/protocol.md, Host facts; docs/protocol.md, Interfaces): a sensor namespace with veth pairs
-// in every state, a backend in a second namespace, the real main.ts enrolling across them. Needs
-// root; skipped with the reason printed elsewhere. Addresses are documentation ranges that exist
-// only inside the namespaces this test creates; nothing leaves them.
+// The agent on a real network stack (docs/protocol.md, Host facts; docs/protocol.md, Interfaces): a
+// sensor namespace with veth pairs in every state, a backend in a second namespace, the real
+// main.ts enrolling across them. Needs root; skipped with the reason printed elsewhere. Addresses
+// are documentation ranges that exist only inside the namespaces this test creates; nothing leaves
+// them.
 import assert from "node:assert/strict";
 import type { NetworkInterface } from "../lib/interfaces.ts";
 import { newToken } from "./support/agent.ts";
@@ -137,7 +138,8 @@ Deno.test({
     assert.deepEqual(sent.filter((i) => i.isManagement).map((i) => i.name), ["mgmt0"]);
     for (const [index, entry] of sent.entries()) {
       const { bytesSent, bytesRecv, ...flags } = entry;
-      // Kernel devices a namespace may hold besides ours (sit0, tunl0, ...): flags as the kernel says.
+      // Kernel devices a namespace may hold besides ours (sit0, tunl0, ...): flags as the kernel
+      // says.
       const expected = EXPECTED_FLAGS[entry.name] ?? kernelFlags(before[index]);
       assert.deepEqual(flags, { name: entry.name, ...expected }, entry.name);
       // The agent read the counters between the two snapshots, so they lie between them.
@@ -168,8 +170,8 @@ Deno.test({
   ignore: !netns.available,
   fn: async () => {
     // The default route leaves through uplink0; the backend is reached through mgmt0's own subnet.
-    // Every fallback of section 3 (default-route interface, first IPv4) would say uplink0's address:
-    // only the connection to the backend says mgmt0's.
+    // Every fallback of section 3 (default-route interface, first IPv4) would say uplink0's
+    // address: only the connection to the backend says mgmt0's.
     await using sensor = await createNamespace("sensor2");
     await using lab = await createNamespace("backend2");
     await addVeth(sensor, "uplink0", lab, "uplink0-peer");

@@ -1,5 +1,5 @@
-// Persistence on real files (docs/configuration.md): atomic replacement, mode and owner, symlinks, the
-// lock, and the write check that protects the install token.
+// Persistence on real files (docs/configuration.md): atomic replacement, mode and owner, symlinks,
+// the lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveTarget } from "../lib/location.ts";

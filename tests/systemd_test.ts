@@ -1,9 +1,10 @@
 // The systemd unit deploy/sensor-agent.service: hardened enough (systemd-analyze security), valid
-// (systemd-analyze verify), and in step with the exit codes of docs/configuration.md, Exit codes and the `agent`
-// permission set in deno.json. systemd is not running here, so nothing is started: the security
-// check reads the file offline, and verify checks a copy whose ExecStart names a binary that
-// exists (/bin/true), because /usr/local/bin/sensor-agent is only built by `deno compile`. The two
-// systemd-analyze tests print `skipped: <reason>` where systemd-analyze is missing or too old.
+// (systemd-analyze verify), and in step with the exit codes of docs/configuration.md, Exit codes
+// and the `agent` permission set in deno.json. systemd is not running here, so nothing is started:
+// the security check reads the file offline, and verify checks a copy whose ExecStart names a
+// binary that exists (/bin/true), because /usr/local/bin/sensor-agent is only built by `deno
+// compile`. The two systemd-analyze tests print `skipped: <reason>` where systemd-analyze is
+// missing or too old.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ExitCode } from "../lib/errors.ts";
@@ -164,8 +165,8 @@ Deno.test("unit: RestartPreventExitStatus= holds exactly the exit codes a restar
     assert.ok(!codes.includes(code), `${code} must be retried`);
   }
   assert.deepEqual(codes, [64, 73, 77, 78]);
-  // docs/configuration.md, Exit codes as lib/errors.ts spells it: usage, config not writable, token rejected,
-  // configuration error.
+  // docs/configuration.md, Exit codes as lib/errors.ts spells it: usage, config not writable, token
+  // rejected, configuration error.
   assert.deepEqual(codes, [
     ExitCode.usage,
     ExitCode.cantCreate,

@@ -1,8 +1,8 @@
-// HTTPS backends (docs/protocol.md; BACKEND_CA_FILE in docs/configuration.md; exit codes; secrets): the real main.ts against a real
-// TLS server on 127.0.0.1 whose certificate comes from a CA made for the test. Trust must come from
-// BACKEND_CA_FILE and nowhere else; an untrusted certificate is a configuration error (78) that
-// names BACKEND_CA_FILE, and nothing is sent before the handshake succeeds. The https tests need
-// openssl and say they skipped without it.
+// HTTPS backends (docs/protocol.md; BACKEND_CA_FILE in docs/configuration.md; exit codes; secrets):
+// the real main.ts against a real TLS server on 127.0.0.1 whose certificate comes from a CA made
+// for the test. Trust must come from BACKEND_CA_FILE and nowhere else; an untrusted certificate is
+// a configuration error (78) that names BACKEND_CA_FILE, and nothing is sent before the handshake
+// succeeds. The https tests need openssl and say they skipped without it.
 import assert from "node:assert/strict";
 import { newToken, runAgent, startAgent } from "./support/agent.ts";
 import { type SeenRequest, startBackend, waitForRequest } from "./support/backend.ts";
@@ -251,8 +251,8 @@ Deno.test({
 
 Deno.test({
   name: "tls: a refused connection is 'unreachable' (69) even when BACKEND_URL's path says tls",
-  // Deno's fetch error repeats the URL; classify() in lib/http.ts once matched its TLS words against
-  // it, so a path like /tls-gateway made a refused connection exit 78 (fixed in 138e07d).
+  // Deno's fetch error repeats the URL; classify() in lib/http.ts once matched its TLS words
+  // against it, so a path like /tls-gateway made a refused connection exit 78 (fixed in 138e07d).
   async fn() {
     const closed = startBackend(() => new Response());
     const url = closed.url;

@@ -1,10 +1,10 @@
 // reference-backend/console/guard.ts: what a state-changing console request must show before it is
 // served (CSRF). Three checks, each enough alone against a cross-site form post: the browser's
-// Sec-Fetch-Site and Origin say the request came from the console's own origin; the body is JSON
-// (a form cannot send that type without a CORS preflight, which the backend never grants); and the
+// Sec-Fetch-Site and Origin say the request came from the console's own origin; the body is JSON (a
+// form cannot send that type without a CORS preflight, which the backend never grants); and the
 // session's CSRF token is in the X-CSRF-Token header, which no other page can read or set. The
-// SameSite=Strict cookie is a fourth layer: it does not help against a page on the same site (another
-// port of the same host), which the first three do.
+// SameSite=Strict cookie is a fourth layer: it does not help against a page on the same site
+// (another port of the same host), which the first three do.
 import { HttpError } from "../http.ts";
 import type { Session } from "./session.ts";
 import { sameSecret } from "../tokens.ts";

@@ -1,8 +1,9 @@
 // tests/support/netns_backend.ts: a backend that runs as its own process inside a network namespace
-// (a Deno process cannot enter one, so tests/support/backend.ts cannot serve there). Run as a script
-// it listens on the address in argv, prints `{"listening":<port>}`, then one JSON line per request,
-// and enrolls every sensor with the token in NETNS_BACKEND_SENSOR_TOKEN (env, never argv).
-// Imported, it gives startNetnsBackend, which starts the script in a namespace and collects its lines.
+// (a Deno process cannot enter one, so tests/support/backend.ts cannot serve there). Run as a
+// script it listens on the address in argv, prints `{"listening":<port>}`, then one JSON line per
+// request, and enrolls every sensor with the token in NETNS_BACKEND_SENSOR_TOKEN (env, never argv).
+// Imported, it gives startNetnsBackend, which starts the script in a namespace and collects its
+// lines.
 import { keptEnv } from "./env.ts";
 import type { NetNamespace } from "./netns.ts";
 

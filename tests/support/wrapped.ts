@@ -1,7 +1,8 @@
 // tests/support/wrapped.ts: the real main.ts under the same scoped permission set as agent.ts, but
 // started through a wrapper command: strace (to kill it at an exact system call), unshare (a
 // private mount namespace with a tiny tmpfs), /usr/bin/time (peak RSS), setpriv (another uid). The
-// wrapper never widens Deno's permissions; every run's output is scanned for tokens like runAgent's.
+// wrapper never widens Deno's permissions; every run's output is scanned for tokens like
+// runAgent's.
 import {
   type AgentOptions,
   type AgentRun,
