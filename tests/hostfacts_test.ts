@@ -10,7 +10,7 @@ import {
   readMachineId,
 } from "../lib/hostfacts.ts";
 import { runAgent } from "./support/agent.ts";
-import { FIXTURE, HOST_ENV } from "./support/seed.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 
 // --- firstNonEmptyLine (hostname, machine id)
 
@@ -136,7 +136,7 @@ Deno.test("machine id: an empty host file falls back to /etc/machine-id", async 
 
 Deno.test("warnings: identity files the permission set withholds are named once each, with the fix", async () => {
   const run = await runAgent(["inventory"], {
-    read: [FIXTURE],
+    read: [...FIXTURE_READS, `${FIXTURE}/none.env`],
     env: { ...HOST_ENV, SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env` },
   });
   assert.equal(run.code, 0, run.stderr);
@@ -158,7 +158,14 @@ Deno.test("warnings: identity files the permission set withholds are named once 
 Deno.test("warnings: a missing hostname file on a host without containers is not warned about", async () => {
   const missing = `${FIXTURE}/no-such-hostname`;
   const run = await runAgent(["inventory"], {
-    read: [FIXTURE, "/etc/os-release", "/usr/lib/os-release"],
+    read: [
+      ...FIXTURE_READS,
+      `${FIXTURE}/none.env`,
+      `${FIXTURE}/no-such-os-release`,
+      missing,
+      "/etc/os-release",
+      "/usr/lib/os-release",
+    ],
     env: {
       ...HOST_ENV,
       SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env`,

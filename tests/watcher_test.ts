@@ -4,7 +4,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InterfaceWatcher } from "../lib/watcher.ts";
-import { type FakeInterface, netDevText, withHostTree } from "./support/hosttree.ts";
+import {
+  type FakeInterface,
+  netDevText,
+  withHostTree,
+  writeInterface,
+} from "./support/hosttree.ts";
 import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "./support/netns.ts";
 
 const eth = (name: string, ifindex: number, bytesRecv = 0): FakeInterface => ({
@@ -36,21 +41,17 @@ Deno.test("watcher: an interface added to net/dev is in the next beat", async ()
   await withHostTree([eth("eth0", 2)], {}, async (roots) => {
     using watcher = new InterfaceWatcher(roots);
     assert.deepEqual(names(watcher), ["eth0"]);
-    // eth1 appears: its sysfs entry from a second tree, net/dev rewritten in place as procfs does.
-    await withHostTree([eth("eth1", 3)], {}, async (other) => {
-      const link = await Deno.realPath(join(other.sys, "class", "net", "eth1"));
-      await Deno.symlink(link, join(roots.sys, "class", "net", "eth1"));
-      await Deno.writeTextFile(
-        join(roots.proc, "net", "dev"),
-        netDevText([eth("eth0", 2), eth("eth1", 3, 7)]),
-      );
-      const found = watcher.read([], undefined).interfaces;
-      assert.deepEqual(found.map((entry) => [entry.name, entry.bytesRecv]), [
-        ["eth0", 0],
-        ["eth1", 7],
-      ]);
-      watcher[Symbol.dispose](); // before the second tree goes
-    });
+    // eth1 appears: its sysfs entry, then net/dev rewritten in place as procfs does.
+    await writeInterface(roots.sys, eth("eth1", 3));
+    await Deno.writeTextFile(
+      join(roots.proc, "net", "dev"),
+      netDevText([eth("eth0", 2), eth("eth1", 3, 7)]),
+    );
+    const found = watcher.read([], undefined).interfaces;
+    assert.deepEqual(found.map((entry) => [entry.name, entry.bytesRecv]), [
+      ["eth0", 0],
+      ["eth1", 7],
+    ]);
   });
 });
 
