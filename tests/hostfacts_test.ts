@@ -7,6 +7,7 @@ import {
   architectureName,
   firstNonEmptyLine,
   prettyName,
+  readHostFacts,
   readMachineId,
 } from "../lib/hostfacts.ts";
 import { runAgent } from "./support/agent.ts";
@@ -127,6 +128,47 @@ Deno.test("machine id: an empty host file falls back to /etc/machine-id", async 
     assert.equal(await readMachineId(`${dir}/machine-id`), expected);
     await Deno.writeTextFile(`${dir}/machine-id`, "\n0123abcd\n");
     assert.equal(await readMachineId(`${dir}/machine-id`), "0123abcd");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// --- judged at every read: each refresh of the host facts (every 60 s) reads the files again
+
+Deno.test("hostname: a host file swapped for a link after start is not followed at the next read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const hostnameFile = `${dir}/hostname`;
+    const files = { hostnameFile, osReleaseFile: `${dir}/os-release` };
+    await Deno.writeTextFile(hostnameFile, "sensor-7\n");
+    await Deno.chmod(hostnameFile, 0o644);
+    assert.equal((await readHostFacts(files)).hostname, "sensor-7");
+    // A private file elsewhere, and a public one: neither is the file the setting led to.
+    await Deno.writeTextFile(`${dir}/private`, "root:$6$secret\n");
+    await Deno.chmod(`${dir}/private`, 0o600);
+    await Deno.writeTextFile(`${dir}/public`, "elsewhere\n");
+    await Deno.chmod(`${dir}/public`, 0o644);
+    for (const target of ["private", "public"]) {
+      await Deno.remove(hostnameFile);
+      await Deno.symlink(`${dir}/${target}`, hostnameFile);
+      assert.equal((await readHostFacts(files)).hostname, Deno.hostname(), target);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hostname: a host file only its owner may read is someone's secret, never sent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const hostnameFile = `${dir}/hostname`;
+    await Deno.writeTextFile(hostnameFile, "root:$6$secret\n");
+    await Deno.chmod(hostnameFile, 0o640);
+    const facts = await readHostFacts({ hostnameFile, osReleaseFile: `${dir}/os-release` });
+    assert.equal(facts.hostname, Deno.hostname());
+    await Deno.chmod(hostnameFile, 0o644); // readable by all: a hostname file like any other
+    const again = await readHostFacts({ hostnameFile, osReleaseFile: `${dir}/os-release` });
+    assert.equal(again.hostname, "root:$6$secret");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,6 +8,7 @@ import {
   type FakeInterface,
   netDevText,
   withHostTree,
+  writeHostTree,
   writeInterface,
 } from "./support/hosttree.ts";
 import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "./support/netns.ts";
@@ -82,6 +83,43 @@ Deno.test("watcher: disposing of it closes every file it holds", async () => {
 
 const netns = await netnsAvailable();
 if (!netns.available) console.log(`skipped: watcher_test.ts netns: ${netns.reason}`);
+
+Deno.test("watcher: what leads out of the root since the last detection is not read at the next", async () => {
+  await withHostTree([{ ...eth("eth0", 2), up: false }], {}, async (roots, dir) => {
+    const outside = await writeHostTree(join(dir, "outside"), [eth("eth0", 77)]); // up
+    let now = 0;
+    using watcher = new InterfaceWatcher(roots, { maxAgeMs: 60_000, now: () => now });
+    assert.deepEqual(watcher.read([], undefined).interfaces.map((i) => [i.name, i.isUp]), [
+      ["eth0", false],
+    ]);
+    // Swapped after start: eth0's entry now leads to another tree's device.
+    const link = join(roots.sys, "class", "net", "eth0");
+    await Deno.remove(link);
+    await Deno.symlink(
+      join(outside.sys, "devices", "pci0000:00", "0000:00:1f.6", "net", "eth0"),
+      link,
+    );
+    now = 60_000;
+    const { interfaces } = watcher.read([], undefined);
+    assert.deepEqual(interfaces, [], "its ifindex and flags were not read");
+  });
+});
+
+Deno.test("watcher: net/dev swapped for a FIFO is judged again at the next detection, without a hang", async () => {
+  await withHostTree([eth("eth0", 2, 100)], {}, async (roots) => {
+    let now = 0;
+    using watcher = new InterfaceWatcher(roots, { maxAgeMs: 60_000, now: () => now });
+    assert.equal(watcher.read([], undefined).interfaces[0].bytesRecv, 100);
+    const netDev = join(roots.proc, "net", "dev");
+    await Deno.remove(netDev);
+    const made = await new Deno.Command("mkfifo", { args: [netDev] }).output();
+    assert.equal(made.code, 0);
+    now = 60_000;
+    const { interfaces, degraded } = watcher.read([], undefined);
+    assert.deepEqual(interfaces, []);
+    assert.ok(degraded?.includes(`${netDev} cannot be read (not a regular file)`), degraded);
+  });
+});
 
 Deno.test({
   name:

@@ -3,6 +3,7 @@
 // /host/proc and /host/sys, and a test directory at /etc/ravenxcope. Each run gets its own
 // private mount namespace (`unshare -m`), so nothing is mounted outside it; mount points that did
 // not exist are made for the test and removed again (never recursively: they may hold a mount).
+// A host made with `{ mounts: false }` is a laptop: /host/proc and /host/sys stay empty.
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
@@ -18,6 +19,26 @@ mount -o remount,bind,ro /host/sys
 mount --bind "$0" /etc/ravenxcope
 exec "$@"`;
 
+/** The same without the host's procfs and sysfs: the machine of a developer who has not mounted them. */
+const LAYOUT_WITHOUT_MOUNTS = `set -e
+mount --bind "$0" /etc/ravenxcope
+exec "$@"`;
+
+/** How one run is started beyond its flags, script and arguments. */
+export interface RunHow {
+  /** Run before deno, e.g. setpriv (another uid) or strace; it never widens Deno's permissions. */
+  readonly wrapper?: string[];
+  /** The working directory, where -P finds deno.json: a readableCopy's for another uid. */
+  readonly cwd?: string;
+  /** run() kills the run with SIGKILL after this long (a hung agent may not answer SIGTERM). */
+  readonly timeoutMs?: number;
+}
+
+/** A run that may have been killed for taking longer than RunHow.timeoutMs. */
+export interface ShippedRun extends WrappedRun {
+  readonly timedOut: boolean;
+}
+
 /** The shipped layout for one test; `await using` undoes what it made. */
 export interface ShippedHost {
   /** The host directory that the runs see as /etc/ravenxcope. */
@@ -28,14 +49,16 @@ export interface ShippedHost {
     script: string,
     args: string[],
     env?: Record<string, string>,
+    how?: RunHow,
   ): Deno.Command;
-  /** command(), run to its end, its output scanned for tokens. */
+  /** command(), run to its end (or its timeout), its output scanned for tokens. */
   run(
     flags: string[],
     script: string,
     args: string[],
     env?: Record<string, string>,
-  ): Promise<WrappedRun>;
+    how?: RunHow,
+  ): Promise<ShippedRun>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -46,7 +69,7 @@ export async function shippedLayoutUnavailable(): Promise<string | undefined> {
 }
 
 /** Makes the mount points and a test directory for /etc/ravenxcope. */
-export async function shippedHost(): Promise<ShippedHost> {
+export async function shippedHost(options: { mounts?: boolean } = {}): Promise<ShippedHost> {
   const made: string[] = [];
   for (const path of MOUNT_POINTS) {
     try {
@@ -63,6 +86,7 @@ export async function shippedHost(): Promise<ShippedHost> {
     script: string,
     args: string[],
     env: Record<string, string> = {},
+    how: RunHow = {},
   ) =>
     new Deno.Command("unshare", {
       args: [
@@ -71,8 +95,9 @@ export async function shippedHost(): Promise<ShippedHost> {
         "private",
         "sh",
         "-c",
-        LAYOUT,
+        options.mounts === false ? LAYOUT_WITHOUT_MOUNTS : LAYOUT,
         etc,
+        ...how.wrapper ?? [],
         Deno.execPath(),
         "run",
         "-q",
@@ -81,7 +106,7 @@ export async function shippedHost(): Promise<ShippedHost> {
         script,
         ...args,
       ],
-      cwd: PROJECT,
+      cwd: how.cwd ?? PROJECT,
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...keptEnv(), ...env },
       clearEnv: true,
       stdin: "null",
@@ -91,7 +116,19 @@ export async function shippedHost(): Promise<ShippedHost> {
   return {
     etc,
     command,
-    run: (flags, script, args, env) => finish(command(flags, script, args, env).spawn()),
+    async run(flags, script, args, env, how = {}) {
+      const child = command(flags, script, args, env, how).spawn();
+      let timedOut = false;
+      const timer = how.timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL"); // sh and setpriv exec: the child is deno itself
+      }, how.timeoutMs);
+      try {
+        return { ...await finish(child), timedOut };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async [Symbol.asyncDispose]() {
       await Deno.remove(etc, { recursive: true }).catch(() => {});
       for (const path of made.reverse()) await Deno.remove(path).catch(() => {});
