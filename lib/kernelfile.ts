@@ -79,3 +79,26 @@ export function readKernelFile(file: Deno.FsFile, maxBytes: number): Uint8Array 
   if (length > maxBytes) throw UnfitFileError.of(tooLarge(maxBytes));
   return buffer.subarray(0, length);
 }
+
+/** Reads `file` from offset 0 into `buffer` until the end or the buffer is full; the byte count. */
+export function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
+  file.seekSync(0, Deno.SeekMode.Start);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = file.readSync(length === 0 ? buffer : buffer.subarray(length));
+    if (n === null || n === 0) break;
+    length += n;
+  }
+  return length;
+}
+
+/**
+ * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole
+ * in one show() call (at most a page) and hands all of it to the first read of a larger buffer, so
+ * the read-until-0 of readWhole would only add a second system call per file per beat to learn of
+ * the end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
+ */
+export function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
+  file.seekSync(0, Deno.SeekMode.Start);
+  return file.readSync(buffer) ?? 0;
+}

@@ -5,10 +5,9 @@
 // removes them first, but only under the config lock, taken without waiting: every writer holds
 // that lock for as long as its temporary file lives, so a lock held by someone means a live writer,
 // whose file is left alone.
-import { tryLockConfig } from "./configlock.ts";
 import { resolveTarget } from "./location.ts";
 import { log } from "./log.ts";
-import { basename, dirname, join } from "./paths.ts";
+import { basename, dirname, join, resolve } from "./paths.ts";
 
 /** A fresh temporary file beside `target`: `.<name>.<random digits>.tmp`, in its directory. */
 export function tempName(target: string): string {
@@ -48,14 +47,16 @@ export async function removeTemps(target: string): Promise<number> {
  */
 export async function removeLeftovers(configPath: string): Promise<void> {
   try {
-    const target = await resolveTarget(configPath);
+    const target = await whereConfigIs(configPath);
     const directory = dirname(target);
     if (Deno.permissions.querySync({ name: "write", path: directory }).state !== "granted") return;
+    // Looked for synchronously: every command pays this at start, and there is rarely anything.
     let found = false;
-    for await (const entry of Deno.readDir(directory)) {
+    for (const entry of Deno.readDirSync(directory)) {
       if (entry.isFile && isTempName(target, entry.name)) found = true;
     }
     if (!found) return;
+    const { tryLockConfig } = await import("./configlock.ts");
     const lock = await tryLockConfig(target);
     if (lock === undefined) return; // a writer is at work: its file is not a leftover
     try {
@@ -72,4 +73,18 @@ export async function removeLeftovers(configPath: string): Promise<void> {
   } catch {
     // nothing to see (a missing directory), or nowhere to look: nothing left to remove here
   }
+}
+
+/** The config's real place: where a plain file's directory really is, else resolveTarget's answer. */
+async function whereConfigIs(configPath: string): Promise<string> {
+  const path = resolve(configPath);
+  const isLink = (() => {
+    try {
+      return Deno.lstatSync(path).isSymlink;
+    } catch {
+      return false; // missing: where it would be created
+    }
+  })();
+  if (isLink) return await resolveTarget(path);
+  return join(Deno.realPathSync(dirname(path)), basename(path));
 }

@@ -51,11 +51,14 @@ export interface ReadRules {
  * than 64 KiB", ...) and Deno's own errors (NotFound, PermissionDenied...) for what it cannot do.
  */
 export async function readSmallFile(path: string, rules: ReadRules): Promise<Uint8Array> {
+  // The looks are synchronous: each is a few microseconds, where an async call costs a hop to
+  // Deno's thread pool and back (the agent's start pays it per file). The open is not: it alone
+  // can block, on a FIFO swapped in after the stat, and then SIGTERM must still be heard.
   if (rules.resolved) {
-    const real = await Deno.realPath(path);
+    const real = Deno.realPathSync(path);
     if (real !== path) throw UnfitFileError.moved(real);
   }
-  const judged = await Deno.stat(path);
+  const judged = Deno.statSync(path);
   const unfit = unfitness(judged, rules.role, rules.maxBytes);
   if (unfit !== undefined) throw UnfitFileError.of(unfit);
   // Deno has no O_NOFOLLOW or O_NONBLOCK: the path may be swapped between the stat and the open.
@@ -63,23 +66,23 @@ export async function readSmallFile(path: string, rules: ReadRules): Promise<Uin
   // where the open file really is, so it serves where the path is its own; a system file reached
   // through the distribution's link (/etc/os-release) is looked at by its path once more instead.
   using file = await Deno.open(path, { read: true });
-  const opened = rules.resolved ? await file.stat() : await Deno.stat(path);
+  const opened = rules.resolved ? file.statSync() : Deno.statSync(path);
   if (opened.ino !== judged.ino || opened.dev !== judged.dev) throw UnfitFileError.changed();
   const unfitOpened = unfitness(opened, rules.role, rules.maxBytes);
   if (unfitOpened !== undefined) throw UnfitFileError.of(unfitOpened);
-  return await readCapped(file, rules.maxBytes);
+  return readCapped(file, rules.maxBytes);
 }
 
 /**
  * Reads `file` to its end, refusing more than `maxBytes`: the file may have grown since its stat,
  * and procfs files say size 0 whatever they hold.
  */
-async function readCapped(file: Deno.FsFile, maxBytes: number): Promise<Uint8Array> {
+function readCapped(file: Deno.FsFile, maxBytes: number): Uint8Array {
   const buffer = new Uint8Array(Math.min(maxBytes + 1, 64 * 1024));
   const chunks: Uint8Array[] = [];
   let length = 0;
   for (;;) {
-    const n = await file.read(buffer);
+    const n = file.readSync(buffer); // a regular file: it ends, and soon
     if (n === null) break;
     length += n;
     if (length > maxBytes) throw UnfitFileError.of(tooLarge(maxBytes));

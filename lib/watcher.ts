@@ -10,7 +10,7 @@ import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableReason, unreadableRoots } from "./degraded.ts";
 import { tooLarge } from "./filecheck.ts";
 import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
-import { directoryWithin, openKernelFile } from "./kernelfile.ts";
+import { directoryWithin, openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
 import { UnfitFileError } from "./smallfile.ts";
 import { type Classified, classify } from "./sysfs.ts";
@@ -246,29 +246,6 @@ export class InterfaceWatcher implements Disposable {
       degraded: unreadableRoots(this.roots, failures),
     };
   }
-}
-
-/** Reads `file` from offset 0 into `buffer` until the end or the buffer is full; the byte count. */
-function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
-  file.seekSync(0, Deno.SeekMode.Start);
-  let length = 0;
-  while (length < buffer.length) {
-    const n = file.readSync(length === 0 ? buffer : buffer.subarray(length));
-    if (n === null || n === 0) break;
-    length += n;
-  }
-  return length;
-}
-
-/**
- * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole
- * in one show() call (at most a page) and hands all of it to the first read of a larger buffer, so
- * the read-until-0 of readWhole would only add a second system call per file per beat to learn of
- * the end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
- */
-function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
-  file.seekSync(0, Deno.SeekMode.Start);
-  return file.readSync(buffer) ?? 0;
 }
 
 function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
