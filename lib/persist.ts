@@ -7,6 +7,7 @@ import { parseEnvFile, withSensorToken } from "./envfile.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { removeTemps, tempName } from "./leftovers.ts";
 import { resolveTarget } from "./location.ts";
+import { readSmallFile } from "./smallfile.ts";
 
 export { type ConfigLock, lockConfig, lockConfigUnlessStopped } from "./configlock.ts";
 
@@ -87,7 +88,9 @@ export async function persistSensorToken(configPath: string, sensorToken: string
     let before = "";
     let owner: Deno.FileInfo | undefined;
     try {
-      before = await Deno.readTextFile(target);
+      // Judged as when it was loaded: the rewrite reads what it keeps, and nothing else.
+      const rules = { role: "secret", maxBytes: 64 * 1024, resolved: true } as const;
+      before = new TextDecoder().decode(await readSmallFile(target, rules));
       owner = await Deno.stat(target);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
