@@ -19,7 +19,7 @@ import {
   shippedHost,
   shippedLayoutUnavailable,
 } from "./support/shipped.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { type TempDir, tempDir } from "./support/tempdir.ts";
 
 const unavailable = await shippedLayoutUnavailable();
 const SHIPPED = ["-P=agent"];
@@ -58,9 +58,30 @@ function seen(backend: TestBackend): string[] {
   return backend.requests.map((r) => `${r.path} ${[...r.headers].join(" ")} ${r.body}`);
 }
 
-async function writeConfig(host: ShippedHost, backendUrl: string): Promise<void> {
+/** What every case starts from: a backend that enrolls, the layout with a config naming it, and
+ * a scratch directory outside every grant (in /tmp, like the layout's: one file system). */
+interface Scene extends AsyncDisposable {
+  readonly backend: TestBackend;
+  readonly host: ShippedHost;
+  readonly dir: TempDir;
+}
+
+async function setUp(): Promise<Scene> {
+  const backend = startBackend(() => enrolled(newToken("sensor")));
+  const host = await shippedHost();
+  const dir = await tempDir();
   const config = join(host.etc, "sensor-agent.env");
-  await Deno.writeTextFile(config, `BACKEND_URL=${backendUrl}\n`, { mode: 0o600 });
+  await Deno.writeTextFile(config, `BACKEND_URL=${backend.url}\n`, { mode: 0o600 });
+  return {
+    backend,
+    host,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await dir[Symbol.asyncDispose]();
+      await host[Symbol.asyncDispose]();
+      await backend.close();
+    },
+  };
 }
 
 // --- HOST_PROC and HOST_SYS: a FIFO, /dev/zero and a link out of the grant
@@ -129,10 +150,8 @@ for (const hazard of ROOT_HAZARDS) {
       `hardening: ${hazard.key} in /etc/ravenxcope with ${hazard.what}: 78 within 10 s, nothing sent`,
     ignore: unavailable !== undefined,
     async fn() {
-      await using backend = startBackend(() => enrolled(newToken("sensor")));
-      await using host = await shippedHost();
-      await using dir = await tempDir();
-      await writeConfig(host, backend.url);
+      await using scene = await setUp();
+      const { backend, host, dir } = scene;
       await hazard.make(join(host.etc, "root"), await outsideTree(dir.path));
       const env = { [hazard.key]: "/etc/ravenxcope/root" };
       for (const command of ["inventory", "enroll"]) {
@@ -166,11 +185,8 @@ for (const hazard of ROOT_HAZARDS) {
       `hardening: ${hazard.key} granted file by file, with ${hazard.what}: no hang, nothing outside`,
     ignore: unavailable !== undefined,
     async fn() {
-      const sensorToken = newToken("sensor");
-      await using backend = startBackend(() => enrolled(sensorToken));
-      await using host = await shippedHost();
-      await using dir = await tempDir();
-      await writeConfig(host, backend.url);
+      await using scene = await setUp();
+      const { backend, host, dir } = scene;
       const outside = await outsideTree(dir.join("outside"));
       // A sound tree with eth0, the hazard added to it (or in place of its root).
       const own = await writeHostTree(dir.join("own"), [
@@ -235,10 +251,8 @@ for (const uid of [0, 65534]) {
     name: `hardening: as uid ${uid}, a hard link as INSTALL_TOKEN_FILE is a 78 and nothing is sent`,
     ignore: unavailable !== undefined,
     async fn() {
-      await using backend = startBackend(() => enrolled(newToken("sensor")));
-      await using host = await shippedHost();
-      await using dir = await tempDir(); // /tmp, as /etc/ravenxcope's test directory: one file system
-      await writeConfig(host, backend.url);
+      await using scene = await setUp();
+      const { backend, host, dir } = scene;
       const secret = await secretFile(dir.path, uid === 0 ? 0o640 : 0o600);
       await Deno.link(secret, join(host.etc, "tok"));
       let script = AGENT_MAIN;
@@ -313,10 +327,8 @@ for (const loose of LOOSE_SECRETS) {
     name: `hardening: ${loose.what} is a 78 before anything is sent`,
     ignore: unavailable !== undefined,
     async fn() {
-      await using backend = startBackend(() => enrolled(newToken("sensor")));
-      await using host = await shippedHost();
-      await using dir = await tempDir();
-      await writeConfig(host, backend.url);
+      await using scene = await setUp();
+      const { backend, host, dir } = scene;
       await loose.make(host.etc, dir.path);
       const commands = loose.env.BACKEND_CA_FILE
         ? ["enroll", "run"]
@@ -337,10 +349,8 @@ Deno.test({
   name: "hardening: a hard link of a secret as HOST_HOSTNAME_FILE: nothing of it shown or sent",
   ignore: unavailable !== undefined,
   async fn() {
-    await using backend = startBackend(() => enrolled(newToken("sensor")));
-    await using host = await shippedHost();
-    await using dir = await tempDir();
-    await writeConfig(host, backend.url);
+    await using scene = await setUp();
+    const { backend, host, dir } = scene;
     await Deno.link(await secretFile(dir.path), join(host.etc, "tok"));
     const env = { HOST_HOSTNAME_FILE: "/etc/ravenxcope/tok", INSTALL_TOKEN: newToken("install") };
     const inventory = await host.run(SHIPPED, AGENT_MAIN, ["inventory"], env, BOUNDED);

@@ -17,7 +17,7 @@ import {
   type TestBackend,
 } from "./support/backend.ts";
 import {
-  AGENT_MAIN,
+  runUntilBeats,
   type ShippedHost,
   shippedHost,
   shippedLayoutUnavailable,
@@ -53,18 +53,8 @@ async function enrollAndBeat(host: ShippedHost, flags: string[], backend: TestBa
     `BACKEND_URL=${backend.url}\nINSTALL_TOKEN=${newToken("install")}\n`,
     { mode: 0o600 },
   );
-  const agent = host.command(flags, AGENT_MAIN, ["run"], { LOG_LEVEL: "debug" }).spawn();
-  const output = Promise.all([
-    new Response(agent.stdout).text(),
-    new Response(agent.stderr).text(),
-  ]);
-  const deadline = performance.now() + 15_000;
-  while (backend.requests.filter(isBeat).length < 3 && performance.now() < deadline) {
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  agent.kill("SIGTERM");
-  const [status, [, stderr]] = await Promise.all([agent.status, output]);
-  assert.equal(status.code, 0, stderr);
+  const { code, stderr } = await runUntilBeats(host, flags, backend, 3, { LOG_LEVEL: "debug" });
+  assert.equal(code, 0, stderr);
   const [enrollment, ...rest] = backend.requests;
   const beats = rest.filter(isBeat);
   assert.ok(beats.length >= 3, `${beats.length} heartbeats: ${stderr}`);

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
+import type { SeenRequest } from "./backend.ts";
 import { finish, unavailable, type WrappedRun } from "./wrapped.ts";
 
 /** The mount points the layout needs on the real file system. */
@@ -139,3 +140,29 @@ export async function shippedHost(options: { mounts?: boolean } = {}): Promise<S
 /** The agent's entry point and the probe of confinement, as paths the runs take. */
 export const AGENT_MAIN = join(PROJECT, "main.ts");
 export const CONFINEMENT_PROBE = join(PROJECT, "tests", "support", "confinement_probe.ts");
+
+/**
+ * Runs `main.ts run` in `host` until `backend` has seen `beats` heartbeats (15 s at most), then
+ * stops it with SIGTERM; its exit code and stderr.
+ */
+export async function runUntilBeats(
+  host: ShippedHost,
+  flags: string[],
+  backend: { readonly requests: readonly SeenRequest[] },
+  beats = 3,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const isBeat = (r: SeenRequest) => r.path === "/api/sensors/heartbeat";
+  const agent = host.command(flags, AGENT_MAIN, ["run"], env).spawn();
+  const output = Promise.all([
+    new Response(agent.stdout).text(),
+    new Response(agent.stderr).text(),
+  ]);
+  const deadline = performance.now() + 15_000;
+  while (backend.requests.filter(isBeat).length < beats && performance.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  agent.kill("SIGTERM");
+  const [status, [, stderr]] = await Promise.all([agent.status, output]);
+  return { code: status.code, stderr };
+}
