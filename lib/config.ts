@@ -1,7 +1,7 @@
 // lib/config.ts: the validated configuration every command works from (docs/configuration.md): the
 // config file merged with the environment, each value checked, each path setting resolved and
 // confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
-import { join, normalize } from "./paths.ts";
+import { normalize } from "./paths.ts";
 import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
 import {
   confinedPath,
@@ -61,8 +61,8 @@ export interface Config {
 /** The files procfs and sysfs are read through under a root (docs/protocol.md, Interfaces). */
 export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
   return {
-    procFiles: [join(roots.proc, "net", "dev"), join(roots.proc, "net", "route")],
-    sysDirectory: join(roots.sys, "class", "net"),
+    procFiles: filesUnder("HOST_PROC", roots.proc).map((file) => file.path),
+    sysDirectory: filesUnder("HOST_SYS", roots.sys)[0].path,
   };
 }
 
