@@ -2,12 +2,13 @@
 // out as deployments lay it out: the host's real /proc and /sys bind-mounted read-only at
 // /host/proc and /host/sys, and a test directory at /etc/ravenxcope. Each run gets its own
 // private mount namespace (`unshare -m`), so nothing is mounted outside it; mount points that did
-// not exist are made for the test and removed again (never recursively: they may hold a mount).
+// not exist are made for the tests and removed by the last one using them (support/mountpoints.ts).
 // A host made with `{ mounts: false }` is a laptop: /host/proc and /host/sys stay empty.
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
 import type { SeenRequest } from "./backend.ts";
+import { claimMountPoints } from "./mountpoints.ts";
 import { finish, unavailable, type WrappedRun } from "./wrapped.ts";
 
 /** The mount points the layout needs on the real file system. */
@@ -71,15 +72,7 @@ export async function shippedLayoutUnavailable(): Promise<string | undefined> {
 
 /** Makes the mount points and a test directory for /etc/ravenxcope. */
 export async function shippedHost(options: { mounts?: boolean } = {}): Promise<ShippedHost> {
-  const made: string[] = [];
-  for (const path of MOUNT_POINTS) {
-    try {
-      await Deno.mkdir(path, { mode: 0o755 });
-      made.push(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-  }
+  const mountPoints = await claimMountPoints(MOUNT_POINTS);
   const etc = await Deno.makeTempDir({ prefix: "sensor-agent-etc-" });
   await Deno.chmod(etc, 0o700);
   const command = (
@@ -132,7 +125,7 @@ export async function shippedHost(options: { mounts?: boolean } = {}): Promise<S
     },
     async [Symbol.asyncDispose]() {
       await Deno.remove(etc, { recursive: true }).catch(() => {});
-      for (const path of made.reverse()) await Deno.remove(path).catch(() => {});
+      await mountPoints[Symbol.asyncDispose]();
     },
   };
 }
