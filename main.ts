@@ -92,6 +92,9 @@ export async function main(args: string[]): Promise<number> {
     if (invocation.command === "enroll") {
       await (await import("./lib/persist.ts")).checkConfigTarget(configPath);
     }
+    // What a crash left beside the config (a temporary file holding a sensor token) goes first,
+    // whatever the command, and whatever the config then turns out to be.
+    await (await import("./lib/leftovers.ts")).removeLeftovers(configPath);
     // Loaded once here, for every command; only enrollment reads it again, under the lock.
     const config = await loadConfig(configPath);
     const ctx = { configPath, config, signal: stop.signal };

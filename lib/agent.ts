@@ -208,7 +208,11 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
     ]);
   const backend = await backendFor(config);
   const dropped = await dropStartupPermissions(config);
-  log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
+  if (dropped.length > 0) {
+    log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
+  } else {
+    log.debug("kept every permission: Deno reads /proc and /sys only for a process holding all");
+  }
   if (isLogged("debug")) await logRemainingPermissions(config); // a dozen queries, for one line
   try {
     return await runHeartbeats({

@@ -25,7 +25,10 @@ export async function backendFor(config: Config): Promise<Backend> {
   }
   let pem: string;
   try {
-    pem = new TextDecoder().decode(await readSmallFile(config.backendCaFile, MAX_CA_FILE_BYTES));
+    // A secret's rules: a CA bundle anyone may rewrite, or another file's second name, decides
+    // whom the agent trusts with its tokens.
+    const rules = { role: "secret", maxBytes: MAX_CA_FILE_BYTES, resolved: true } as const;
+    pem = new TextDecoder().decode(await readSmallFile(config.backendCaFile, rules));
   } catch (error) {
     throw new AgentError(
       ExitCode.config,

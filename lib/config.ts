@@ -1,7 +1,7 @@
 // lib/config.ts: the validated configuration every command works from (docs/configuration.md): the
 // config file merged with the environment, each value checked, each path setting resolved and
 // confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
-import { join } from "./paths.ts";
+import { normalize } from "./paths.ts";
 import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
 import {
   confinedPath,
@@ -11,6 +11,7 @@ import {
   pseudoFileSystems,
 } from "./confinement.ts";
 import { rewriteHazard } from "./envfile.ts";
+import { filesUnder, type RootKey, rootProblem } from "./hostroots.ts";
 import { configError } from "./errors.ts";
 import type { HostRoots } from "./interfaces.ts";
 import { processProbe, resolveTarget } from "./location.ts";
@@ -60,8 +61,8 @@ export interface Config {
 /** The files procfs and sysfs are read through under a root (docs/protocol.md, Interfaces). */
 export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
   return {
-    procFiles: [join(roots.proc, "net", "dev"), join(roots.proc, "net", "route")],
-    sysDirectory: join(roots.sys, "class", "net"),
+    procFiles: filesUnder("HOST_PROC", roots.proc).map((file) => file.path),
+    sysDirectory: filesUnder("HOST_SYS", roots.sys)[0].path,
   };
 }
 
@@ -106,22 +107,23 @@ export function resolveConfig(
     const setting = settings.get(key) ?? { value: fallback, source: "the default" };
     return confinedPath(key, setting, probe, confines);
   };
-  // A root: only the files under it that the agent reads need to be allowed.
-  const root = (key: "HOST_PROC" | "HOST_SYS", host: string, own: string): string => {
+  // A root: judged by the files under it that the agent reads (lib/hostroots.ts), set or default.
+  const root = (key: RootKey, host: string, own: string): string => {
     const value = absolute(key);
-    const needed = (dir: string) => {
-      const { procFiles, sysDirectory } = hostRootFiles({ proc: dir, sys: dir });
-      return key === "HOST_PROC" ? procFiles[0] : sysDirectory;
-    };
-    if (value === undefined) return probe.exists(needed(host)) ? host : own;
-    if (!probe.canRead(needed(value))) {
-      fail(
-        key,
-        `names ${value}, but this build's permission set does not allow reading ${needed(value)}`,
-        grantAdvice,
-      );
-    }
-    return value;
+    const chosen = value !== undefined
+      ? normalize(value)
+      : probe.exists(filesUnder(key, host)[0].path)
+      ? host
+      : own;
+    const problem = rootProblem(key, chosen, probe);
+    if (problem === undefined) return chosen;
+    const setting = settings.get(key) ?? { value: chosen, source: "the default" };
+    throw configError(
+      `${key} from ${setting.source} names ${setting.value}: ${problem}`,
+      `Point ${key} at the host's ${
+        key === "HOST_PROC" ? "/proc" : "/sys"
+      } mounted where the permission set grants its files (${host} in the shipped set), or leave it unset`,
+    );
   };
 
   if (get("INSTALL_TOKEN") !== undefined && get("INSTALL_TOKEN_FILE") !== undefined) {

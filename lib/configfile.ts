@@ -8,6 +8,23 @@ import { readSmallFile, UnfitFileError } from "./smallfile.ts";
 
 const MAX_CONFIG_BYTES = 64 * 1024;
 
+/** What to do about a secret file the agent refuses, by why it refuses it. */
+function unfitAdvice(error: UnfitFileError, path: string, regular: string): string {
+  switch (error.reason) {
+    case "hard link":
+      return `Give ${path} a name of its own: copy the file (cp) instead of linking it (ln)`;
+    case "writable":
+      return `Let only its owner write it: chmod go-w ${path}`;
+    case "moved":
+    case "changed":
+      return `Check what replaces ${path} while the agent starts, then start again`;
+    case "too large":
+    case "not a regular file":
+    default:
+      return regular;
+  }
+}
+
 /**
  * Reads and parses the env file, or returns undefined when it does not exist yet (a container may
  * configure everything through the environment). Anything else that is wrong with it is a 78.
@@ -16,14 +33,18 @@ const MAX_CONFIG_BYTES = 64 * 1024;
 export async function readConfigFile(path: string, shown = path): Promise<EnvLine[] | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = await readSmallFile(path, MAX_CONFIG_BYTES);
+    bytes = await readSmallFile(path, {
+      role: "secret",
+      maxBytes: MAX_CONFIG_BYTES,
+      resolved: true,
+    });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     if (error instanceof UnfitFileError) {
       const advice = error.reason === "too large"
         ? "Point --config at the agent's env file"
         : "Point --config at a regular file";
-      throw configError(`config file ${shown} ${error.message}`, advice);
+      throw configError(`config file ${shown} ${error.message}`, unfitAdvice(error, shown, advice));
     }
     throw configError(`cannot read config file ${shown}: ${describe(error)}`, accessAdvice(path));
   }
@@ -56,12 +77,21 @@ export async function readInstallTokenFile(
   const where = `INSTALL_TOKEN_FILE from ${setting.source}`;
   let bytes: Uint8Array;
   try {
-    bytes = await readSmallFile(path, MAX_CONFIG_BYTES);
+    bytes = await readSmallFile(path, {
+      role: "secret",
+      maxBytes: MAX_CONFIG_BYTES,
+      resolved: true,
+    });
   } catch (error) {
     if (error instanceof UnfitFileError) {
+      const leads = path === setting.value ? "" : ` (it resolves to ${path})`;
       throw configError(
-        `${where} names ${setting.value}, which ${error.message}`,
-        "Point INSTALL_TOKEN_FILE at the file that holds the install token",
+        `${where} names ${setting.value}${leads}, which ${error.message}`,
+        unfitAdvice(
+          error,
+          path,
+          "Point INSTALL_TOKEN_FILE at the file that holds the install token",
+        ),
       );
     }
     throw configError(

@@ -5,6 +5,8 @@
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.
 import { configError } from "./errors.ts";
+import type { FileFacts } from "./filecheck.ts";
+import { normalize } from "./paths.ts";
 import type { ConfigKey, Setting, Settings } from "./settings.ts";
 
 /** What the rules need to know about the machine, behind an interface so they stay pure. */
@@ -15,6 +17,8 @@ export interface PathProbe {
   exists(path: string): boolean;
   /** `path` with every link followed, or undefined when it does not exist or cannot be resolved. */
   realPath(path: string): string | undefined;
+  /** What `path` is, every link followed, without opening it; undefined when it cannot be seen. */
+  stat(path: string): (FileFacts & { readonly isDirectory: boolean }) | undefined;
 }
 
 /** Where no path setting may lead. */
@@ -61,7 +65,8 @@ export function confinedPath(
   confines: Confines,
 ): string {
   const resolved = probe.realPath(setting.value);
-  if (resolved === undefined) return setting.value;
+  // Missing now: read later by this spelling, which must then still resolve to itself.
+  if (resolved === undefined) return normalize(setting.value);
   const problem = confinementProblem(resolved, confines, (path) => probe.canRead(path));
   if (problem === undefined) return resolved;
   const leads = resolved === setting.value ? "" : ` (it resolves to ${resolved})`;

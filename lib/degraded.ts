@@ -1,7 +1,8 @@
 // lib/degraded.ts: the one warning a sensor gives when it cannot read the host's procfs or sysfs
 // (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and why,
-// and the mount and grant that fix it. Pure: the caller passes the failures it met.
+// and what the operator can do about it. Pure: the caller passes the failures it met.
 import type { HostRoots } from "./interfaces.ts";
+import { UnfitFileError } from "./smallfile.ts";
 
 /** Deno's error names, as an operator would say them. */
 const REASONS: Record<string, string> = {
@@ -9,27 +10,30 @@ const REASONS: Record<string, string> = {
   NotFound: "does not exist",
   PermissionDenied: "the file system refuses it",
   NotADirectory: "not a directory",
-  UnfitFileError: "not a small regular file",
 };
 
-/** Why a file could not be read, from Deno's error name, as an operator would say it. */
-export function unreadableReason(errorName: string): string {
-  return REASONS[errorName] ?? errorName;
+/** Why a file could not be read, from the error met, as an operator would say it. */
+export function unreadableReason(error: unknown): string {
+  if (error instanceof UnfitFileError) return error.short;
+  const name = error instanceof Error ? error.name : String(error);
+  return REASONS[name] ?? name;
 }
 
 /**
- * One line for `failures` (path and Deno error name) under `roots`: the missing facts, then per
- * file what it is and how to grant it, then what is sent instead. Names paths and error kinds only,
+ * One line for `failures` (path, and why it could not be read) under `roots`: the missing facts,
+ * each file and why, what brings them in, and what is sent instead. Names paths and reasons only,
  * never file contents.
  */
 export function unreadableRoots(roots: HostRoots, failures: readonly [string, string][]): string {
-  const fixes = failures.map(([path, kind]) => {
-    const isProc = path.startsWith(roots.proc + "/");
-    const root = isProc ? roots.proc : roots.sys;
-    const what = isProc ? "/proc" : "/sys";
-    return `${path} cannot be read (${unreadableReason(kind)}); mount the host's ${what}` +
-      ` read-only at ${root} and grant read of ${path}`;
-  });
-  return `interface flags and counters are missing: ${fixes.join("; and ")}. Until then each` +
-    ` interface with an address is sent with flags false and counters 0, which are not measured`;
+  const unread = failures.map(([path, reason]) => `${path} cannot be read (${reason})`);
+  // Deno lets only a process holding every permission read /proc and /sys themselves, so granting
+  // them is no advice; mounting them elsewhere, as deployments do, is.
+  const own = roots.proc === "/proc" || roots.sys === "/sys";
+  const fix = own
+    ? "bind-mount the host's /proc and /sys read-only at /host/proc and /host/sys, as the systemd" +
+      " unit and the compose file do (on a workstation, `deno task try` does it for you)"
+    : `mount the host's /proc read-only at ${roots.proc} and its /sys at ${roots.sys}`;
+  return `interface flags and counters are missing: ${unread.join("; ")}. To report them, ${fix}.` +
+    " Until then each interface with an address is sent with isLoopback known by its address," +
+    " every other flag false and counters 0, which are not measured";
 }

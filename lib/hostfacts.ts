@@ -48,26 +48,35 @@ export function architectureName(arch: string): string {
   return arch;
 }
 
+/** The most of a host identity file read: an os-release is a few hundred bytes, 1 MiB is none. */
+const MAX_HOST_FILE_BYTES = 1024 * 1024;
+
+/** A host file's text, or the error that kept it from being read. */
+type HostFileText = { text: string } | { failure: unknown };
+
 /**
- * Reads a small text file, or undefined when it is missing, unreadable, not allowed, not a regular
- * file (a FIFO would block every heartbeat) or over 1 MiB (<proc>/net/route with thousands of
- * routes still fits).
+ * Reads a host identity file as lib/filecheck.ts judges one: a regular file every user may read.
+ * `resolved`: the path is where a setting led when the configuration was loaded, and must still
+ * lead there (a file swapped for a link since is not followed). Judged at every read, so at every
+ * refresh of the host facts.
  */
-export async function readOptionalText(path: string): Promise<string | undefined> {
+async function readHostFile(path: string, resolved: boolean): Promise<HostFileText> {
   try {
-    return new TextDecoder().decode(await readSmallFile(path, 1024 * 1024));
-  } catch {
-    return undefined;
+    const rules = { role: "host", maxBytes: MAX_HOST_FILE_BYTES, resolved } as const;
+    return { text: new TextDecoder().decode(await readSmallFile(path, rules)) };
+  } catch (error) {
+    return { failure: error };
   }
 }
 
-/** A file's text, or why it could not be read: Deno's error name ("NotFound", "NotCapable"...). */
-async function readText(path: string): Promise<{ text: string } | { failure: string }> {
-  try {
-    return { text: new TextDecoder().decode(await readSmallFile(path, 1024 * 1024)) };
-  } catch (error) {
-    return { failure: error instanceof Error ? error.name : String(error) };
-  }
+/** Why a host file gave nothing: its failure as an operator would say it, or `otherwise`. */
+function why(file: HostFileText, otherwise: string): string {
+  return "failure" in file ? unreadableReason(file.failure) : otherwise;
+}
+
+/** True when the file simply is not there: a host without containers has no bind-mounted copy. */
+function isMissing(file: HostFileText): boolean {
+  return "failure" in file && file.failure instanceof Deno.errors.NotFound;
 }
 
 /** The advice that brings a host file in: mount it where the agent looks, and grant it. */
@@ -83,17 +92,15 @@ function mountAdvice(hostFile: string, at: string): string {
  */
 export async function readHostFacts(files: HostFiles): Promise<HostFacts> {
   const [hostnameFile, osInfo] = await Promise.all([
-    readText(files.hostnameFile),
+    readHostFile(files.hostnameFile, true),
     readOsInfo(files.osReleaseFile),
   ]);
   let hostname = "text" in hostnameFile ? firstNonEmptyLine(hostnameFile.text) : undefined;
   if (hostname === undefined) {
     hostname = runtimeHostname();
-    if ("failure" in hostnameFile && hostnameFile.failure !== "NotFound") {
+    if ("failure" in hostnameFile && !isMissing(hostnameFile)) {
       warnOnce(
-        `hostname: ${files.hostnameFile} cannot be read (${
-          unreadableReason(hostnameFile.failure)
-        }); ` +
+        `hostname: ${files.hostnameFile} cannot be read (${why(hostnameFile, "")}); ` +
           `sending ${hostname === undefined ? '"unknown"' : "this runtime's hostname"} instead; ` +
           mountAdvice("/etc/hostname", files.hostnameFile),
       );
@@ -114,20 +121,20 @@ function readOsInfo(osReleaseFile: string): Promise<string> {
   let osInfo = osInfoByFile.get(osReleaseFile);
   if (osInfo === undefined) {
     osInfo = (async () => {
-      const host = await readText(osReleaseFile);
+      const host = await readHostFile(osReleaseFile, true);
       const hostName = "text" in host ? prettyName(host.text) : undefined;
       if (hostName !== undefined) return hostName;
-      const own = await readText("/etc/os-release");
+      // The system's own file, not a setting: a link there is the distribution's (to
+      // /usr/lib/os-release), so it is followed.
+      const own = await readHostFile("/etc/os-release", false);
       const ownName = "text" in own ? prettyName(own.text) : undefined;
       // Without the host's file, /etc/os-release is the host's own unless the agent runs in a
       // container; a file that exists but cannot be read is worth a word either way.
-      const hostFailure = "failure" in host ? host.failure : "no PRETTY_NAME";
-      if (ownName === undefined || hostFailure !== "NotFound") {
-        const ownFailure = "failure" in own ? unreadableReason(own.failure) : "no PRETTY_NAME";
+      if (ownName === undefined || !isMissing(host)) {
         warnOnce(
-          `osInfo: ${osReleaseFile} cannot be read (${unreadableReason(hostFailure)})` +
+          `osInfo: ${osReleaseFile} cannot be read (${why(host, "no PRETTY_NAME")})` +
             (ownName === undefined
-              ? ` nor /etc/os-release (${ownFailure}); sending "${Deno.build.os}"`
+              ? ` nor /etc/os-release (${why(own, "no PRETTY_NAME")}); sending "${Deno.build.os}"`
               : `; sending /etc/os-release's "${ownName}"`) +
             `; ${mountAdvice("/etc/os-release", osReleaseFile)}`,
         );
@@ -153,13 +160,17 @@ function runtimeHostname(): string | undefined {
  */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
   // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.
-  const [host, own] = await Promise.all([readText(machineIdFile), readText("/etc/machine-id")]);
+  const [host, own] = await Promise.all([
+    readHostFile(machineIdFile, true),
+    readHostFile("/etc/machine-id", false),
+  ]);
   const id = ("text" in host ? firstNonEmptyLine(host.text) : undefined) ??
     ("text" in own ? firstNonEmptyLine(own.text) : undefined);
   if (id === undefined) {
-    const why = (file: typeof host) => "failure" in file ? unreadableReason(file.failure) : "empty";
     warnOnce(
-      `machine id: neither ${machineIdFile} (${why(host)}) nor /etc/machine-id (${why(own)}) ` +
+      `machine id: neither ${machineIdFile} (${why(host, "empty")}) nor /etc/machine-id (${
+        why(own, "empty")
+      }) ` +
         "can be read, so enrollment goes without an Idempotency-Key and a retry after a lost " +
         `reply cannot be recognised; ${mountAdvice("/etc/machine-id", machineIdFile)}`,
     );

@@ -59,4 +59,11 @@ export const processProbe: PathProbe = {
     }
   },
   realPath: realPathOrUndefined,
+  stat: (path) => {
+    try {
+      return Deno.statSync(path); // follows links; never opens, so a FIFO cannot block it
+    } catch {
+      return undefined;
+    }
+  },
 };

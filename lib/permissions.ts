@@ -13,12 +13,40 @@ export function pathsStillRead(config: Config): string[] {
   return [config.hostnameFile, config.osReleaseFile, ...procFiles, sysDirectory, "/etc/os-release"];
 }
 
+/** Every kind of permission Deno lets a program query. */
+const EVERY_PERMISSION: Deno.PermissionName[] = [
+  "read",
+  "write",
+  "net",
+  "env",
+  "sys",
+  "run",
+  "ffi",
+];
+
+/**
+ * True when the agent reads the host's /proc or /sys themselves and holds every permission
+ * unscoped (-A): Deno lets only such a process read them, so dropping any permission would cut the
+ * heartbeats off from the files enrollment read (found by tests/reading_path_test.ts: enrollment
+ * sent four interfaces with counters, every beat after it two with flags false and counters 0).
+ */
+export function readsOwnRootsWithEveryPermission(config: Config): boolean {
+  if (config.roots.proc !== "/proc" && config.roots.sys !== "/sys") return false;
+  return EVERY_PERMISSION.every((name) =>
+    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
+  );
+}
+
 /**
  * Revokes write and env for the rest of the process, and read of the config directory where that
- * grant is the config directory's own. Returns what was revoked, for the log.
+ * grant is the config directory's own. Returns what was revoked, for the log. Revokes nothing where
+ * that would leave the heartbeats unable to read what enrollment read
+ * (readsOwnRootsWithEveryPermission): a process holding every permission gains little from losing
+ * two, and the backend would be told every interface went down.
  */
 export async function dropStartupPermissions(config: Config): Promise<string[]> {
   const dropped: string[] = [];
+  if (readsOwnRootsWithEveryPermission(config)) return dropped;
   await Deno.permissions.revoke({ name: "write" });
   dropped.push("write");
   await Deno.permissions.revoke({ name: "env" });

@@ -3,7 +3,7 @@
 // management networks; the route to the backend is the address that matters.
 import { isIpAddress } from "./config.ts";
 import { deadline, lightTimer } from "./deadline.ts";
-import { readOptionalText } from "./hostfacts.ts";
+import { openKernelFile, readKernelFile } from "./kernelfile.ts";
 import { parseDefaultRouteInterface } from "./netdev.ts";
 
 /** What detection may use; every part is optional so a degraded host still gets an answer. */
@@ -19,6 +19,8 @@ export interface SensorIpSources {
 }
 
 const DIAL_TIMEOUT_MS = 2000;
+/** <proc>/net/route holds a line of 128 bytes per route: thousands of routes still fit. */
+const MAX_ROUTE_BYTES = 4 * 1024 * 1024;
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 export function isLoopbackAddress(ip: string): boolean {
@@ -59,9 +61,19 @@ export async function detectSensorIp(sources: SensorIpSources): Promise<string |
     ? await localAddressTowards(sources.backendUrl, sources.signal)
     : undefined;
   if (viaBackend !== undefined && !isLoopbackAddress(viaBackend)) return viaBackend;
-  const route = await readOptionalText(`${sources.procRoot}/net/route`);
+  const route = readRouteTable(sources.procRoot);
   const routeInterface = route === undefined ? undefined : parseDefaultRouteInterface(route);
   return addressFromInterfaces(sources.addresses, routeInterface, sources.downInterfaces);
+}
+
+/** The text of <proc>/net/route, judged as lib/kernelfile.ts judges it, or undefined. */
+function readRouteTable(procRoot: string): string | undefined {
+  try {
+    using file = openKernelFile(procRoot, `${procRoot}/net/route`);
+    return new TextDecoder().decode(readKernelFile(file, MAX_ROUTE_BYTES));
+  } catch {
+    return undefined; // missing, not granted, or not a file to read: the addresses decide
+  }
 }
 
 async function localAddressTowards(url: URL, stop?: AbortSignal): Promise<string | undefined> {

@@ -7,13 +7,19 @@
 // fully every `maxAgeMs` (an interface moved between namespaces keeps its name but not its files).
 
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
-import { unreadableRoots } from "./degraded.ts";
+import { unreadableReason, unreadableRoots } from "./degraded.ts";
+import { tooLarge } from "./filecheck.ts";
 import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
+import { directoryWithin, openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
+import { UnfitFileError } from "./smallfile.ts";
 import { type Classified, classify } from "./sysfs.ts";
 
 /** How long a detected set is trusted when net/dev's names do not change (docs/protocol.md). */
 export const MAX_SET_AGE_MS = 60_000;
+
+/** The most of <proc>/net/dev read: rows of 40,000 interfaces, not the endless file of a device. */
+export const MAX_NET_DEV_BYTES = 8 * 1024 * 1024;
 
 /** One interface as kept between beats: what was detected once, and this beat's counters. */
 interface Watched extends Classified {
@@ -43,6 +49,7 @@ export class InterfaceWatcher implements Disposable {
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   #netDev?: Deno.FsFile;
+  #netDevOpenedAt = -Infinity;
   #buffer = new Uint8Array(16 * 1024); // grows to fit <proc>/net/dev
   readonly #flagsBuffer = new Uint8Array(64);
   #watched: Watched[] = []; // in ifindex order
@@ -84,6 +91,8 @@ export class InterfaceWatcher implements Disposable {
    * Never throws for a missing or unreadable file.
    */
   read(addresses: readonly Deno.NetworkInterfaceInfo[], sensorIp: string | undefined): Inventory {
+    // Judged again with the set: the file is opened afresh, and resolved and stat'ed before that.
+    if (this.#now() - this.#netDevOpenedAt >= this.#maxAgeMs) this.#closeNetDev();
     const netDevFailure = this.#readNetDev();
     let length = netDevFailure === undefined ? this.#length : 0;
     if (netDevFailure !== undefined) {
@@ -121,27 +130,38 @@ export class InterfaceWatcher implements Disposable {
   /** Closes every file the watcher holds; a later read() opens them again. */
   [Symbol.dispose](): void {
     this.#forgetSet();
+    this.#closeNetDev();
+  }
+
+  #closeNetDev(): void {
     try {
       this.#netDev?.close();
     } catch { /* already closed */ }
     this.#netDev = undefined;
+    this.#netDevOpenedAt = -Infinity;
   }
 
   #length = 0;
 
-  /** Reads <proc>/net/dev into the buffer (this.#length); returns the error name on failure. */
+  /** Reads <proc>/net/dev into the buffer (this.#length); returns why not on failure. */
   #readNetDev(): string | undefined {
     try {
-      this.#netDev ??= Deno.openSync(this.#netDevPath, { read: true });
+      if (this.#netDev === undefined) {
+        this.#netDev = openKernelFile(this.roots.proc, this.#netDevPath);
+        this.#netDevOpenedAt = this.#now();
+      }
       this.#length = readWhole(this.#netDev, this.#buffer);
       while (this.#length === this.#buffer.length) { // full: the file may hold more
+        if (this.#buffer.length >= MAX_NET_DEV_BYTES) {
+          throw UnfitFileError.of(tooLarge(MAX_NET_DEV_BYTES));
+        }
         this.#buffer = new Uint8Array(this.#buffer.length * 2);
         this.#length = readWhole(this.#netDev, this.#buffer);
       }
       return undefined;
     } catch (error) {
       this[Symbol.dispose]();
-      return errorKind(error);
+      return unreadableReason(error);
     }
   }
 
@@ -160,16 +180,19 @@ export class InterfaceWatcher implements Disposable {
   #detect(length: number): string | undefined {
     let names: string[];
     try {
+      // Listed only where it is: a link out of the root leads to some other directory's names.
+      const real = directoryWithin(this.roots.sys, this.#classNet);
+      if (real !== this.#classNet) throw UnfitFileError.moved(real);
       names = [];
       for (const entry of Deno.readDirSync(this.#classNet)) names.push(entry.name);
     } catch (error) {
       this.#forgetSet();
-      return errorKind(error);
+      return unreadableReason(error);
     }
     this.#forgetSet();
     const byName = new Map<string, Watched>();
     for (const name of names) {
-      const classified = classify(this.#classNet, name);
+      const classified = classify(this.roots.sys, this.#classNet, name);
       if (classified !== undefined) byName.set(name, { ...classified, bytesRecv: 0, bytesSent: 0 });
     }
     const decoder = new TextDecoder();
@@ -215,7 +238,7 @@ export class InterfaceWatcher implements Disposable {
       try {
         Deno.statSync(this.#classNet);
       } catch (error) {
-        failures.unshift([this.#classNet, errorKind(error)]);
+        failures.unshift([this.#classNet, unreadableReason(error)]);
       }
     }
     return {
@@ -225,35 +248,8 @@ export class InterfaceWatcher implements Disposable {
   }
 }
 
-/** Reads `file` from offset 0 into `buffer` until the end or the buffer is full; the byte count. */
-function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
-  file.seekSync(0, Deno.SeekMode.Start);
-  let length = 0;
-  while (length < buffer.length) {
-    const n = file.readSync(length === 0 ? buffer : buffer.subarray(length));
-    if (n === null || n === 0) break;
-    length += n;
-  }
-  return length;
-}
-
-/**
- * Reads a sysfs attribute from offset 0 with one read. The kernel makes an attribute's text whole
- * in one show() call (at most a page) and hands all of it to the first read of a larger buffer, so
- * the read-until-0 of readWhole would only add a second system call per file per beat to learn of
- * the end. Not for procfs files such as net/dev: a seq_file stops a read at a page of records.
- */
-function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
-  file.seekSync(0, Deno.SeekMode.Start);
-  return file.readSync(buffer) ?? 0;
-}
-
 function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
   if (end - start !== name.length) return false;
   for (let i = 0; i < name.length; i++) if (bytes[start + i] !== name[i]) return false;
   return true;
-}
-
-function errorKind(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
 }

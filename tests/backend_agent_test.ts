@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { assertNoTokens, runAgent, startAgent, usedTokens } from "./support/agent.ts";
 import { type RefBackend, startRefBackend } from "./support/refbackend.ts";
 import { tempDir } from "./support/tempdir.ts";
-import { FIXTURE } from "./support/seed.ts";
+import { FIXTURE, FIXTURE_READS } from "./support/seed.ts";
 
 /** A sensor host in a temp dir: the seed's env file, a hostname and a machine id. */
 async function sensorHost(backend: RefBackend, machineId = "0123456789abcdef0123456789abcdef") {
@@ -25,7 +25,7 @@ async function sensorHost(backend: RefBackend, machineId = "0123456789abcdef0123
     HOST_MACHINE_ID_FILE: dir.join("machine-id"),
     SENSOR_IP: "192.0.2.10",
   };
-  const options = { read: [FIXTURE], write: [dir.path], env };
+  const options = { read: FIXTURE_READS, write: [dir.path], env };
   return { dir, config, installToken, options, args: ["--config", config] };
 }
 

@@ -3,6 +3,7 @@
 // disk.
 import assert from "node:assert/strict";
 import { newToken, runAgent } from "./support/agent.ts";
+import { rootReads } from "./support/hosttree.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 Deno.test("cli: --help prints the usage and exits 0", async () => {
@@ -142,7 +143,7 @@ Deno.test("config: a host root outside the permission set is a 78 naming the var
   expectConfigError(
     `BACKEND_URL=${url}\nHOST_PROC=/etc\n`,
     {},
-    /HOST_PROC from \S+ line 2 names \/etc, but this build's permission set does not allow reading \/etc\/net\/dev/,
+    /HOST_PROC from \S+ line 2 names \/etc: this build's permission set does not allow reading \/etc\/net\/dev/,
   ));
 
 Deno.test("config: a config path outside the permission set is a 78", async () => {
@@ -211,9 +212,11 @@ Deno.test("inventory: without readable host roots, sensorIp still comes from the
     return;
   }
   await using dir = await tempDir();
-  const env = { HOST_PROC: dir.join("proc"), HOST_SYS: dir.join("sys") };
+  const roots = { proc: dir.join("proc"), sys: dir.join("sys") };
+  const env = { HOST_PROC: roots.proc, HOST_SYS: roots.sys };
+  // The roots' files granted, as the shipped set grants /host/proc's: granted, and missing.
   const run = await runAgent(["inventory", "--config", dir.join("none.env")], {
-    read: [dir.path],
+    read: [dir.join("none.env"), ...rootReads(roots)],
     env,
   });
   assert.equal(run.code, 0, run.stderr);

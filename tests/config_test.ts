@@ -22,6 +22,7 @@ const permissive: PathProbe = {
   canRead: () => true,
   exists: () => false,
   realPath: (path) => path,
+  stat: () => undefined,
 };
 
 /** A probe that allows reading only the listed paths and says only `existing` exist. */
@@ -30,6 +31,7 @@ function probe(readable: string[] | "all", existing: string[] = []): PathProbe {
     canRead: (path) => readable === "all" || readable.includes(path),
     exists: (path) => existing.includes(path),
     realPath: (path) => path,
+    stat: () => undefined,
   };
 }
 
@@ -339,6 +341,7 @@ Deno.test("property: resolveConfig returns or throws a 78 naming the key, for an
             canRead: () => readable,
             exists: () => false,
             realPath: (path) => path,
+            stat: () => undefined,
           });
         } catch (error) {
           if (!(error instanceof AgentError)) throw new Error(`${key}=${text}: ${error}`);

@@ -17,6 +17,7 @@ import {
 import {
   AGENT_MAIN,
   CONFINEMENT_PROBE,
+  runUntilBeats,
   type ShippedHost,
   shippedHost,
   shippedLayoutUnavailable,
@@ -143,18 +144,8 @@ Deno.test({
       }
     }
 
-    const agent = host.command(SHIPPED, AGENT_MAIN, ["run"]).spawn();
-    const output = Promise.all([
-      new Response(agent.stdout).text(),
-      new Response(agent.stderr).text(),
-    ]);
-    const deadline = performance.now() + 15_000;
-    while (backend.requests.filter(isBeat).length < 3 && performance.now() < deadline) {
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    agent.kill("SIGTERM");
-    const [status, [, stderr]] = await Promise.all([agent.status, output]);
-    assert.equal(status.code, 0, stderr);
+    const { code, stderr } = await runUntilBeats(host, SHIPPED, backend);
+    assert.equal(code, 0, stderr);
     const beats = backend.requests.filter(isBeat);
     assert.ok(beats.length >= 3, `${beats.length} heartbeats`);
     for (const beat of beats.slice(0, 3)) {

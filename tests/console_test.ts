@@ -13,7 +13,7 @@ import {
   seedPayload,
   startRefBackend,
 } from "./support/refbackend.ts";
-import { FIXTURE } from "./support/seed.ts";
+import { FIXTURE, FIXTURE_READS } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const noBrowser = await browserUnavailable();
@@ -332,7 +332,7 @@ Deno.test({
     await Deno.writeTextFile(host.join("hostname"), "sensor-e2e-host\n");
     await Deno.writeTextFile(host.join("machine-id"), "0123456789abcdef0123456789abcdef\n");
     const agent = startAgent(["run", "--config", config], {
-      read: [FIXTURE],
+      read: FIXTURE_READS,
       write: [host.path],
       env: {
         HOST_PROC: `${FIXTURE}/proc`,

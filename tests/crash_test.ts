@@ -110,8 +110,16 @@ const KILL_POINTS: KillPoint[] = [
     temp: "new",
   },
   {
-    at: "chown of the temporary file to the old owner",
+    at: "chown of the write check's temporary file to the old owner",
     strace: () => inject("chown"),
+    leaves: "old",
+    temp: "check",
+    forceOnly: true,
+  },
+  {
+    // Both chowns run on the main thread (chownSync), so the second one is the write's own.
+    at: "chown of the temporary file to the old owner",
+    strace: () => ["-e", "trace=chown", "-e", "inject=chown:signal=SIGKILL:when=2"],
     leaves: "old",
     temp: "new",
     forceOnly: true,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { newToken } from "./support/agent.ts";
 import { beatAccepted, enrolled, routes, startBackend } from "./support/backend.ts";
-import { FIXTURE, HOST_ENV } from "./support/seed.ts";
+import { FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { finish, unavailable, wrappedCommand } from "./support/wrapped.ts";
 
@@ -57,7 +57,7 @@ async function fullDisk(backendUrl: string) {
     conf,
     stage,
   ];
-  const options = { read: [FIXTURE], write: [conf], env: { ...HOST_ENV } };
+  const options = { read: FIXTURE_READS, write: [conf], env: { ...HOST_ENV } };
   const config = `${conf}/sensor-agent.env`;
   return {
     dir,

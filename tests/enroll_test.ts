@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { agentCommand, assertNoTokens, newToken, runAgent, startAgent } from "./support/agent.ts";
 import { beatAccepted, enrolled, routes, startBackend, waitForRequest } from "./support/backend.ts";
-import { FIXTURE, seed, SEED_PAYLOAD } from "./support/seed.ts";
+import { FIXTURE_READS, seed, SEED_PAYLOAD } from "./support/seed.ts";
 
 Deno.test("enroll: rewrites the seed's example exactly as the description shows", async () => {
   const sensorToken = newToken("sensor");
@@ -259,7 +259,7 @@ Deno.test("failure mode: persistence fails under run: one warning, heartbeats go
   // Readable but not writable for the agent: the permission set withholds write.
   const agent = startAgent(["run", ...s.args], {
     ...s.options,
-    read: [FIXTURE, s.dir.path],
+    read: [...FIXTURE_READS, s.dir.path],
     write: [],
   });
   const beat = await waitForRequest(backend, (r) => r.path === "/api/sensors/heartbeat");
@@ -283,7 +283,7 @@ Deno.test("enroll: a config it cannot write exits 73 before the install token is
   await using _ = s.dir;
   const run = await runAgent(["enroll", ...s.args], {
     ...s.options,
-    read: [FIXTURE, s.dir.path],
+    read: [...FIXTURE_READS, s.dir.path],
     write: [],
   });
   assert.equal(run.code, 73, run.stderr);

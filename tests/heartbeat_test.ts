@@ -16,7 +16,8 @@ import {
   waitForRequest,
 } from "./support/backend.ts";
 import { tempDir } from "./support/tempdir.ts";
-import { FIXTURE, HOST_ENV as FIXTURE_ENV } from "./support/seed.ts";
+import { rootReads } from "./support/hosttree.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV as FIXTURE_ENV } from "./support/seed.ts";
 
 const HOST_ENV = { ...FIXTURE_ENV, LOG_LEVEL: "debug" };
 const isBeat = (r: SeenRequest) => r.path === "/api/sensors/heartbeat";
@@ -32,7 +33,7 @@ async function sensor(backendUrl: string, sensorToken?: string) {
   return {
     dir,
     args: ["run", "--config", config],
-    options: { read: [FIXTURE], write: [dir.path], env: HOST_ENV },
+    options: { read: FIXTURE_READS, write: [dir.path], env: HOST_ENV },
   };
 }
 
@@ -319,8 +320,10 @@ Deno.test("heartbeat: missing host roots are warned about once, not on every bea
   );
   const s = await sensor(backend.url);
   await using _ = s.dir;
-  const env = { ...HOST_ENV, HOST_PROC: s.dir.join("no-proc"), HOST_SYS: s.dir.join("no-sys") };
-  const agent = startAgent(s.args, { ...s.options, read: [s.dir.path], env });
+  // Granted as the shipped set grants /host/proc's files, and missing.
+  const roots = { proc: "/nonexistent/ravenxcope/proc", sys: "/nonexistent/ravenxcope/sys" };
+  const env = { ...HOST_ENV, HOST_PROC: roots.proc, HOST_SYS: roots.sys };
+  const agent = startAgent(s.args, { ...s.options, read: rootReads(roots), env });
   await waitForRequest(backend, () => backend.requests.filter(isBeat).length >= 2);
   const run = await agent.stop();
   assert.equal(run.code, 0, run.stderr);

@@ -7,10 +7,11 @@ import {
   architectureName,
   firstNonEmptyLine,
   prettyName,
+  readHostFacts,
   readMachineId,
 } from "../lib/hostfacts.ts";
 import { runAgent } from "./support/agent.ts";
-import { FIXTURE, HOST_ENV } from "./support/seed.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 
 // --- firstNonEmptyLine (hostname, machine id)
 
@@ -132,11 +133,52 @@ Deno.test("machine id: an empty host file falls back to /etc/machine-id", async 
   }
 });
 
+// --- judged at every read: each refresh of the host facts (every 60 s) reads the files again
+
+Deno.test("hostname: a host file swapped for a link after start is not followed at the next read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const hostnameFile = `${dir}/hostname`;
+    const files = { hostnameFile, osReleaseFile: `${dir}/os-release` };
+    await Deno.writeTextFile(hostnameFile, "sensor-7\n");
+    await Deno.chmod(hostnameFile, 0o644);
+    assert.equal((await readHostFacts(files)).hostname, "sensor-7");
+    // A private file elsewhere, and a public one: neither is the file the setting led to.
+    await Deno.writeTextFile(`${dir}/private`, "root:$6$secret\n");
+    await Deno.chmod(`${dir}/private`, 0o600);
+    await Deno.writeTextFile(`${dir}/public`, "elsewhere\n");
+    await Deno.chmod(`${dir}/public`, 0o644);
+    for (const target of ["private", "public"]) {
+      await Deno.remove(hostnameFile);
+      await Deno.symlink(`${dir}/${target}`, hostnameFile);
+      assert.equal((await readHostFacts(files)).hostname, Deno.hostname(), target);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hostname: a host file only its owner may read is someone's secret, never sent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const hostnameFile = `${dir}/hostname`;
+    await Deno.writeTextFile(hostnameFile, "root:$6$secret\n");
+    await Deno.chmod(hostnameFile, 0o640);
+    const facts = await readHostFacts({ hostnameFile, osReleaseFile: `${dir}/os-release` });
+    assert.equal(facts.hostname, Deno.hostname());
+    await Deno.chmod(hostnameFile, 0o644); // readable by all: a hostname file like any other
+    const again = await readHostFacts({ hostnameFile, osReleaseFile: `${dir}/os-release` });
+    assert.equal(again.hostname, "root:$6$secret");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 // --- warnings: a fact that could not be read is said so, with the file and the fix
 
 Deno.test("warnings: identity files the permission set withholds are named once each, with the fix", async () => {
   const run = await runAgent(["inventory"], {
-    read: [FIXTURE],
+    read: [...FIXTURE_READS, `${FIXTURE}/none.env`],
     env: { ...HOST_ENV, SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env` },
   });
   assert.equal(run.code, 0, run.stderr);
@@ -158,7 +200,14 @@ Deno.test("warnings: identity files the permission set withholds are named once 
 Deno.test("warnings: a missing hostname file on a host without containers is not warned about", async () => {
   const missing = `${FIXTURE}/no-such-hostname`;
   const run = await runAgent(["inventory"], {
-    read: [FIXTURE, "/etc/os-release", "/usr/lib/os-release"],
+    read: [
+      ...FIXTURE_READS,
+      `${FIXTURE}/none.env`,
+      `${FIXTURE}/no-such-os-release`,
+      missing,
+      "/etc/os-release",
+      "/usr/lib/os-release",
+    ],
     env: {
       ...HOST_ENV,
       SENSOR_AGENT_CONFIG: `${FIXTURE}/none.env`,

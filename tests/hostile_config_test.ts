@@ -15,7 +15,7 @@ import {
   runAgent,
 } from "./support/agent.ts";
 import { enrolled, startBackend } from "./support/backend.ts";
-import { FIXTURE, HOST_ENV, listing, seed } from "./support/seed.ts";
+import { FIXTURE_READS, HOST_ENV, listing, seed } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { finish, runWrapped, unavailable } from "./support/wrapped.ts";
 
@@ -349,7 +349,7 @@ Deno.test("hostile config: HOST_HOSTNAME_FILE and HOST_MACHINE_ID_FILE naming FI
     HOST_MACHINE_ID_FILE: dir.join("machine-id"),
   };
   const run = await runBounded(["inventory", "--config", config], {
-    read: [FIXTURE, dir.path],
+    read: [...FIXTURE_READS, dir.path],
     env,
   });
   assert.equal(run.timedOut, false, "the agent hung");

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { newToken, runAgent } from "./support/agent.ts";
 import { enrolled, startBackend } from "./support/backend.ts";
-import { HOST_ENV } from "./support/seed.ts";
-import { FIXTURE } from "./support/seed.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 /** Every path under `dir`, with each file's bytes: what "unchanged" is measured against. */
@@ -74,7 +73,7 @@ for (const misconfiguration of CASES) {
           ? {}
           : { INSTALL_TOKEN: newToken("install") };
         const run = await runAgent([command, "--config", config], {
-          read: [FIXTURE],
+          read: [...FIXTURE_READS, `${FIXTURE}/README.md`],
           write: [dir.path],
           env: { ...HOST_ENV, ...installToken, ...misconfiguration.env },
         });

@@ -11,7 +11,7 @@ import { type SeenRequest, startBackend, waitForRequest } from "./support/backen
 import { makeCerts, opensslMissing, startTlsBackend } from "./support/certs.ts";
 import { startProxy } from "./support/proxy.ts";
 import { tempDir } from "./support/tempdir.ts";
-import { FIXTURE, HOST_ENV } from "./support/seed.ts";
+import { FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 
 const ENROLL_PATH = "/api/sensors/enroll";
 
@@ -37,7 +37,11 @@ async function setup(backendUrl: string, env: Record<string, string>, read: stri
   const config = dir.join("sensor-agent.env");
   const before = `INSTALL_TOKEN=${newToken("install")}\nBACKEND_URL=${backendUrl}\n`;
   await Deno.writeTextFile(config, before);
-  const options = { read: [FIXTURE, ...read], write: [dir.path], env: { ...HOST_ENV, ...env } };
+  const options = {
+    read: [...FIXTURE_READS, ...read],
+    write: [dir.path],
+    env: { ...HOST_ENV, ...env },
+  };
   return { dir, config, before, options, args: ["--config", config] };
 }
 

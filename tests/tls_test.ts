@@ -8,7 +8,7 @@ import { newToken, runAgent, startAgent } from "./support/agent.ts";
 import { type SeenRequest, startBackend, waitForRequest } from "./support/backend.ts";
 import { makeCerts, opensslMissing, startTlsBackend, type TestCerts } from "./support/certs.ts";
 import { tempDir } from "./support/tempdir.ts";
-import { FIXTURE, HOST_ENV } from "./support/seed.ts";
+import { FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 
 const UNENCRYPTED_WARNING = /WARN BACKEND_URL uses http:\/\/: tokens travel unencrypted/g;
 
@@ -34,7 +34,7 @@ async function setup(backendUrl: string, certs?: TestCerts, caFile?: string) {
   await Deno.writeTextFile(config, before);
   const env: Record<string, string> = { ...HOST_ENV };
   if (caFile !== undefined) env.BACKEND_CA_FILE = caFile;
-  const read = certs === undefined ? [FIXTURE] : [FIXTURE, certs.dir];
+  const read = certs === undefined ? FIXTURE_READS : [...FIXTURE_READS, certs.dir];
   const options = { read, write: [dir.path], env };
   return { dir, config, before, options, args: ["--config", config] };
 }

@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InterfaceWatcher } from "../lib/watcher.ts";
-import { type FakeInterface, netDevText, withHostTree } from "./support/hosttree.ts";
+import {
+  type FakeInterface,
+  netDevText,
+  withHostTree,
+  writeHostTree,
+  writeInterface,
+} from "./support/hosttree.ts";
 import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "./support/netns.ts";
 
 const eth = (name: string, ifindex: number, bytesRecv = 0): FakeInterface => ({
@@ -36,21 +42,17 @@ Deno.test("watcher: an interface added to net/dev is in the next beat", async ()
   await withHostTree([eth("eth0", 2)], {}, async (roots) => {
     using watcher = new InterfaceWatcher(roots);
     assert.deepEqual(names(watcher), ["eth0"]);
-    // eth1 appears: its sysfs entry from a second tree, net/dev rewritten in place as procfs does.
-    await withHostTree([eth("eth1", 3)], {}, async (other) => {
-      const link = await Deno.realPath(join(other.sys, "class", "net", "eth1"));
-      await Deno.symlink(link, join(roots.sys, "class", "net", "eth1"));
-      await Deno.writeTextFile(
-        join(roots.proc, "net", "dev"),
-        netDevText([eth("eth0", 2), eth("eth1", 3, 7)]),
-      );
-      const found = watcher.read([], undefined).interfaces;
-      assert.deepEqual(found.map((entry) => [entry.name, entry.bytesRecv]), [
-        ["eth0", 0],
-        ["eth1", 7],
-      ]);
-      watcher[Symbol.dispose](); // before the second tree goes
-    });
+    // eth1 appears: its sysfs entry, then net/dev rewritten in place as procfs does.
+    await writeInterface(roots.sys, eth("eth1", 3));
+    await Deno.writeTextFile(
+      join(roots.proc, "net", "dev"),
+      netDevText([eth("eth0", 2), eth("eth1", 3, 7)]),
+    );
+    const found = watcher.read([], undefined).interfaces;
+    assert.deepEqual(found.map((entry) => [entry.name, entry.bytesRecv]), [
+      ["eth0", 0],
+      ["eth1", 7],
+    ]);
   });
 });
 
@@ -81,6 +83,43 @@ Deno.test("watcher: disposing of it closes every file it holds", async () => {
 
 const netns = await netnsAvailable();
 if (!netns.available) console.log(`skipped: watcher_test.ts netns: ${netns.reason}`);
+
+Deno.test("watcher: what leads out of the root since the last detection is not read at the next", async () => {
+  await withHostTree([{ ...eth("eth0", 2), up: false }], {}, async (roots, dir) => {
+    const outside = await writeHostTree(join(dir, "outside"), [eth("eth0", 77)]); // up
+    let now = 0;
+    using watcher = new InterfaceWatcher(roots, { maxAgeMs: 60_000, now: () => now });
+    assert.deepEqual(watcher.read([], undefined).interfaces.map((i) => [i.name, i.isUp]), [
+      ["eth0", false],
+    ]);
+    // Swapped after start: eth0's entry now leads to another tree's device.
+    const link = join(roots.sys, "class", "net", "eth0");
+    await Deno.remove(link);
+    await Deno.symlink(
+      join(outside.sys, "devices", "pci0000:00", "0000:00:1f.6", "net", "eth0"),
+      link,
+    );
+    now = 60_000;
+    const { interfaces } = watcher.read([], undefined);
+    assert.deepEqual(interfaces, [], "its ifindex and flags were not read");
+  });
+});
+
+Deno.test("watcher: net/dev swapped for a FIFO is judged again at the next detection, without a hang", async () => {
+  await withHostTree([eth("eth0", 2, 100)], {}, async (roots) => {
+    let now = 0;
+    using watcher = new InterfaceWatcher(roots, { maxAgeMs: 60_000, now: () => now });
+    assert.equal(watcher.read([], undefined).interfaces[0].bytesRecv, 100);
+    const netDev = join(roots.proc, "net", "dev");
+    await Deno.remove(netDev);
+    const made = await new Deno.Command("mkfifo", { args: [netDev] }).output();
+    assert.equal(made.code, 0);
+    now = 60_000;
+    const { interfaces, degraded } = watcher.read([], undefined);
+    assert.deepEqual(interfaces, []);
+    assert.ok(degraded?.includes(`${netDev} cannot be read (not a regular file)`), degraded);
+  });
+});
 
 Deno.test({
   name:

@@ -36,26 +36,32 @@ export async function writeHostTree(
   // A plain file beside the interface links, as the bonding driver adds: not an interface.
   await Deno.writeTextFile(join(sys, "class", "net", "bonding_masters"), "\n");
   // All interfaces at once: a benchmark host has thousands.
-  await Promise.all(ifaces.map(async (iface) => {
-    const bus = iface.virtual ? "virtual" : join("pci0000:00", "0000:00:1f.6");
-    const device = join(sys, "devices", bus, "net", iface.name);
-    await Deno.mkdir(device, { recursive: true });
-    await Deno.writeTextFile(join(device, "ifindex"), `${iface.ifindex}\n`);
-    await Deno.writeTextFile(join(device, "flags"), `${flagsText(iface)}\n`);
-    if (iface.wireless && iface.wirelessMarker === "phy80211") {
-      // The kernel links phy80211 to the wiphy beside the net device: ../../ieee80211/phyN.
-      await Deno.mkdir(join(device, "..", "..", "ieee80211", "phy0"), { recursive: true });
-      await Deno.symlink(join("..", "..", "ieee80211", "phy0"), join(device, "phy80211"));
-    } else if (iface.wireless) {
-      await Deno.mkdir(join(device, "wireless"));
-    }
-    // Relative, like the kernel's links: ../../devices/virtual/net/lo.
-    await Deno.symlink(
-      join("..", "..", "devices", bus, "net", iface.name),
-      join(sys, "class", "net", iface.name),
-    );
-  }));
+  await Promise.all(ifaces.map((iface) => writeInterface(sys, iface)));
   return { proc, sys };
+}
+
+/**
+ * Writes one interface under the fake `sys`: its device directory (ifindex, flags, and wireless/ or
+ * phy80211 where asked) and its <sys>/class/net link, relative as the kernel's are.
+ */
+export async function writeInterface(sys: string, iface: FakeInterface): Promise<void> {
+  const bus = iface.virtual ? "virtual" : join("pci0000:00", "0000:00:1f.6");
+  const device = join(sys, "devices", bus, "net", iface.name);
+  await Deno.mkdir(device, { recursive: true });
+  await Deno.writeTextFile(join(device, "ifindex"), `${iface.ifindex}\n`);
+  await Deno.writeTextFile(join(device, "flags"), `${flagsText(iface)}\n`);
+  if (iface.wireless && iface.wirelessMarker === "phy80211") {
+    // The kernel links phy80211 to the wiphy beside the net device: ../../ieee80211/phyN.
+    await Deno.mkdir(join(device, "..", "..", "ieee80211", "phy0"), { recursive: true });
+    await Deno.symlink(join("..", "..", "ieee80211", "phy0"), join(device, "phy80211"));
+  } else if (iface.wireless) {
+    await Deno.mkdir(join(device, "wireless"));
+  }
+  // Relative, like the kernel's links: ../../devices/virtual/net/lo.
+  await Deno.symlink(
+    join("..", "..", "devices", bus, "net", iface.name),
+    join(sys, "class", "net", iface.name),
+  );
 }
 
 /** The kernel's <proc>/net/dev (net/core/net-procfs.c): two header lines, then one row per device. */
@@ -95,6 +101,19 @@ function flagsText(iface: FakeInterface): string {
   const flags = (iface.up ? IFF_UP : 0) |
     (iface.loopback ? IFF_LOOPBACK : IFF_BROADCAST | IFF_MULTICAST);
   return flags === 0 ? "0" : `0x${flags.toString(16)}`;
+}
+
+/**
+ * What a permission set grants to read a host tree's roots: the files under them, as the shipped
+ * set grants /host/proc's and /host/sys's. A root inside a directory granted whole is refused
+ * (lib/hostroots.ts), so a test grants these, never the tree's directory.
+ */
+export function rootReads(roots: { proc: string; sys: string }): string[] {
+  return [
+    join(roots.proc, "net", "dev"),
+    join(roots.proc, "net", "route"),
+    join(roots.sys, "class", "net"),
+  ];
 }
 
 /** Writes a host tree in a fresh temporary directory, runs `use` on its roots, removes it after. */

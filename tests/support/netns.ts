@@ -3,6 +3,7 @@
 // named `rxs-<pid>-<role>` so parallel test runs never collide, and removed even when a test fails:
 // deleting a namespace deletes its veths, the peers included.
 import type { NetworkInterface } from "../../lib/interfaces.ts";
+import { rootReads } from "./hosttree.ts";
 import { type AgentRun, assertNoTokens, MAIN, permissionFlags } from "./agent.ts";
 import { keptEnv } from "./env.ts";
 
@@ -167,7 +168,7 @@ export async function runAgentIn(
   const mountRoots = 'mount --bind /proc "$1/proc" && mount --bind /sys "$1/sys" && shift && ' +
     'exec "$@"';
   const flags = permissionFlags({
-    read: [roots.path, ...(options.read ?? [])],
+    read: [...rootReads(roots), ...(options.read ?? [])],
     write: options.write,
     net: options.net,
   });
@@ -225,7 +226,7 @@ export function watchIn(
     'exec "$@"';
   const probe = new URL("./watch_probe.ts", import.meta.url).pathname;
   const lib = new URL("../../lib", import.meta.url).pathname;
-  const read = [`${roots.proc}/net/dev`, `${roots.proc}/net/route`, `${roots.sys}/class/net`];
+  const read = rootReads(roots);
   const child = new Deno.Command("ip", {
     args: [
       ...["netns", "exec", ns.name, "unshare", "-m", "--propagation", "private"],

@@ -2,10 +2,13 @@
 // the agent on it under the scoped test permissions (the temp dir in place of /etc/ravenxcope, the
 // host fixture in place of /host/proc and /host/sys).
 import { type AgentOptions, newToken, PROJECT } from "./agent.ts";
+import { rootReads } from "./hosttree.ts";
 import { type TempDir, tempDir } from "./tempdir.ts";
 
 export const FIXTURE = `${PROJECT}/tests/fixtures/host`;
 export const HOST_ENV = { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` };
+/** The read grants of the fixture's roots (never FIXTURE whole: see rootReads). */
+export const FIXTURE_READS = rootReads({ proc: HOST_ENV.HOST_PROC, sys: HOST_ENV.HOST_SYS });
 
 /** A config dir holding the seed's file, and how to run the agent on it. */
 export interface Seed {
@@ -28,7 +31,7 @@ export async function seed(backendUrl: string, installToken = newToken("install"
     config,
     before,
     installToken,
-    options: { read: [FIXTURE], write: [dir.path], env: { ...HOST_ENV } },
+    options: { read: FIXTURE_READS, write: [dir.path], env: { ...HOST_ENV } },
     args: ["--config", config],
   };
 }

@@ -2,10 +2,13 @@
 // out as deployments lay it out: the host's real /proc and /sys bind-mounted read-only at
 // /host/proc and /host/sys, and a test directory at /etc/ravenxcope. Each run gets its own
 // private mount namespace (`unshare -m`), so nothing is mounted outside it; mount points that did
-// not exist are made for the test and removed again (never recursively: they may hold a mount).
+// not exist are made for the tests and removed by the last one using them (support/mountpoints.ts).
+// A host made with `{ mounts: false }` is a laptop: /host/proc and /host/sys stay empty.
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
+import type { SeenRequest } from "./backend.ts";
+import { claimMountPoints } from "./mountpoints.ts";
 import { finish, unavailable, type WrappedRun } from "./wrapped.ts";
 
 /** The mount points the layout needs on the real file system. */
@@ -18,6 +21,26 @@ mount -o remount,bind,ro /host/sys
 mount --bind "$0" /etc/ravenxcope
 exec "$@"`;
 
+/** The same without the host's procfs and sysfs: the machine of a developer who has not mounted them. */
+const LAYOUT_WITHOUT_MOUNTS = `set -e
+mount --bind "$0" /etc/ravenxcope
+exec "$@"`;
+
+/** How one run is started beyond its flags, script and arguments. */
+export interface RunHow {
+  /** Run before deno, e.g. setpriv (another uid) or strace; it never widens Deno's permissions. */
+  readonly wrapper?: string[];
+  /** The working directory, where -P finds deno.json: a readableCopy's for another uid. */
+  readonly cwd?: string;
+  /** run() kills the run with SIGKILL after this long (a hung agent may not answer SIGTERM). */
+  readonly timeoutMs?: number;
+}
+
+/** A run that may have been killed for taking longer than RunHow.timeoutMs. */
+export interface ShippedRun extends WrappedRun {
+  readonly timedOut: boolean;
+}
+
 /** The shipped layout for one test; `await using` undoes what it made. */
 export interface ShippedHost {
   /** The host directory that the runs see as /etc/ravenxcope. */
@@ -28,14 +51,16 @@ export interface ShippedHost {
     script: string,
     args: string[],
     env?: Record<string, string>,
+    how?: RunHow,
   ): Deno.Command;
-  /** command(), run to its end, its output scanned for tokens. */
+  /** command(), run to its end (or its timeout), its output scanned for tokens. */
   run(
     flags: string[],
     script: string,
     args: string[],
     env?: Record<string, string>,
-  ): Promise<WrappedRun>;
+    how?: RunHow,
+  ): Promise<ShippedRun>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -46,16 +71,8 @@ export async function shippedLayoutUnavailable(): Promise<string | undefined> {
 }
 
 /** Makes the mount points and a test directory for /etc/ravenxcope. */
-export async function shippedHost(): Promise<ShippedHost> {
-  const made: string[] = [];
-  for (const path of MOUNT_POINTS) {
-    try {
-      await Deno.mkdir(path, { mode: 0o755 });
-      made.push(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-  }
+export async function shippedHost(options: { mounts?: boolean } = {}): Promise<ShippedHost> {
+  const mountPoints = await claimMountPoints(MOUNT_POINTS);
   const etc = await Deno.makeTempDir({ prefix: "sensor-agent-etc-" });
   await Deno.chmod(etc, 0o700);
   const command = (
@@ -63,6 +80,7 @@ export async function shippedHost(): Promise<ShippedHost> {
     script: string,
     args: string[],
     env: Record<string, string> = {},
+    how: RunHow = {},
   ) =>
     new Deno.Command("unshare", {
       args: [
@@ -71,8 +89,9 @@ export async function shippedHost(): Promise<ShippedHost> {
         "private",
         "sh",
         "-c",
-        LAYOUT,
+        options.mounts === false ? LAYOUT_WITHOUT_MOUNTS : LAYOUT,
         etc,
+        ...how.wrapper ?? [],
         Deno.execPath(),
         "run",
         "-q",
@@ -81,7 +100,7 @@ export async function shippedHost(): Promise<ShippedHost> {
         script,
         ...args,
       ],
-      cwd: PROJECT,
+      cwd: how.cwd ?? PROJECT,
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...keptEnv(), ...env },
       clearEnv: true,
       stdin: "null",
@@ -91,10 +110,22 @@ export async function shippedHost(): Promise<ShippedHost> {
   return {
     etc,
     command,
-    run: (flags, script, args, env) => finish(command(flags, script, args, env).spawn()),
+    async run(flags, script, args, env, how = {}) {
+      const child = command(flags, script, args, env, how).spawn();
+      let timedOut = false;
+      const timer = how.timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL"); // sh and setpriv exec: the child is deno itself
+      }, how.timeoutMs);
+      try {
+        return { ...await finish(child), timedOut };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async [Symbol.asyncDispose]() {
       await Deno.remove(etc, { recursive: true }).catch(() => {});
-      for (const path of made.reverse()) await Deno.remove(path).catch(() => {});
+      await mountPoints[Symbol.asyncDispose]();
     },
   };
 }
@@ -102,3 +133,29 @@ export async function shippedHost(): Promise<ShippedHost> {
 /** The agent's entry point and the probe of confinement, as paths the runs take. */
 export const AGENT_MAIN = join(PROJECT, "main.ts");
 export const CONFINEMENT_PROBE = join(PROJECT, "tests", "support", "confinement_probe.ts");
+
+/**
+ * Runs `main.ts run` in `host` until `backend` has seen `beats` heartbeats (15 s at most), then
+ * stops it with SIGTERM; its exit code and stderr.
+ */
+export async function runUntilBeats(
+  host: ShippedHost,
+  flags: string[],
+  backend: { readonly requests: readonly SeenRequest[] },
+  beats = 3,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const isBeat = (r: SeenRequest) => r.path === "/api/sensors/heartbeat";
+  const agent = host.command(flags, AGENT_MAIN, ["run"], env).spawn();
+  const output = Promise.all([
+    new Response(agent.stdout).text(),
+    new Response(agent.stderr).text(),
+  ]);
+  const deadline = performance.now() + 15_000;
+  while (backend.requests.filter(isBeat).length < beats && performance.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  agent.kill("SIGTERM");
+  const [status, [, stderr]] = await Promise.all([agent.status, output]);
+  return { code: status.code, stderr };
+}
