@@ -3,10 +3,11 @@
 // for each attempt whether the permission set refused it (JSON). Run by network_grant_test.ts in a
 // network namespace of its own, where the metadata addresses are local stand-ins: nothing leaves
 // the machine, and with every permission each attempt gets an answer, so the test can fail.
-// Argument: the URL of a stand-in on 127.0.0.1, which the set must still let through (also by a
-// name that only the stand-in resolver at 169.254.169.254 knows: GCE's resolver is there).
+// Arguments: the URL of a stand-in on 127.0.0.1, which the set must still let through (also by a
+// name that only the stand-in resolver at 169.254.169.254 knows: GCE's resolver is there), and how
+// long each attempt may take in ms (default 2000: where a kernel drops packets, they time out).
 
-const TIMEOUT_MS = 2_000;
+const TIMEOUT_MS = Number(Deno.args[1] ?? 2_000);
 
 /** GETs `url` and reads the reply: "allowed" only if the stand-in answered. */
 async function get(url: string): Promise<void> {
@@ -20,7 +21,7 @@ function listen(hostname?: string): Promise<void> {
 }
 
 async function connect(hostname: string): Promise<void> {
-  const conn = await Deno.connect({ hostname, port: 80 });
+  const conn = await Deno.connect({ hostname, port: 80, signal: AbortSignal.timeout(TIMEOUT_MS) });
   conn.close();
 }
 
