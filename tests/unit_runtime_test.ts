@@ -5,7 +5,8 @@
 // the agent enrolls and beats under all of them; with every Deno permission a probe still cannot
 // listen or reach a metadata address (SocketBindDeny=, IPAddressDeny=); and a backend that moved
 // off its pinned address is out of the agent's reach until the pin is renewed, which `status
-// --check` (run in the container, outside the unit, as an operator would) says.
+// --check` (run in the container, outside the unit, as an operator would) says; a resolver at the
+// metadata address (GCE's) is cut off too, until install.sh's resolver drop-in allows it back.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { newToken, PROJECT } from "./support/agent.ts";
@@ -251,6 +252,48 @@ Deno.test({
     );
     // What re-running install.sh --pin-backend-address does: the pin follows, beats land.
     await container.writeUnit("sensor-agent.service.d/backend-address.conf", pin(BACKEND));
+    assert.equal((await container.systemctl("restart", "sensor-agent.service")).code, 0);
+    await until("a heartbeat", () => backend.lines.some((line) => line.endsWith("/heartbeat")));
+    await container.systemctl("stop", "sensor-agent.service");
+  },
+});
+
+Deno.test({
+  name: "unit runtime: a resolver at 169.254.169.254 (GCE) needs install.sh's resolver drop-in",
+  ignore: unavailable !== undefined,
+  async fn() {
+    await using container = await startSystemdContainer({
+      setup: SETUP,
+      agentUid: AGENT_UID,
+      resolvConf: "nameserver 169.254.169.254\noptions timeout:1 attempts:1\n",
+    });
+    // Its DNS answers 127.0.0.1 for every name: the backend is found by name, through it only.
+    await using _resolver = await startIn(container, "metadata_stand_in.ts", ["169.254.169.254"]);
+    await using backend = await startIn(container, "unit_backend.ts", ["127.0.0.1", "8080"]);
+    await writeConfig(
+      container,
+      `BACKEND_URL=http://backend.test:8080\nSENSOR_TOKEN=${newToken("sensor")}\n`,
+    );
+    await container.writeUnit("sensor-agent.service", UNIT);
+    await container.writeUnit(
+      "sensor-agent.service.d/test.conf",
+      swapExec(
+        `-P=agent ${PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
+        "agent",
+      ),
+    );
+    assert.equal((await container.systemctl("start", "sensor-agent.service")).code, 0);
+    await until(
+      "the agent to lose the backend",
+      async () =>
+        /WARN backend lost: .*(dns|lookup|resolve)/i.test(await container.output("agent")),
+    );
+    assert.deepEqual(backend.lines, ["ready"], "the name never resolved");
+    // What install.sh writes when /etc/resolv.conf names a resolver the unit's list cuts off.
+    await container.writeUnit(
+      "sensor-agent.service.d/resolver.conf",
+      "[Service]\nIPAddressAllow=169.254.169.254/32\n",
+    );
     assert.equal((await container.systemctl("restart", "sensor-agent.service")).code, 0);
     await until("a heartbeat", () => backend.lines.some((line) => line.endsWith("/heartbeat")));
     await container.systemctl("stop", "sensor-agent.service");

@@ -106,6 +106,8 @@ export interface ContainerOptions {
   readonly agentUid: number;
   /** Lines for the container's /etc/hosts, after localhost. */
   readonly hosts?: string;
+  /** The container's /etc/resolv.conf; by default a local stub at 127.0.0.53. */
+  readonly resolvConf?: string;
 }
 
 /** Boots the container and waits until systemd answers. */
@@ -146,7 +148,10 @@ export async function startSystemdContainer(options: ContainerOptions): Promise<
       join(etc, "hosts"),
       `127.0.0.1 localhost\n::1 localhost\n${options.hosts ?? ""}`,
     );
-    await Deno.writeTextFile(join(etc, "resolv.conf"), "nameserver 127.0.0.53\n");
+    await Deno.writeTextFile(
+      join(etc, "resolv.conf"),
+      options.resolvConf ?? "nameserver 127.0.0.53\n",
+    );
     await Deno.writeTextFile(
       join(etc, "machine-id"),
       crypto.randomUUID().replaceAll("-", "") + "\n",
