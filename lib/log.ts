@@ -65,12 +65,13 @@ export function capText(text: string, max: number, keepEnd = false): string {
 }
 
 /**
- * `text` with every unsafe character and every backslash written as a visible escape: `\n`, `\r`,
- * `\t`, `\\`, `\x1b` up to U+00FF, `\u{202e}` above. Reversible, and free of anything a terminal
- * acts on; other text (accents, CJK, emoji) is kept.
+ * `text` with every unsafe character written as a visible escape: `\n`, `\r`, `\t`, `\x1b` up to
+ * U+00FF, `\u{202e}` above. Free of anything a terminal acts on; other text (accents, CJK, emoji)
+ * is kept as it is, backslashes too (text that already shows escapes, as the reference backend's
+ * log does, is not escaped twice).
  */
 export function escapeText(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(EVERY_UNSAFE, (char) => {
+  return text.replace(EVERY_UNSAFE, (char) => {
     const code = char.codePointAt(0)!;
     return TEXT_ESCAPES[char] ??
       (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
@@ -90,10 +91,14 @@ function escapeJson(json: string): string {
   });
 }
 
-/** A text field's value: bare when it is a plain word, else quoted with escapes inside. */
+/**
+ * A text field's value: bare when it is a plain word, else quoted, with `\\` and `\"` for the
+ * backslashes and quotes it held (so that inside quotes every escape reads one way) and escapes
+ * for the unsafe characters.
+ */
 function textValue(value: string): string {
-  if (value !== "" && !/[\s"=\\]/.test(value) && !UNSAFE.test(value)) return value;
-  return `"${escapeText(value).replace(/"/g, '\\"')}"`;
+  if (value !== "" && !/[\s"=]/.test(value) && !UNSAFE.test(value)) return value;
+  return `"${escapeText(value.replace(/[\\"]/g, (char) => `\\${char}`))}"`;
 }
 
 /**

@@ -278,13 +278,24 @@ for (const [what, value] of Object.entries(NASTY)) {
   });
 }
 
-Deno.test("log: text escapes are C-style, and a backslash is escaped so that they read one way", () => {
-  assert.equal(escapeText("a\x1bb"), "a\\x1bb", "the four characters \\x1b, not an ESC");
+Deno.test("log: text escapes are C-style; printable text, backslashes included, is kept", () => {
   assert.equal(
     escapeText("\x1b\x7f\u009b\u202e\u{e0041}\n\r\t"),
     "\\x1b\\x7f\\x9b\\u{202e}\\u{e0041}\\n\\r\\t",
   );
-  assert.equal(escapeText("café ✓ 传感器 🛰"), "café ✓ 传感器 🛰", "printable text is kept");
+  assert.equal(escapeText("café ✓ 传感器 🛰"), "café ✓ 传感器 🛰");
+  // Text that already shows escapes (the reference backend's log) is not escaped twice.
+  assert.equal(escapeText("evil\\u202Etxt"), "evil\\u202Etxt");
+});
+
+Deno.test("log: inside a quoted text value a literal backslash is doubled, so escapes read one way", () => {
+  const line = formatLogLine("info", "m", { v: "typed \\x1b, sent \x1b" }, "text", NOW);
+  assert.equal(line, `2024-05-06T07:08:09.010Z INFO m v="typed \\\\x1b, sent \\x1b"`);
+  assert.equal(
+    formatLogLine("info", "m", { v: "C:\\dir" }, "text", NOW),
+    "2024-05-06T07:08:09.010Z INFO m v=C:\\dir",
+    "a plain word stays bare",
+  );
 });
 
 Deno.test("log: a 900 KB sensorId is cut to 256 characters and '...', text and json", () => {
