@@ -303,4 +303,9 @@ Deno.test("unit: memory and tasks are capped, and the tokens never reach swap", 
   assert.ok(mib(single(unit, "Service", "MemoryMax")) >= 4 * 63, "four times the measured peak");
   assert.equal(single(unit, "Service", "MemorySwapMax"), "0");
   assert.ok(Number(single(unit, "Service", "TasksMax")) >= 2 * 52, "twice Deno's thread bound");
+  // The container gets the same limits; memswap_limit equal to mem_limit means no swap.
+  const compose = await Deno.readTextFile(join(PROJECT, "deploy", "compose.yaml"));
+  const memory = single(unit, "Service", "MemoryMax").toLowerCase();
+  assert.match(compose, new RegExp(`\n {4}mem_limit: ${memory}\n {4}memswap_limit: ${memory}\n`));
+  assert.match(compose, new RegExp(`\n {4}pids_limit: ${single(unit, "Service", "TasksMax")}\n`));
 });
