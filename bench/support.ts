@@ -27,7 +27,7 @@ interface PermissionSet {
   write?: Grant;
   env?: Grant;
   sys?: Grant;
-  net?: Grant;
+  net?: Grant | { allow?: Grant; deny?: string[] };
 }
 
 let project: { tasks?: Record<string, string>; permissions: { agent: PermissionSet } } | undefined;
@@ -66,7 +66,7 @@ export async function agentFlags(places: AgentPlaces): Promise<string[]> {
   };
   const flag = (name: string, grant: Grant, mapPaths: boolean) => {
     if (grant === undefined || grant === false) return [];
-    if (grant === true) return [name === "net" ? "--allow-net=127.0.0.1" : `--allow-${name}`];
+    if (grant === true) return [`--allow-${name}`];
     const values = mapPaths ? grant.map((path) => standInFor(path, standIn)) : grant;
     return [`--allow-${name}=${values.join(",")}`];
   };
@@ -75,8 +75,15 @@ export async function agentFlags(places: AgentPlaces): Promise<string[]> {
     ...flag("write", set.write, true),
     ...flag("env", set.env, false),
     ...flag("sys", set.sys, false),
-    ...flag("net", set.net, false),
+    "--allow-net=127.0.0.1",
+    ...netDenied(set.net),
   ];
+}
+
+/** The set's net deny list as a flag: the bench runs with the shipped refusals too. */
+function netDenied(net: PermissionSet["net"]): string[] {
+  const deny = typeof net === "object" && !Array.isArray(net) ? net.deny ?? [] : [];
+  return deny.length === 0 ? [] : [`--deny-net=${deny.join(",")}`];
 }
 
 /** `path` with its shipped prefix (/host/proc in /host/proc/net/dev) replaced by the stand-in. */

@@ -21,6 +21,10 @@ readonly BIN_DIR=/usr/local/bin
 readonly BIN=$BIN_DIR/sensor-agent
 readonly UNIT_DIR=/etc/systemd/system
 readonly UNIT=$UNIT_DIR/sensor-agent.service
+readonly DROPIN_DIR=$UNIT_DIR/sensor-agent.service.d
+# The agent reads this one (deno.json grants it) to say when the pin no longer matches.
+readonly PIN=$DROPIN_DIR/backend-address.conf
+readonly RESOLVER_DROPIN=$DROPIN_DIR/resolver.conf
 readonly SERVICE=sensor-agent
 readonly CONF_DIR=/etc/ravenxcope
 readonly CONF=$CONF_DIR/sensor-agent.env
@@ -52,6 +56,9 @@ Options:
   --sha256 HEX               its SHA-256; nothing is installed on a mismatch. Required for a URL
   --insecure-no-checksum     download a URL binary without --sha256 (not recommended)
   --unit PATH                the systemd unit (default: sensor-agent.service beside install.sh)
+  --pin-backend-address      let the agent reach only the backend's current addresses (and the
+                             DNS resolver and loopback): a drop-in with IPAddressDeny=any and
+                             IPAddressAllow=; run it again when the backend moves
   --install-token-file PATH  read the install token from PATH (/dev/stdin to pipe it)
   --uninstall                stop and disable the service, remove the unit and the binary;
                              /etc/ravenxcope (with the sensor token) is kept
@@ -59,7 +66,8 @@ Options:
   -h, --help                 show this help
 
 Exit codes: 0 done, 1 a step failed, 64 bad command line, 65 checksum or version mismatch,
-66 a file to install is missing, 69 download failed, 77 not root, 78 the existing config is invalid.
+66 a file to install is missing, 69 download failed or the backend's name does not resolve,
+77 not root, 78 the existing config is invalid.
 EOF
 }
 
@@ -493,6 +501,140 @@ start_service() {
   fi
 }
 
+# --- network drop-ins (docs/systemd.md, Network) -------------------------------------------------
+
+# The host of an http(s) URL, without brackets or port: backend.example, 192.0.2.10, 2001:db8::1.
+url_host() {
+  local rest=${1#*://} hostport
+  hostport=${rest%%/*}
+  if [[ $hostport == \[* ]]; then
+    hostport=${hostport#\[}
+    printf '%s' "${hostport%%\]*}"
+  else
+    printf '%s' "${hostport%%:*}"
+  fi
+}
+
+# An address as IPAddressAllow= takes it: a /32 or /128 prefix.
+as_prefix() { if [[ $1 == *:* ]]; then printf '%s/128' "$1"; else printf '%s/32' "$1"; fi; }
+
+# Sets $pin_host and $pin_addresses: the backend's host and every address the host's resolver
+# (getent, the same nsswitch path the agent's connect takes) gives for it now.
+pin_host='' pin_addresses=()
+resolve_backend() {
+  local url=$1 address
+  declare -A seen=()
+  pin_host=$(url_host "$url")
+  pin_addresses=()
+  if [[ $pin_host =~ ^[0-9]+(\.[0-9]+){3}$ || $pin_host == *:* ]]; then
+    pin_addresses=("$pin_host")
+    return 0
+  fi
+  while read -r address _; do
+    [[ -n $address && -z ${seen[$address]-} ]] || continue
+    seen[$address]=1
+    pin_addresses+=("$address")
+  done < <(getent ahosts "$pin_host" || true)
+  ((${#pin_addresses[@]} > 0)) ||
+    die "$EX_UNAVAILABLE" "--pin-backend-address: $pin_host does not resolve on this host; fix its DNS entry (or use an address in --backend-url), then run install.sh again"
+  # In a stable order: the resolver's own order may change between runs, the drop-in should not.
+  mapfile -t pin_addresses < <(printf '%s\n' "${pin_addresses[@]}" | sort -u)
+}
+
+# The nameservers of /etc/resolv.conf that are not loopback (a local stub such as 127.0.0.53 is
+# reached as localhost), zone suffixes dropped. Sets $resolvers.
+resolvers=()
+read_resolvers() {
+  local key value rest
+  resolvers=()
+  [[ -r /etc/resolv.conf ]] || return 0
+  while read -r key value rest; do
+    [[ $key == nameserver && -n $value ]] || continue
+    value=${value%%%*}
+    case $value in 127.* | ::1) continue ;; esac
+    resolvers+=("$value")
+  done </etc/resolv.conf
+}
+
+# True when the unit's own IPAddressDeny= would cut this resolver off: link-local, or one of the
+# metadata addresses where clouds also answer DNS (GCE 169.254.169.254, Azure 168.63.129.16).
+resolver_denied_by_unit() {
+  case $1 in
+    169.254.* | 100.100.100.200 | 168.63.129.16) return 0 ;;
+    [fF][eE][89aAbB]?:* | [fF][dD]00:[eE][cC]2:* | [fF][dD]20:[cC][eE]:* | [fF][dD]00:[cC]1:*) return 0 ;;
+  esac
+  return 1
+}
+
+# write_dropin PATH TEXT: installs TEXT as a root-owned 0644 drop-in, unless it already reads so.
+write_dropin() {
+  local path=$1 text=$2
+  if [[ -f $path ]] && [[ $(<"$path") == "${text%$'\n'}" ]]; then return 0; fi
+  [[ -d $DROPIN_DIR ]] || install -d -m 0755 -o 0 -g 0 "$DROPIN_DIR"
+  make_temp "$DROPIN_DIR" "${path##*/}"
+  builtin printf '%s' "$text" >"$made_temp"
+  chown 0:0 "$made_temp"
+  chmod 0644 "$made_temp"
+  mv -fT -- "$made_temp" "$path"
+  say "wrote $path"
+  changed=1
+}
+
+remove_dropin() {
+  [[ -e $1 ]] || return 0
+  rm -f -- "$1"
+  say "removed $1"
+  changed=1
+}
+
+# The pin (when asked for), then the resolver drop-in: every non-loopback resolver while pinned
+# (IPAddressDeny=any cuts them all off), else only those the unit's own list cuts off.
+write_network_dropins() {
+  local pinned=0 prefixes=() address text
+  if ((pin_backend)); then
+    for address in "${pin_addresses[@]}"; do prefixes+=("$(as_prefix "$address")"); done
+    text="# Written by install.sh --pin-backend-address: the agent may reach only its backend, the DNS
+# resolver and loopback; the kernel drops everything else. When the backend's addresses change,
+# \`sensor-agent status --check\` says so: run install.sh --pin-backend-address again.
+# backend: $pin_host
+[Service]
+IPAddressDeny=any
+IPAddressAllow=localhost
+IPAddressAllow=${prefixes[*]}
+"
+    write_dropin "$PIN" "$text"
+    say "pinned the backend $pin_host to ${pin_addresses[*]}"
+  fi
+  [[ -f $PIN ]] && pinned=1
+  prefixes=()
+  read_resolvers
+  for address in "${resolvers[@]}"; do
+    if ((pinned)) || resolver_denied_by_unit "$address"; then prefixes+=("$(as_prefix "$address")"); fi
+  done
+  if ((${#prefixes[@]} == 0)); then
+    remove_dropin "$RESOLVER_DROPIN"
+    return 0
+  fi
+  text="# Written by install.sh: the DNS resolvers of /etc/resolv.conf that the unit's IPAddressDeny=
+# (or the backend-address pin) would cut off. Run install.sh again after changing resolvers.
+[Service]
+IPAddressAllow=${prefixes[*]}
+"
+  write_dropin "$RESOLVER_DROPIN" "$text"
+}
+
+# A proxy in the unit's environment is what the agent connects to: the backend's addresses would
+# be the wrong pin.
+refuse_pin_with_proxy() {
+  local file
+  for file in "$UNIT" "$DROPIN_DIR"/*.conf; do
+    [[ -f $file ]] || continue
+    if grep -qE '^[[:space:]]*Environment=.*([Hh][Tt][Tt][Pp][Ss]?_[Pp][Rr][Oo][Xx][Yy])=' -- "$file"; then
+      die "$EX_USAGE" "--pin-backend-address: $file sets a proxy, which is what the agent connects to; write the drop-in by hand with the proxy's address (docs/systemd.md, Network)"
+    fi
+  done
+}
+
 # --- install and uninstall ----------------------------------------------------------------------
 
 install_agent() {
@@ -507,7 +649,7 @@ install_agent() {
     die "$EX_USAGE" "--binary is a URL but no --sha256 was given; pass the SHA-256 the backend shows (or --insecure-no-checksum to install an unchecked download)"
   fi
   [[ -n $binary || -f $BIN ]] || die "$EX_USAGE" "$BIN is not installed yet: pass --binary PATH|URL"
-  require_commands install mktemp sha256sum cmp timeout getent chown chmod mv sync wc stat flock
+  require_commands install mktemp sha256sum cmp timeout getent chown chmod mv sync wc stat flock sort
 
   scan_conf
   conf_has SENSOR_TOKEN && enrolled=1
@@ -526,6 +668,11 @@ install_agent() {
     else
       say "not enrolled yet: keeping the install token already in $CONF"
     fi
+  fi
+
+  if ((pin_backend)); then
+    refuse_pin_with_proxy
+    resolve_backend "${backend_url:-${file_values[BACKEND_URL]}}"
   fi
 
   # Everything above only looked; from here on the host changes.
@@ -549,6 +696,7 @@ install_agent() {
   else
     say "no sensor-agent.service beside install.sh: kept the installed $UNIT"
   fi
+  write_network_dropins
   if [[ -n $new_binary ]]; then
     mv -fT -- "$new_binary" "$BIN"
     say "installed $BIN ($new_version)"
@@ -575,7 +723,8 @@ uninstall_agent() {
   fi
   if [[ -e $UNIT ]]; then say "removing $UNIT"; fi
   # Also the links an offline `systemctl enable` may have left where systemd is not running.
-  rm -f -- "$UNIT" "$UNIT_DIR"/*.wants/sensor-agent.service
+  rm -f -- "$UNIT" "$UNIT_DIR"/*.wants/sensor-agent.service "$PIN" "$RESOLVER_DROPIN"
+  if [[ -d $DROPIN_DIR ]]; then rmdir -- "$DROPIN_DIR" 2>/dev/null || true; fi # others' drop-ins stay
   if systemd_running; then
     systemctl daemon-reload
     systemctl reset-failed "$SERVICE" >/dev/null 2>&1 || true
@@ -607,7 +756,7 @@ uninstall_agent() {
 # --- command line -------------------------------------------------------------------------------
 
 backend_url='' sensor_id='' sensor_id_set=0 sensor_port='' binary='' sha256='' insecure=0
-unit_path='' token_file='' uninstall=0 remove_user=0 install_flags=()
+unit_path='' token_file='' uninstall=0 remove_user=0 pin_backend=0 install_flags=()
 argument_number=0
 while (($# > 0)); do
   argument_number=$((argument_number + 1))
@@ -648,6 +797,7 @@ while (($# > 0)); do
     --install-token-file) token_file=$value ;;
     --uninstall) uninstall=1 ;;
     --remove-user) remove_user=1 ;;
+    --pin-backend-address) pin_backend=1 ;;
     -*)
       # An option is named only when it looks like one: a pasted secret is not repeated.
       [[ $option =~ ^--?[a-z][a-z0-9-]{0,30}$ ]] || option="number $argument_number (not shown)"

@@ -7,13 +7,16 @@ import { describe, ExitCode } from "./errors.ts";
 import { HEARTBEAT_PATH } from "./heartbeat.ts";
 import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
-import { warnOnce } from "./log.ts";
+import { capText, escapeText, MAX_FIELD_CHARS, warnOnce } from "./log.ts";
+import { checkAddressPin } from "./pincheck.ts";
 import { fingerprint, redact } from "./secrets.ts";
 
 /**
  * `status`: whether the sensor is enrolled, its token's fingerprint, the backend and the config
- * file's mode and owner; with `check`, whether the backend answers an unauthenticated HEAD. Sends
- * no token. Exits 0 enrolled (and answered), 1 not enrolled, 69 no answer.
+ * file's mode and owner; with `check`, whether the backend answers an unauthenticated HEAD and,
+ * where install.sh pinned the backend's addresses, whether the pin still holds its address. Sends
+ * no token. Exits 0 enrolled (and answered), 1 not enrolled, 69 no answer or a pin that no longer
+ * lets the service reach the backend. Every line is printed as the log prints text from outside.
  */
 export async function statusCommand(ctx: CommandContext, check: boolean): Promise<ExitCode> {
   const { config } = ctx;
@@ -40,13 +43,17 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
       const hint = error instanceof TransportError && error.kind === "tls"
         ? "; set BACKEND_CA_FILE to the CA that signed the backend's certificate"
         : "";
-      lines.push(`backend check: no answer (${describe(error)}${hint})`);
+      const reason = capText(describe(error), MAX_FIELD_CHARS);
+      lines.push(`backend check: no answer (${reason}${hint})`);
       code = ExitCode.unavailable;
     } finally {
       backend.client?.close();
     }
+    const pin = await checkAddressPin(backend.url, ctx.signal);
+    if (pin !== undefined) lines.push(pin.line);
+    if (pin?.broken) code = ExitCode.unavailable;
   }
-  console.log(redact(lines.join("\n")));
+  console.log(lines.map((line) => escapeText(redact(line))).join("\n"));
   return code;
 }
 

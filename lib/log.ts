@@ -1,15 +1,36 @@
-// lib/log.ts: one line per event on stderr, as text or JSON, with every known token redacted.
+// lib/log.ts: one line per event on stderr, as text or JSON, with every known token redacted and
+// every string from outside made harmless to the terminal that shows it and cut to a bounded length
+// (docs/threat-model.md, Log lines).
 import { redact } from "./secrets.ts";
 
 /** Severity, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 /** `text` for people and journald, `json` for log shippers (one object per line). */
 export type LogFormat = "text" | "json";
-/** Extra facts about an event; values are printed as they are, so never pass a token here. */
+/** Extra facts about an event. Strings are redacted, escaped and capped like the message. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
+
+/** At most this many characters of one field's string reach a line; the rest becomes "...". */
+export const MAX_FIELD_CHARS = 256;
+/**
+ * At most this many characters of a message. A message is the agent's own words around at most a
+ * few quoted strings; past the cap its middle goes, so that what happened and what to do (its
+ * start and its end) both stay.
+ */
+export const MAX_MESSAGE_CHARS = 1024;
+
+/**
+ * The characters no log line carries as they are: C0 and C1 controls and DEL (ESC starts terminal
+ * sequences that move the cursor or erase lines; C1's CSI does the same on some terminals), format
+ * characters (bidi overrides that reorder what is shown, zero-width characters that make two names
+ * look alike), lone surrogates, and the line and paragraph separators that some viewers break on.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+const EVERY_UNSAFE = new RegExp(UNSAFE.source, "gu");
+const TEXT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** Where log lines go and which of them are kept; a test can swap `write` to capture them. */
 export interface LogOptions {
@@ -31,8 +52,59 @@ export function setLogOptions(changes: Partial<LogOptions>): void {
 }
 
 /**
+ * `text` cut to `max` characters (code points, so no pair is split): its end replaced by "...",
+ * or with `keepEnd`, its middle, keeping the last quarter.
+ */
+export function capText(text: string, max: number, keepEnd = false): string {
+  if (text.length <= max) return text; // UTF-16 length >= code points: nothing to cut
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  if (!keepEnd) return chars.slice(0, max).join("") + "...";
+  const tail = Math.floor(max / 4);
+  return chars.slice(0, max - tail).join("") + "..." + chars.slice(chars.length - tail).join("");
+}
+
+/**
+ * `text` with every unsafe character written as a visible escape: `\n`, `\r`, `\t`, `\x1b` up to
+ * U+00FF, `\u{202e}` above. Free of anything a terminal acts on; other text (accents, CJK, emoji)
+ * is kept as it is, backslashes too (text that already shows escapes, as the reference backend's
+ * log does, is not escaped twice).
+ */
+export function escapeText(text: string): string {
+  return text.replace(EVERY_UNSAFE, (char) => {
+    const code = char.codePointAt(0)!;
+    return TEXT_ESCAPES[char] ??
+      (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
+  });
+}
+
+/** JSON text with each unsafe character JSON.stringify leaves raw (DEL, C1, bidi...) as \uXXXX. */
+function escapeJson(json: string): string {
+  // Outside its strings a JSON line holds only ASCII punctuation and digits, so every unsafe
+  // character here is inside a string, where \uXXXX (per UTF-16 unit) decodes back to it.
+  return json.replace(EVERY_UNSAFE, (char) => {
+    let units = "";
+    for (let i = 0; i < char.length; i++) {
+      units += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    }
+    return units;
+  });
+}
+
+/**
+ * A text field's value: bare when it is a plain word, else quoted, with `\\` and `\"` for the
+ * backslashes and quotes it held (so that inside quotes every escape reads one way) and escapes
+ * for the unsafe characters.
+ */
+function textValue(value: string): string {
+  if (value !== "" && !/[\s"=]/.test(value) && !UNSAFE.test(value)) return value;
+  return `"${escapeText(value.replace(/[\\"]/g, (char) => `\\${char}`))}"`;
+}
+
+/**
  * Formats one event as a single line. Pure, apart from the redaction registry: whatever the caller
- * passes, a registered token comes out as its fingerprint, and a newline cannot split the line.
+ * passes, a registered token comes out as its fingerprint, nothing a terminal acts on comes out
+ * raw, each string field is at most MAX_FIELD_CHARS characters and the message MAX_MESSAGE_CHARS.
  */
 export function formatLogLine(
   level: LogLevel,
@@ -41,26 +113,24 @@ export function formatLogLine(
   format: LogFormat,
   now: Date,
 ): string {
-  // Redact the raw values before any quoting or escaping: a token holding `"` or `\` would
-  // otherwise survive in its escaped form, which every reader decodes back.
-  const text = redact(message);
+  // Redact the raw values before anything else: a cut could split a token the registry would no
+  // longer recognise, and a token holding `"` or `\` would survive in its escaped form.
+  const text = capText(redact(message), MAX_MESSAGE_CHARS, true);
   const safe = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => [key, typeof value === "string" ? redact(value) : value] as const);
+    .map(([key, value]) =>
+      [key, typeof value === "string" ? capText(redact(value), MAX_FIELD_CHARS) : value] as const
+    );
   if (format === "json") {
-    return JSON.stringify({
+    return escapeJson(JSON.stringify({
       time: now.toISOString(),
       level,
       msg: text,
       ...Object.fromEntries(safe),
-    });
+    }));
   }
-  const pairs = safe.map(([key, value]) => ` ${key}=${quoteIfNeeded(String(value))}`).join("");
-  return `${now.toISOString()} ${level.toUpperCase()} ${text}${pairs}`.replace(/[\r\n]+/g, " ");
-}
-
-function quoteIfNeeded(value: string): string {
-  return /^[^\s"=]*$/.test(value) && value !== "" ? value : JSON.stringify(value);
+  const pairs = safe.map(([key, value]) => ` ${key}=${textValue(String(value))}`).join("");
+  return `${now.toISOString()} ${level.toUpperCase()} ${escapeText(text)}${pairs}`;
 }
 
 /** True when lines of `level` are written: lets a caller skip work whose only use is such a line. */

@@ -62,7 +62,7 @@ interface PermissionSet {
   write?: string[] | boolean;
   env?: string[] | boolean;
   sys?: string[] | boolean;
-  net?: string[] | boolean;
+  net?: string[] | boolean | { allow?: string[] | boolean; deny?: string[] };
 }
 
 /**

@@ -200,9 +200,12 @@ export async function createSandbox(): Promise<Sandbox> {
   return sandbox;
 }
 
-function bwrapArgs(path: string, systemd: boolean, loopback: boolean): string[] {
-  const args = ["--ro-bind", "/usr", "/usr"];
-  // Merged /usr: /bin, /lib... are links into /usr on current distributions; keep them links.
+/**
+ * bwrap arguments for /bin, /sbin, /lib... as this host has them: on a merged /usr they are links
+ * into /usr and stay links; otherwise directories bound read-only.
+ */
+export function topLevelLinks(): string[] {
+  const args: string[] = [];
   for (const top of ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) {
     try {
       const info = Deno.lstatSync(top);
@@ -212,6 +215,11 @@ function bwrapArgs(path: string, systemd: boolean, loopback: boolean): string[] 
       // not on this host
     }
   }
+  return args;
+}
+
+function bwrapArgs(path: string, systemd: boolean, loopback: boolean): string[] {
+  const args = ["--ro-bind", "/usr", "/usr", ...topLevelLinks()];
   args.push(
     "--bind",
     join(path, "etc"),
