@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { newToken, runAgent } from "./support/agent.ts";
 import { startBackend } from "./support/backend.ts";
-import { FIXTURE, seed } from "./support/seed.ts";
+import { seed } from "./support/seed.ts";
 
 /** Erase the line, move the cursor up: the operator's previous line disappears. */
 const ERASE_AND_CLIMB = "\x1b[2K\x1b[1A";
@@ -79,7 +79,7 @@ Deno.test("hostile strings: a hostname file holding escape sequences is logged a
   const hostnameFile = s.dir.join("hostname");
   await Deno.writeTextFile(hostnameFile, `host${ERASE_AND_CLIMB}${SET_TITLE}\n`, { mode: 0o644 });
   const env = { ...s.options.env, HOST_HOSTNAME_FILE: hostnameFile };
-  const run = await runAgent(["enroll", ...s.args], { ...s.options, env, read: [FIXTURE] });
+  const run = await runAgent(["enroll", ...s.args], { ...s.options, env });
   assert.equal(run.code, 0, run.stderr);
   assertPrintable(run.stderr);
   assert.match(run.stderr, /hostname="host\\x1b\[2K\\x1b\[1A\\x1b\]0;owned\\x07"/);
