@@ -1,25 +1,33 @@
 // reference-backend/server.ts: the routes of the reference backend (docs/api.md). Each handler
 // reads and checks its request, asks the store, and answers in the JSON envelope of http.ts; the
-// two files of the install command (downloads.ts) are served as they are. Load is shed with 429 or
-// 503 and Retry-After; a 500 means a bug. Text from sensors is logged through escapeForDisplay.
-import { log } from "../lib/log.ts";
+// two files of the install command (downloads.ts) are served as they are. Routes are chosen by the
+// plain path only (target.ts); failures are counted per real client (client.ts, ratelimit.ts).
+// Load is shed with 429 or 503 and Retry-After; a 500 means a bug. Text from sensors is logged
+// through escapeForDisplay.
+import { isLogged, log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
 import type { HeartbeatBody } from "../lib/heartbeat.ts";
 import { isConsolePath, serveConsole } from "./console/mod.ts";
 import { Coalescer, TooManyWaiting } from "./coalesce.ts";
-import type { RequestInfo } from "./connection.ts";
 import { escapeForDisplay } from "./display.ts";
 import { DOWNLOADS, type Downloads } from "./downloads.ts";
 import { enroll } from "./enrollment.ts";
 import { failure, HttpError, ok, readJson } from "./http.ts";
 import { fileDigest, type FileDigests, installCommand } from "./install.ts";
-import { type FailureLimit, FailureLimiter } from "./ratelimit.ts";
+import { clientOf } from "./client.ts";
+import {
+  type BackoffPolicy,
+  type FailureLimit,
+  FailureLimiter,
+  GuessBackoff,
+} from "./ratelimit.ts";
 import {
   type AgentBinary,
   DEFAULT_ENROLL_FAILURE_LIMIT,
   DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS,
 } from "./settings.ts";
-import { Contended, type SensorRecord, type Store } from "./store.ts";
+import { Contended, type SensorRecord, type Store, TooLargeToStore } from "./store.ts";
+import { requestPath } from "./target.ts";
 import { digest, randomToken, sameSecret } from "./tokens.ts";
 import {
   type Checked,
@@ -44,13 +52,20 @@ export interface ServerOptions {
   readonly insecureHttp?: boolean;
   /** Failed enrollments allowed per client address (default: 10 per 600 s). */
   readonly enrollFailures?: FailureLimit;
+  /** Proxies whose X-Forwarded-For names the client (client.ts); none by default. */
+  readonly trustedProxies?: ReadonlySet<string>;
+}
+
+/** What a handler is told besides the request: the socket's peer (Deno.serve's info has it). */
+export interface RequestInfo {
+  readonly remoteAddr: Deno.NetAddr;
 }
 
 /** The options, with the state the routes share across requests (one per createHandler). */
 interface Context extends ServerOptions {
   readonly failedEnrollments: FailureLimiter;
   /** Wrong admin tokens per client address: Bearer on /api/ and console logins together. */
-  readonly failedAdminLogins: FailureLimiter;
+  readonly adminGuesses: GuessBackoff;
   readonly beats: Coalescer<Beat, SensorRecord | null>;
   readonly digests: () => FileDigests;
 }
@@ -68,9 +83,15 @@ const MAX_WAITING_BEATS = 64;
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
 // ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
-// a console login) are limited per address like failed enrollments, or it could be guessed at
-// full speed.
-const ADMIN_FAILURES: FailureLimit = { limit: 10, windowMs: 600_000 };
+// a console login) slow their address down, or it could be guessed at full speed. Ten free (typos),
+// then 1 s, 2 s, 4 s ... up to a minute between tries: about a thousand guesses a day per address,
+// while the operator at that address waits a minute at most, and no other address waits at all.
+const ADMIN_BACKOFF: BackoffPolicy = {
+  free: 10,
+  firstWaitMs: 1_000,
+  maxWaitMs: 60_000,
+  forgetMs: 15 * 60_000,
+};
 
 /** A sensor counts as online while its last beat is at most this many intervals old. */
 export const ONLINE_INTERVALS = 3;
@@ -108,15 +129,27 @@ export function createHandler(
       MAX_WAITING_BEATS,
     ),
     // The console calls a handler of its own per request (route): it shares the caller's count.
-    failedAdminLogins: (options as Partial<Context>).failedAdminLogins ??
-      new FailureLimiter(ADMIN_FAILURES),
+    adminGuesses: (options as Partial<Context>).adminGuesses ?? new GuessBackoff(ADMIN_BACKOFF),
     digests: () => digests ??= downloadDigests(options.downloads),
   };
+  const trusted = options.trustedProxies ?? new Set<string>();
+  let unnamedWarned = false;
   return async (request, info) => {
-    const path = new URL(request.url).pathname;
+    // Until the path is known to be plain, the log shows none of it.
+    let path = "(refused target)";
     try {
+      path = requestPath(request);
+      const client = clientOf(request, info?.remoteAddr.hostname ?? "in-process", trusted);
+      if (client.unnamed && !unnamedWarned) {
+        unnamedWarned = true;
+        log.warn(
+          "a request from a trusted proxy carried no valid X-Forwarded-For: its failures count " +
+            "against the proxy's own address; set it in the proxy (deploy/backend/nginx.conf)",
+          { proxy: client.address },
+        );
+      }
       const handler = route(request.method, path);
-      return await handler(request, context, Date.now(), info?.remoteAddr.hostname ?? "unknown");
+      return await handler(request, context, Date.now(), client.address);
     } catch (caught) {
       const error = shed(caught);
       if (error instanceof HttpError) {
@@ -141,6 +174,7 @@ function shed(error: unknown): unknown {
       "Retry-After": String(BEAT_RETRY_AFTER_SECONDS),
     });
   }
+  if (error instanceof TooLargeToStore) return new HttpError(413, error.message);
   if (error instanceof Contended) {
     return new HttpError(503, "the record is busy; retry", {
       "Retry-After": String(CONTENDED_RETRY_AFTER_SECONDS),
@@ -163,9 +197,10 @@ function route(method: string, path: string): Handler {
   // The operator console (console/mod.ts) calls this same handler with the admin token.
   if (isConsolePath(path)) {
     return (r, o, n, c) =>
-      serveConsole(r, o, n, createHandler(o), {
-        retryAfterMs: () => o.failedAdminLogins.retryAfterMs(c, n),
-        fail: () => o.failedAdminLogins.fail(c, n),
+      serveConsole(r, path, o, n, createHandler(o), {
+        retryAfterMs: () => o.adminGuesses.retryAfterMs(c, n),
+        fail: () => o.adminGuesses.fail(c, n),
+        succeed: () => o.adminGuesses.succeed(c),
       });
   }
   if (Object.hasOwn(DOWNLOADS, path)) {
@@ -183,22 +218,23 @@ function route(method: string, path: string): Handler {
 
 /**
  * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
- * looking when `client` sent too many wrong ones (a missing header is no guess).
+ * looking while `client` waits out its wrong ones (a missing header is no guess).
  */
 function requireAdmin(request: Request, options: Context, now: number, client: string): void {
   const token = bearer(request);
-  if (token !== undefined) refuseGuesser(options.failedAdminLogins, client, now);
+  if (token !== undefined) refuseGuesser(options.adminGuesses, client, now);
   if (token === undefined || !sameSecret(token, options.adminToken)) {
-    if (token !== undefined) options.failedAdminLogins.fail(client, now);
+    if (token !== undefined) options.adminGuesses.fail(client, now);
     throw new HttpError(401, "admin token required", {
       "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
     }, { client });
   }
+  options.adminGuesses.succeed(client);
 }
 
-/** Throws 429 with Retry-After when `client` is over `limiter`'s count of failures. */
-function refuseGuesser(limiter: FailureLimiter, client: string, now: number): void {
-  const waitMs = limiter.retryAfterMs(client, now);
+/** Throws 429 with Retry-After while `client` waits out its wrong admin tokens. */
+function refuseGuesser(guesses: GuessBackoff, client: string, now: number): void {
+  const waitMs = guesses.retryAfterMs(client, now);
   if (waitMs > 0) {
     throw new HttpError(429, "too many wrong admin tokens from this address; retry later", {
       "Retry-After": String(Math.ceil(waitMs / 1000)),
@@ -298,23 +334,30 @@ async function enrollSensor(request: Request, options: Context, now: number, cli
 
 async function heartbeat(request: Request, options: Context, now: number) {
   const token = bearer(request);
-  const rejected = new HttpError(401, "sensor token unknown or revoked", {
-    "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
-  });
+  const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
-  if (token === undefined || await options.store.sensorByToken(digest(token)) === null) {
-    throw rejected;
+  if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
+    throw sensorRejected();
   }
   const body = valid(checkHeartbeat(await readJson(request)));
   // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
-  const sensor = await options.beats.submit(digest(token), { body, now, count: 1 });
-  if (sensor === null) throw rejected;
-  log.debug("heartbeat", {
-    sensorId: sensor.id,
-    beats: sensor.heartbeats,
-    hostname: escapeForDisplay(sensor.hostname),
-  });
+  const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1 });
+  if (sensor === null) throw sensorRejected();
+  if (isLogged("debug")) {
+    log.debug("heartbeat", {
+      sensorId: sensor.id,
+      beats: sensor.heartbeats,
+      hostname: escapeForDisplay(sensor.hostname),
+    });
+  }
   return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+}
+
+// Made only when needed: an Error captures a stack trace, a cost no beat that passes should pay.
+function sensorRejected(): HttpError {
+  return new HttpError(401, "sensor token unknown or revoked", {
+    "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
+  });
 }
 
 /** The sensor after `beat`: the latest body's facts, and the beats counted. */
