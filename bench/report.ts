@@ -49,6 +49,7 @@ export const TARGETS = {
   inventoryGrowth: 20,
   inventoryFloorRatio: 2.0,
   fleetPeakRatio: 2.0,
+  backendFloorRatio: 0.8,
 } as const;
 
 /** `met` when value <= target (or < for strict), else how far over, in percent. */
@@ -157,6 +158,17 @@ function summary(results: BenchResults): string {
       fixed(fleet.agent.peakRatio, 2),
       `<= ${TARGETS.fleetPeakRatio}`,
       verdict(fleet.agent.peakRatio, TARGETS.fleetPeakRatio),
+    ]);
+  }
+  if (results.backendLoad) {
+    const { ratio } = results.backendLoad;
+    rows.push([
+      "reference backend heartbeats/s / Deno.serve + JSON + one KV write",
+      fixed(ratio, 2),
+      `>= ${TARGETS.backendFloorRatio}`,
+      ratio >= TARGETS.backendFloorRatio
+        ? "met"
+        : `**missed** by ${fixed((1 - ratio / TARGETS.backendFloorRatio) * 100, 0)} %`,
     ]);
   }
   return table(["benchmark", "measured", "target", "verdict"], rows);

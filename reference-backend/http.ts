@@ -1,5 +1,6 @@
 // reference-backend/http.ts: the JSON envelope of every reply ({ success, data } or { success,
 // error }) and reading a request body: JSON only, at most 1 MiB however it is framed.
+import type { Checked } from "./validate.ts";
 
 /** Request bodies are read up to this many bytes; a larger one gets 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -9,6 +10,18 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * one request. Any real sender's pieces average far more than 64 bytes.
  */
 export const MAX_BODY_PIECES = 16_384;
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerToken(request: Request): string | undefined {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "");
+  return match?.[1];
+}
+
+/** The checked value, or HttpError 400 with the reason (it names a field, never a value). */
+export function valid<T>(result: Checked<T>): T {
+  if (!result.ok) throw new HttpError(400, result.reason);
+  return result.value;
+}
 
 /**
  * A reply that ends the request early: its status, the reason shown to the client, and what only

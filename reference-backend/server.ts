@@ -12,15 +12,11 @@ import { Coalescer, TooManyWaiting } from "./coalesce.ts";
 import { escapeForDisplay } from "./display.ts";
 import { DOWNLOADS, type Downloads } from "./downloads.ts";
 import { enroll } from "./enrollment.ts";
-import { failure, HttpError, ok, readJson } from "./http.ts";
-import { fileDigest, type FileDigests, installCommand } from "./install.ts";
+import { bearerToken, failure, HttpError, ok, readJson, valid } from "./http.ts";
+import { fileDigest, type FileDigests } from "./install.ts";
 import { clientOf } from "./client.ts";
-import {
-  type BackoffPolicy,
-  type FailureLimit,
-  FailureLimiter,
-  GuessBackoff,
-} from "./ratelimit.ts";
+import { ADMIN_BACKOFF, listSensors, mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
+import { type FailureLimit, FailureLimiter, GuessBackoff } from "./ratelimit.ts";
 import {
   type AgentBinary,
   DEFAULT_ENROLL_FAILURE_LIMIT,
@@ -28,14 +24,10 @@ import {
 } from "./settings.ts";
 import { Contended, type SensorRecord, type Store, TooLargeToStore } from "./store.ts";
 import { requestPath } from "./target.ts";
-import { digest, randomToken, sameSecret } from "./tokens.ts";
-import {
-  type Checked,
-  checkEnrollment,
-  checkHeartbeat,
-  checkIdempotencyKey,
-  checkMintRequest,
-} from "./validate.ts";
+import { digest } from "./tokens.ts";
+import { checkEnrollment, checkHeartbeat, checkIdempotencyKey } from "./validate.ts";
+
+export { ONLINE_INTERVALS } from "./admin.ts";
 
 /** What the routes need: the store and the settings they check or hand out. */
 export interface ServerOptions {
@@ -62,7 +54,7 @@ export interface RequestInfo {
 }
 
 /** The options, with the state the routes share across requests (one per createHandler). */
-interface Context extends ServerOptions {
+export interface Context extends ServerOptions {
   readonly failedEnrollments: FailureLimiter;
   /** Wrong admin tokens per client address: Bearer on /api/ and console logins together. */
   readonly adminGuesses: GuessBackoff;
@@ -82,21 +74,9 @@ interface Beat {
 const MAX_WAITING_BEATS = 64;
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
-// ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
-// a console login) slow their address down, or it could be guessed at full speed. Ten free (typos),
-// then 1 s, 2 s, 4 s ... up to a minute between tries: about a thousand guesses a day per address,
-// while the operator at that address waits a minute at most, and no other address waits at all.
-const ADMIN_BACKOFF: BackoffPolicy = {
-  free: 10,
-  firstWaitMs: 1_000,
-  maxWaitMs: 60_000,
-  forgetMs: 15 * 60_000,
-};
 
-/** A sensor counts as online while its last beat is at most this many intervals old. */
-export const ONLINE_INTERVALS = 3;
-
-type Handler = (
+/** A route: the request, the shared state, the time and the real client's address. */
+export type Handler = (
   request: Request,
   options: Context,
   now: number,
@@ -216,71 +196,6 @@ function route(method: string, path: string): Handler {
   throw new HttpError(404, "no such endpoint");
 }
 
-/**
- * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
- * looking while `client` waits out its wrong ones (a missing header is no guess).
- */
-function requireAdmin(request: Request, options: Context, now: number, client: string): void {
-  const token = bearer(request);
-  if (token !== undefined) refuseGuesser(options.adminGuesses, client, now);
-  if (token === undefined || !sameSecret(token, options.adminToken)) {
-    if (token !== undefined) options.adminGuesses.fail(client, now);
-    throw new HttpError(401, "admin token required", {
-      "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
-    }, { client });
-  }
-  options.adminGuesses.succeed(client);
-}
-
-/** Throws 429 with Retry-After while `client` waits out its wrong admin tokens. */
-function refuseGuesser(guesses: GuessBackoff, client: string, now: number): void {
-  const waitMs = guesses.retryAfterMs(client, now);
-  if (waitMs > 0) {
-    throw new HttpError(429, "too many wrong admin tokens from this address; retry later", {
-      "Retry-After": String(Math.ceil(waitMs / 1000)),
-    }, { client });
-  }
-}
-
-function bearer(request: Request): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "");
-  return match?.[1];
-}
-
-function valid<T>(result: Checked<T>): T {
-  if (!result.ok) throw new HttpError(400, result.reason);
-  return result.value;
-}
-
-async function mintInstallToken(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-) {
-  requireAdmin(request, options, now, client);
-  const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
-  const installToken = randomToken();
-  const expiresAt = now + ttlSeconds * 1000;
-  await options.store.addInstallToken(digest(installToken), {
-    createdAt: now,
-    expiresAt,
-    note: note ?? null,
-    consumed: null,
-  });
-  log.info("install token minted", { token: fingerprint(installToken), ttlSeconds });
-  return ok({
-    installToken,
-    expiresAt: new Date(expiresAt).toISOString(),
-    installCommand: installCommand(
-      options.publicUrl,
-      options.digests(),
-      options.agentBinary,
-      options.insecureHttp,
-    ),
-  }, 201);
-}
-
 /** GET /install.sh, GET /sensor-agent.service: the file as read at start, byte for byte. */
 function download(request: Request, options: ServerOptions, path: string): Promise<Response> {
   const bytes = options.downloads.get(path);
@@ -333,7 +248,7 @@ async function enrollSensor(request: Request, options: Context, now: number, cli
 }
 
 async function heartbeat(request: Request, options: Context, now: number) {
-  const token = bearer(request);
+  const token = bearerToken(request);
   const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
   if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
@@ -376,65 +291,5 @@ function applyBeat(sensor: SensorRecord, beat: Beat) {
       heartbeats: sensor.heartbeats + beat.count,
     },
     interfaces: body.interfaces,
-  };
-}
-
-async function listSensors(request: Request, options: Context, now: number, client: string) {
-  requireAdmin(request, options, now, client);
-  const sensors = await options.store.sensors();
-  sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
-  return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
-}
-
-async function showSensor(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-  id: string,
-) {
-  requireAdmin(request, options, now, client);
-  const sensor = await options.store.sensor(id);
-  if (sensor === null) throw new HttpError(404, "no such sensor");
-  const interfaces = await options.store.interfaces(id);
-  return ok({ ...describeSensor(sensor, options, now), interfaces });
-}
-
-async function revokeSensor(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-  id: string,
-) {
-  requireAdmin(request, options, now, client);
-  const sensor = await options.store.revoke(id, now);
-  if (sensor === null) throw new HttpError(404, "no such sensor");
-  log.info("sensor revoked", { sensorId: id });
-  return ok(describeSensor(sensor, options, now));
-}
-
-/** A sensor as the admin API shows it: no digests, times as ISO 8601. */
-function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
-  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
-  const online = sensor.revokedAt === null &&
-    now - sensor.lastSeenAt <= ONLINE_INTERVALS * options.heartbeatIntervalSeconds * 1000;
-  return {
-    id: sensor.id,
-    label: sensor.label,
-    hostname: sensor.hostname,
-    sensorIp: sensor.sensorIp,
-    sensorPort: sensor.sensorPort,
-    osInfo: sensor.osInfo,
-    architecture: sensor.architecture,
-    agentVersion: sensor.agentVersion,
-    sudoUser: sensor.sudoUser,
-    enrolledAt: iso(sensor.enrolledAt),
-    lastSeenAt: iso(sensor.lastSeenAt),
-    online,
-    heartbeats: sensor.heartbeats,
-    uptimeSeconds: sensor.uptimeSeconds,
-    interfaceCount: sensor.interfaceCount,
-    revokedAt: iso(sensor.revokedAt),
   };
 }

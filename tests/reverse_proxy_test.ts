@@ -214,13 +214,14 @@ Deno.test({
     await t.step(
       "2,000 slowloris heads and 1,000 slow bodies: probes served; heads cut at 10 s",
       async () => {
-        const started = performance.now();
         const heads = await flood({
           kind: "slowloris",
           count: 2000,
           port: proxy.port,
           caPem: certs.ca.pem,
         });
+        // Opening 2,000 TLS connections takes a few seconds: the last one's clock starts here.
+        const allOpen = performance.now();
         // 20 addresses, 50 bodies each: under the per-address limit, so the proxy holds them all.
         const bodies = await flood({
           kind: "slowbody",
@@ -230,8 +231,8 @@ Deno.test({
           addresses: 20,
         });
         const results = await probeFor(pair, 6);
-        // The header deadline (client_header_timeout 10 s) from the heads' first byte.
-        const wait = started + 11_500 - performance.now();
+        // The header deadline (client_header_timeout 10 s) from each head's connection.
+        const wait = allOpen + 11_000 - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const [headsReport] = await Promise.all([heads.stop(), bodies.stop()]);
         assertProbesServed(results, "slowloris + slow bodies");
@@ -239,7 +240,13 @@ Deno.test({
           headsReport.closedAfterMs.length >= 0.99 * headsReport.opened,
           `${headsReport.closedAfterMs.length} of ${headsReport.opened} heads cut by the proxy`,
         );
-        assert.ok(Math.max(...headsReport.closedAfterMs) < 11_500, "cut at the 10 s deadline");
+        const latest = Math.max(...headsReport.closedAfterMs);
+        console.log(
+          `slowloris: ${headsReport.closedAfterMs.length} heads cut, the latest after ${
+            Math.round(latest)
+          } ms`,
+        );
+        assert.ok(latest < 11_000, "cut at the 10 s deadline");
       },
     );
 

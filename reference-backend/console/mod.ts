@@ -3,7 +3,7 @@
 // the admin API: they swap the console's session cookie for the admin token and call the backend's
 // own handler, so minting, listing and revoking follow exactly the rules (and logs) of /api/.
 import { fingerprint } from "../../lib/secrets.ts";
-import { HttpError, readJson } from "../http.ts";
+import { bearerToken, HttpError, readJson } from "../http.ts";
 import type { ServerOptions } from "../server.ts";
 import { type Asset, PAGE, SECURITY_HEADERS, STATIC } from "./assets.ts";
 import { etagOf, fleetRow, type ListedSensor, notModified } from "./fleet.ts";
@@ -136,7 +136,7 @@ function logout(call: Call): Promise<Response> {
  * showing the admin token. A bearer header is never sent by a browser on its own: no CSRF here.
  */
 function mintLoginCode(call: Call): Promise<Response> {
-  const bearer = /^Bearer +(\S+) *$/i.exec(call.request.headers.get("authorization") ?? "")?.[1];
+  const bearer = bearerToken(call.request);
   const waitMs = bearer === undefined ? 0 : call.guesses.retryAfterMs();
   if (waitMs > 0) {
     throw refusal(429, "too many wrong admin tokens from this address; retry later", {

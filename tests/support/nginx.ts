@@ -10,10 +10,20 @@ import type { TestCerts } from "./certs.ts";
 /** The shipped configuration. */
 export const PROXY_CONFIG = join(PROJECT, "deploy", "backend", "nginx.conf");
 
-/** Why the proxy cannot run here (no nginx on PATH), or undefined when it can. */
+/** Debian's nginx: on PATH, or in /usr/sbin, which a user's PATH may lack. */
+export const NGINX = await (async () => {
+  try {
+    await Deno.stat("/usr/sbin/nginx");
+    return "/usr/sbin/nginx";
+  } catch {
+    return "nginx";
+  }
+})();
+
+/** Why the proxy cannot run here (no nginx), or undefined when it can. */
 export async function nginxMissing(): Promise<string | undefined> {
   try {
-    const output = await new Deno.Command("nginx", { args: ["-v"], stderr: "piped" }).output();
+    const output = await new Deno.Command(NGINX, { args: ["-v"], stderr: "piped" }).output();
     return output.success ? undefined : "nginx -v failed";
   } catch {
     return "nginx is not installed (Debian: apt-get install nginx; .ci/run installs it)";
@@ -92,7 +102,8 @@ export async function startProxy(places: ProxyPlaces, certs: TestCerts): Promise
   const process = new Deno.Command("sh", {
     args: [
       "-c",
-      'ulimit -n 65536 2>/dev/null; exec nginx -e stderr -c "$0" -g "daemon off;"',
+      'ulimit -n 65536 2>/dev/null; exec "$0" -e stderr -c "$1" -g "daemon off;"',
+      NGINX,
       config,
     ],
     stdin: "null",
