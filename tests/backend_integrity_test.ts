@@ -18,9 +18,8 @@ import {
   seedPayload,
   startRefBackend,
 } from "./support/refbackend.ts";
+import { rawExchange } from "./support/rawhttp.ts";
 import { tempDir } from "./support/tempdir.ts";
-
-const encoder = new TextEncoder();
 
 /**
  * Runs the install one-liner with bash in `dir`, `sudo` a function that only notes its words in
@@ -178,30 +177,8 @@ Deno.test("enroll limit: failures count per address in a window from the first o
 
 /** Raw bytes to the backend (no proxy); what came back within `ms` or before the close. */
 async function exchange(backend: RefBackend, raw: string, ms = 2_000): Promise<string> {
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: Number(new URL(backend.url).port),
-  });
-  try {
-    await conn.write(encoder.encode(raw));
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    const timer = setTimeout(() => conn.close(), ms);
-    try {
-      for (let n; (n = await conn.read(buffer).catch(() => null)) !== null;) {
-        text += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    return text;
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer or the backend
-    }
-  }
+  const port = Number(new URL(backend.url).port);
+  return await rawExchange(await Deno.connect({ hostname: "127.0.0.1", port }), raw, ms);
 }
 
 Deno.test("routing: dot segments, percent-escapes, backslashes, a Host with a path or an absolute target are 400, never the admin route they decode to", async () => {

@@ -15,6 +15,7 @@ import {
   startRefBackend,
 } from "./support/refbackend.ts";
 import { FIXTURE } from "./support/seed.ts";
+import { rawExchange } from "./support/rawhttp.ts";
 import { type SlowClientsPlan, startSlowClients } from "./support/slowclients.ts";
 import { tempDir } from "./support/tempdir.ts";
 
@@ -140,32 +141,13 @@ function assertProbesServed(results: { status: number; ms: number }[], what: str
 }
 
 /** Raw bytes through TLS to the proxy; what came back before the close (or 3 s). */
-async function exchange(pair: Pair, raw: string | Uint8Array): Promise<string> {
+async function exchange(pair: Pair, raw: string): Promise<string> {
   const conn = await Deno.connectTls({
     hostname: "127.0.0.1",
     port: pair.proxy.port,
     caCerts: [pair.certs.ca.pem],
   });
-  try {
-    await conn.write(typeof raw === "string" ? new TextEncoder().encode(raw) : raw);
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    const timer = setTimeout(() => conn.close(), 3_000);
-    try {
-      for (let n; (n = await conn.read(buffer).catch(() => null)) !== null;) {
-        text += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    return text;
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer or the server
-    }
-  }
+  return await rawExchange(conn, raw, 3_000);
 }
 
 /** Starts a flood and waits until its clients are open. */
