@@ -554,7 +554,7 @@ function rerunSection(): string {
     "deno task bench --beats 2000 --pairs 15    # shorter runs, report on stdout only",
     "```",
     "",
-    "Needs `curl`, `sh`, `sed` and `python3` on PATH, and nothing but loopback: the bench starts ",
+    "Needs `curl`, `sh`, `sed`, `python3` and `wrk` on PATH, and nothing but loopback: the bench starts ",
     "its own backend on 127.0.0.1 and writes its fixtures under the system's temporary directory, ",
     "removing them at the end. Only a full run with the default sizes rewrites the files. ",
     "`tests/bench_test.ts` runs a small fleet simulation in the test suite so that this code is ",
