@@ -209,7 +209,10 @@ function askedToWaitMs(reply: Reply): number | undefined {
 async function pause(ms: number, url: URL, signal?: AbortSignal): Promise<void> {
   // The clearable timer (not the light one): it is what keeps the process alive while it waits.
   using wait = deadline(ms, signal);
-  await new Promise((resolve) => wait.signal.addEventListener("abort", resolve, { once: true }));
+  // A stop that came before the wait began has aborted it already: no event will come.
+  if (!wait.signal.aborted) {
+    await new Promise((resolve) => wait.signal.addEventListener("abort", resolve, { once: true }));
+  }
   if (!wait.timedOut()) {
     throw new TransportError("aborted", `enrollment at ${url} was cancelled while waiting`);
   }

@@ -86,9 +86,10 @@ export type Handler = (
 const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
 
 /**
- * The request handler for the server (listener.ts): every request gets an answer, load is shed
- * with 429/503 and Retry-After, and only a bug answers 500. `info` names the client, whose
- * address the enrollment limit counts; without it all clients count as one.
+ * The request handler for Deno.serve (serve.ts): every request gets an answer, load is shed with
+ * 429/503 and Retry-After, and only a bug answers 500. `info` names the socket's peer: the client,
+ * or a trusted proxy that names the client in X-Forwarded-For (client.ts). Without it (a request
+ * made in process, as the console's) the client is "in-process".
  */
 export function createHandler(
   options: ServerOptions,
