@@ -95,16 +95,7 @@ export async function main(): Promise<number> {
       enrollFailures: settings.enrollFailures,
       trustedProxies: settings.trustedProxies,
     }));
-    log.info(`listening on ${url}`, {
-      publicUrl,
-      heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
-      store: settings.data,
-      agentBinary: settings.agentBinary?.url ?? "./sensor-agent",
-      trustedProxies: [...settings.trustedProxies].join(",") || "none",
-      enrollFailures: `${settings.enrollFailures.limit} per ${
-        settings.enrollFailures.windowMs / 1000
-      } s`,
-    });
+    // Said before "listening", which launchers wait for: they have the whole start by then.
     if (settings.trustedProxies.size === 0) {
       log.warn(
         "development mode: no TRUSTED_PROXIES, so clients are served directly, without the " +
@@ -115,6 +106,16 @@ export async function main(): Promise<number> {
     if (settings.insecureHttp) {
       log.warn("DEV_INSECURE_HTTP=1: install commands use plain http; for development only");
     }
+    log.info(`listening on ${url}`, {
+      publicUrl,
+      heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
+      store: settings.data,
+      agentBinary: settings.agentBinary?.url ?? "./sensor-agent",
+      trustedProxies: [...settings.trustedProxies].join(",") || "none",
+      enrollFailures: `${settings.enrollFailures.limit} per ${
+        settings.enrollFailures.windowMs / 1000
+      } s`,
+    });
     await server.finished;
     log.info("stopped by a signal");
     return 0;

@@ -43,25 +43,25 @@ export interface SlowClients {
   stop(): Promise<SlowClientsReport>;
 }
 
-/** Why a child cannot hold 30,000 sockets here (the hard open-file limit), or undefined. */
+/** Why a child cannot hold 10,000 sockets here (the hard open-file limit), or undefined. */
 export async function slowClientsMissing(): Promise<string | undefined> {
   const output = await new Deno.Command("sh", {
-    args: ["-c", "ulimit -n 30000"],
+    args: ["-c", "ulimit -n 10000"],
     stdout: "null",
     stderr: "null",
   }).output();
   return output.success
     ? undefined
-    : "the open-file hard limit is below 30,000 (ulimit -Hn): the floods cannot be held";
+    : "the open-file hard limit is below 10,000 (ulimit -Hn): the floods cannot be held";
 }
 
-/** Starts `plan` in a child process under `ulimit -n 30000`. */
+/** Starts `plan` in a child process under `ulimit -n 10000`. */
 export function startSlowClients(plan: SlowClientsPlan): SlowClients {
   const script = join(PROJECT, "tests", "support", "slowclients.ts");
   const child = new Deno.Command("sh", {
     args: [
       "-c",
-      'ulimit -n 30000 && exec "$0" run -q -A "$1" "$2"',
+      'ulimit -n 10000 && exec "$0" run -q -A "$1" "$2"',
       Deno.execPath(),
       script,
       JSON.stringify(plan),
