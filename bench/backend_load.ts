@@ -1,241 +1,267 @@
-// bench/backend_load.ts: the reference backend under load (issue 14), as `deno task bench` runs
-// it: the real backend process (reference-backend/launch.ts) under `ulimit -n 1024`, with its
-// default limits, and three loads one after the other:
-//   - distinct: 1,000 enrolled sensors beat at once, three rounds;
-//   - storm: 1,000 heartbeats of one sensor at once;
-//   - flood: 5,000 connections that never send a byte, each reopened as soon as the backend
-//     closes it, held for 60 s, while a probe enrolls a new sensor and beats every 2 s.
-// Reported side by side: answers, heartbeats answered 200 per second, p50/p99 latency, and the
-// backend's RSS. Loopback only; every loop is bounded in count and in time.
+// bench/backend_load.ts: the reference backend's heartbeat throughput against its runtime's floor,
+// in the same run, as `deno task bench` runs it. The floor (bench/backend_floor.ts) is Deno.serve
+// with the least a heartbeat needs: a JSON parse and one Deno KV write per request. The backend is
+// the real process (reference-backend/launch.ts) under `ulimit -n 1024`, with LOG_LEVEL=info, 500
+// enrolled sensors and their real tokens. wrk drives both alike: 500 connections kept alive, each
+// request the next sensor's heartbeat, as fast as answers come. The two take turns, ROUNDS times
+// each, and the medians are reported with the CPU each server spent per request (all its threads,
+// from /proc/<pid>/stat). Loopback only; every run is bounded in time.
+import { join } from "node:path";
 import { launchBackend } from "../reference-backend/launch.ts";
-import {
-  alive,
-  beatRequest,
-  burst,
-  idleFlood,
-  percentile,
-  rssBytes,
-  type Shot,
-  statusCounts,
-} from "../tests/support/backendload.ts";
+import { rssBytes } from "../tests/support/backendload.ts";
 import { SEED_PAYLOAD } from "../tests/support/seed.ts";
+import { decode, DENO, median, PROJECT } from "./support.ts";
 
-export const LOAD_SENSORS = 1_000;
-export const LOAD_STORM = 1_000;
-export const LOAD_FLOOD = 5_000;
-export const LOAD_FLOOD_SECONDS = 60;
-export const LOAD_OPEN_FILES = 1_024;
-const DISTINCT_ROUNDS = 3;
-const PROBE_EVERY_MS = 2_000;
-// The enrollments before the loads: this many at once.
+export const LOAD_SENSORS = 500;
+export const LOAD_CONNECTIONS = 500;
+export const LOAD_SECONDS = 10;
+export const LOAD_ROUNDS = 3;
+export const LOAD_OPEN_FILES = 1024;
+// Enrollments before the runs: this many at once.
 const ENROLL_AT_ONCE = 50;
 
-/** One load's figures. */
-export interface LoadPhase {
-  readonly requests: number;
-  readonly statuses: Record<string, number>;
-  /** Heartbeats answered 200, per second of the phase's wall time. */
-  readonly okPerSecond: number;
+/** One server's figures: the median run by requests per second. */
+export interface Throughput {
+  /** Requests per second of each run, in order. */
+  readonly runs: readonly number[];
+  readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  /** The backend's resident set at the end of the phase (at its peak for the flood). */
+  /** CPU time (user + system, every thread) per request. */
+  readonly cpuMsPerRequest: number;
+  /** Answers other than 2xx, and socket errors, in the median run. */
+  readonly failed: number;
   readonly rssBytes: number;
 }
 
-/** The flood's own figures, besides the probes' LoadPhase. */
-export interface FloodFigures {
+export interface BackendLoadResult {
+  readonly sensors: number;
   readonly connections: number;
   readonly seconds: number;
-  /** Connections the flood opened in all (the backend closed and it reopened them). */
-  readonly opened: number;
-  /** From the flood's connect to the backend's close (backlog wait included): p50, p99, max. */
-  readonly closedP50Ms: number;
-  readonly closedP99Ms: number;
-  readonly closedMaxMs: number;
-  /** The backend's own count: connections closed without a byte, and the longest such life. */
-  readonly silentClosed: number;
-  readonly longestSilentMs: number;
-  /** Probes (an enrollment and a heartbeat each) after the flood ended, all 200? */
-  readonly afterOk: boolean;
-  readonly samePid: boolean;
-  /** "cannot accept connections" lines the backend logged (one per burst of accept errors). */
-  readonly acceptWarnings: number;
-}
-
-export interface BackendLoadResult {
+  readonly rounds: number;
   readonly openFiles: number;
-  readonly maxConnections: number;
-  readonly headerTimeoutSeconds: number;
-  readonly distinct: LoadPhase;
-  readonly storm: LoadPhase;
-  /** The probes during the flood. */
-  readonly flood: LoadPhase & FloodFigures;
+  readonly floor: Throughput;
+  readonly backend: Throughput;
+  /** backend.perSecond / floor.perSecond */
+  readonly ratio: number;
 }
 
 export interface BackendLoadOptions {
   readonly sensors?: number;
-  readonly storm?: number;
-  readonly flood?: number;
-  readonly floodSeconds?: number;
-  readonly openFiles?: number;
-  /** More backend variables (e.g. MAX_CONNECTIONS), for trying other limits. */
-  readonly env?: Record<string, string>;
+  readonly seconds?: number;
+  readonly rounds?: number;
 }
 
-/** Runs the three loads against one backend with its store in `workDir`. */
+// wrk's script: each request the next token of tokens.txt, the body of body.json.
+const WRK_SCRIPT = `
+local tokens, body, n = {}, nil, 0
+function init(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  body = io.open(args[2]):read("*a")
+  n = math.random(#tokens)
+end
+function request()
+  n = n % #tokens + 1
+  return wrk.format("POST", "/api/sensors/heartbeat", {
+    ["Authorization"] = "Bearer " .. tokens[n],
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+`;
+
+interface Run {
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuMsPerRequest: number;
+  readonly failed: number;
+}
+
+/** Runs the comparison with its stores and scripts in `workDir`. */
 export async function measureBackendLoad(
   workDir: string,
   options: BackendLoadOptions = {},
 ): Promise<BackendLoadResult> {
   const sensors = options.sensors ?? LOAD_SENSORS;
-  const openFiles = options.openFiles ?? LOAD_OPEN_FILES;
+  const seconds = options.seconds ?? LOAD_SECONDS;
+  const rounds = options.rounds ?? LOAD_ROUNDS;
+  const dir = await Deno.makeTempDir({ dir: workDir, prefix: "backend-load-" });
   const adminToken = crypto.randomUUID() + crypto.randomUUID();
-  const dataDir = await Deno.makeTempDir({ dir: workDir, prefix: "backend-load-" });
   const backend = await launchBackend({
-    dataDir,
+    dataDir: join(dir, "store"),
     adminToken,
-    openFiles, // through sh, which execs deno: `--allow-run=sh` covers it
-    env: options.env,
+    openFiles: LOAD_OPEN_FILES, // through sh, which execs deno: `--allow-run=sh` covers it
   });
+  let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
   try {
-    const listening = /maxConnections=(\d+)/.exec(backend.output());
-    const header = /headerTimeoutSeconds=(\d+)/.exec(backend.output());
-    const admin = { Authorization: `Bearer ${adminToken}` };
-    const mint = async () => {
-      const response = await patiently(() =>
-        fetch(`${backend.url}/api/install-tokens`, { method: "POST", headers: admin, body: "{}" })
-      );
-      if (response.status !== 201) throw new Error(`minting failed: ${response.status}`);
-      return (await response.json()).data.installToken as string;
-    };
-    const enroll = async () => {
-      const installToken = await mint();
-      const response = await patiently(() =>
-        fetch(`${backend.url}/api/sensors/enroll`, {
-          method: "POST",
-          body: JSON.stringify({ ...structuredClone(SEED_PAYLOAD), installToken }),
-        })
-      );
-      if (response.status !== 200) throw new Error(`enrollment failed: ${response.status}`);
-      return (await response.json()).data.sensorToken as string;
-    };
     const tokens: string[] = [];
     while (tokens.length < sensors) {
       const batch = Math.min(ENROLL_AT_ONCE, sensors - tokens.length);
-      tokens.push(...await Promise.all(Array.from({ length: batch }, enroll)));
-    }
-    const body = beatBody();
-
-    const distinctShots: Shot[] = [];
-    let start = performance.now();
-    for (let round = 0; round < DISTINCT_ROUNDS; round++) {
-      distinctShots.push(
-        ...await burst(tokens.length, (i) => beatRequest(backend.url, tokens[i], body)),
+      tokens.push(
+        ...await Promise.all(Array.from({ length: batch }, async () => {
+          const { installToken } = await backend.admin("POST", "/api/install-tokens", {});
+          const response = await fetch(`${backend.url}/api/sensors/enroll`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ ...structuredClone(SEED_PAYLOAD), installToken }),
+          });
+          if (response.status !== 200) throw new Error(`enrollment failed: ${response.status}`);
+          return (await response.json()).data.sensorToken as string;
+        })),
       );
     }
-    const distinct = phase(distinctShots, performance.now() - start, await rssBytes(backend.pid));
-
-    start = performance.now();
-    const stormShots = await burst(
-      options.storm ?? LOAD_STORM,
-      () => beatRequest(backend.url, tokens[0], body),
-    );
-    const storm = phase(stormShots, performance.now() - start, await rssBytes(backend.pid));
-
-    const seconds = options.floodSeconds ?? LOAD_FLOOD_SECONDS;
-    const connections = options.flood ?? LOAD_FLOOD;
-    const flood = idleFlood(Number(new URL(backend.url).port), connections, true);
-    const probes: Shot[] = [];
-    let peakRss = 0;
-    start = performance.now();
-    const until = start + seconds * 1000;
-    try {
-      while (performance.now() < until) {
-        const [shots] = await Promise.all([
-          probe(enroll, (token) => patiently(() => beatRequest(backend.url, token, body))),
-          new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS)),
-        ]);
-        probes.push(...shots);
-        peakRss = Math.max(peakRss, await rssBytes(backend.pid));
-      }
-    } finally {
-      await flood.stop();
+    const files = {
+      script: join(dir, "beat.lua"),
+      tokens: join(dir, "tokens.txt"),
+      body: join(dir, "body.json"),
+    };
+    await Deno.writeTextFile(files.script, WRK_SCRIPT);
+    await Deno.writeTextFile(files.tokens, tokens.join("\n") + "\n");
+    await Deno.writeTextFile(files.body, JSON.stringify(beatBody()));
+    floor = await startFloor(join(dir, "floor"));
+    const runs = { floor: [] as Run[], backend: [] as Run[] };
+    for (let round = 0; round < rounds; round++) {
+      runs.floor.push(await drive(floor.url, floor.pid, seconds, files));
+      runs.backend.push(await drive(backend.url, backend.pid, seconds, files));
     }
-    const floodMs = performance.now() - start;
-    const after = await probe(
-      enroll,
-      (token) => patiently(() => beatRequest(backend.url, token, body)),
-    );
-    const closed = flood.closedAfterMs();
-    const samePid = await alive(backend.pid);
-    const { output } = await backend.stop();
-    const stopped = /stopped listening .*silentClosed=(\d+) longestSilentMs=(\d+)/.exec(output);
+    const result = {
+      floor: summary(runs.floor, await rssBytes(floor.pid)),
+      backend: summary(runs.backend, await rssBytes(backend.pid)),
+    };
     return {
-      openFiles,
-      maxConnections: Number(listening?.[1] ?? NaN),
-      headerTimeoutSeconds: Number(header?.[1] ?? NaN),
-      distinct,
-      storm,
-      flood: {
-        ...phase(probes, floodMs, peakRss),
-        connections,
-        seconds,
-        opened: flood.opened(),
-        closedP50Ms: percentile(closed, 50),
-        closedP99Ms: percentile(closed, 99),
-        closedMaxMs: closed.reduce((a, b) => Math.max(a, b), 0),
-        afterOk: after.every((shot) => shot.status === 200),
-        samePid,
-        acceptWarnings: (output.match(/cannot accept connections/g) ?? []).length,
-        silentClosed: Number(stopped?.[1] ?? NaN),
-        longestSilentMs: Number(stopped?.[2] ?? NaN),
-      },
+      sensors,
+      connections: LOAD_CONNECTIONS,
+      seconds,
+      rounds,
+      openFiles: LOAD_OPEN_FILES,
+      ...result,
+      ratio: result.backend.perSecond / result.floor.perSecond,
     };
   } finally {
+    await floor?.stop();
     await backend.stop();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
-/**
- * `request`, again after a 429 or 503 as the agent does: after Retry-After seconds (at most 10
- * tries). The answer of the last try.
- */
-async function patiently(request: () => Promise<Response>): Promise<Response> {
-  for (let attempt = 1;; attempt++) {
-    const response = await request();
-    if (![429, 503].includes(response.status) || attempt === 10) return response;
-    await response.body?.cancel();
-    const wait = Math.min(60, Number(response.headers.get("retry-after") ?? 1) || 1);
-    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+/** The floor server under the same `ulimit -n`, with its store in `dir`. */
+async function startFloor(dir: string) {
+  await Deno.mkdir(dir, { recursive: true });
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n ${LOAD_OPEN_FILES} && exec "$0" "$@"`,
+      DENO,
+      "run",
+      "-q",
+      "--unstable-kv",
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      join(PROJECT, "bench", "backend_floor.ts"),
+      dir,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`the floor server exited: ${text}`);
+    text += value;
+    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
   }
-}
-
-/** An enrollment (mint + enroll, timed together, retries included) and a heartbeat. */
-async function probe(
-  enroll: () => Promise<string>,
-  beat: (token: string) => Promise<Response>,
-): Promise<Shot[]> {
-  const start = performance.now();
-  let token: string;
-  try {
-    token = await enroll();
-  } catch (error) {
-    return [{ status: 0, retryAfter: null, ms: performance.now() - start, error: String(error) }];
-  }
-  const enrolled: Shot = { status: 200, retryAfter: null, ms: performance.now() - start };
-  const [beaten] = await burst(1, () => beat(token));
-  return [enrolled, beaten];
-}
-
-function phase(shots: readonly Shot[], wallMs: number, rss: number): LoadPhase {
-  const ms = shots.map((shot) => shot.ms);
+  const draining = (async () => {
+    while (!(await lines.read()).done) { /* keep the pipe empty */ }
+  })();
   return {
-    requests: shots.length,
-    statuses: statusCounts(shots),
-    okPerSecond: shots.filter((shot) => shot.status === 200).length / (wallMs / 1000),
-    p50Ms: percentile(ms, 50),
-    p99Ms: percentile(ms, 99),
+    url,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await Promise.all([child.status, draining]);
+    },
+  };
+}
+
+/** One wrk run against `url`; the server's CPU time is read before and after. */
+async function drive(
+  url: string,
+  pid: number,
+  seconds: number,
+  files: { script: string; tokens: string; body: string },
+): Promise<Run> {
+  const before = await cpuMs(pid);
+  const output = await new Deno.Command("wrk", {
+    args: [
+      "-t2",
+      `-c${LOAD_CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      files.script,
+      url,
+      "--",
+      files.tokens,
+      files.body,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const after = await cpuMs(pid);
+  const text = decode(output.stdout);
+  if (!output.success) throw new Error(`wrk failed: ${decode(output.stderr)}`);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
+  const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0) +
+    [...text.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
+  return {
+    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
+    p50Ms: latencyMs(text, "50%"),
+    p99Ms: latencyMs(text, "99%"),
+    cpuMsPerRequest: (after - before) / requests,
+    failed,
+  };
+}
+
+/** A percentile line of wrk's latency distribution, e.g. `99%  123.45ms`, in ms. */
+function latencyMs(text: string, percentile: string): number {
+  const match = new RegExp(`^\\s*${percentile}\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(text);
+  if (match === null) return NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
+  return Number(match[1]) * scale;
+}
+
+/** User + system CPU of process `pid`, every thread, in ms. Deno refuses /proc: Python reads it. */
+async function cpuMs(pid: number): Promise<number> {
+  const output = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import os,sys; f=open('/proc/%d/stat' % int(sys.argv[1])).read().rsplit(')',1)[1].split();" +
+      "print((int(f[11]) + int(f[12])) * 1000 / os.sysconf('SC_CLK_TCK'))",
+      String(pid),
+    ],
+    stdout: "piped",
+  }).output();
+  return Number(decode(output.stdout).trim());
+}
+
+function summary(runs: readonly Run[], rss: number): Throughput {
+  const middle = runs.find((run) => run.perSecond === median(runs.map((r) => r.perSecond))) ??
+    runs[0];
+  return {
+    runs: runs.map((run) => run.perSecond),
+    perSecond: middle.perSecond,
+    p50Ms: middle.p50Ms,
+    p99Ms: middle.p99Ms,
+    cpuMsPerRequest: median(runs.map((run) => run.cpuMsPerRequest)),
+    failed: middle.failed,
     rssBytes: rss,
   };
 }
@@ -253,11 +279,11 @@ function beatBody(): Record<string, unknown> {
 }
 
 if (import.meta.main) {
-  // A look at one run without the rest of the bench: deno run -A bench/backend_load.ts [seconds]
+  // A look at one comparison without the rest of the bench: deno run -A bench/backend_load.ts [s]
   const workDir = await Deno.makeTempDir({ prefix: "rx-backend-load-" });
   try {
-    const floodSeconds = Number(Deno.args[0] ?? LOAD_FLOOD_SECONDS);
-    console.log(JSON.stringify(await measureBackendLoad(workDir, { floodSeconds }), null, 2));
+    const seconds = Number(Deno.args[0] ?? LOAD_SECONDS);
+    console.log(JSON.stringify(await measureBackendLoad(workDir, { seconds }), null, 2));
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }

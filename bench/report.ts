@@ -49,6 +49,7 @@ export const TARGETS = {
   inventoryGrowth: 20,
   inventoryFloorRatio: 2.0,
   fleetPeakRatio: 2.0,
+  backendFloorRatio: 0.8,
 } as const;
 
 /** `met` when value <= target (or < for strict), else how far over, in percent. */
@@ -157,6 +158,17 @@ function summary(results: BenchResults): string {
       fixed(fleet.agent.peakRatio, 2),
       `<= ${TARGETS.fleetPeakRatio}`,
       verdict(fleet.agent.peakRatio, TARGETS.fleetPeakRatio),
+    ]);
+  }
+  if (results.backendLoad) {
+    const { ratio } = results.backendLoad;
+    rows.push([
+      "reference backend heartbeats/s / Deno.serve + JSON + one KV write",
+      fixed(ratio, 2),
+      `>= ${TARGETS.backendFloorRatio}`,
+      ratio >= TARGETS.backendFloorRatio
+        ? "met"
+        : `**missed** by ${fixed((1 - ratio / TARGETS.backendFloorRatio) * 100, 0)} %`,
     ]);
   }
   return table(["benchmark", "measured", "target", "verdict"], rows);
@@ -542,7 +554,7 @@ function rerunSection(): string {
     "deno task bench --beats 2000 --pairs 15    # shorter runs, report on stdout only",
     "```",
     "",
-    "Needs `curl`, `sh`, `sed` and `python3` on PATH, and nothing but loopback: the bench starts ",
+    "Needs `curl`, `sh`, `sed`, `python3` and `wrk` on PATH, and nothing but loopback: the bench starts ",
     "its own backend on 127.0.0.1 and writes its fixtures under the system's temporary directory, ",
     "removing them at the end. Only a full run with the default sizes rewrites the files. ",
     "`tests/bench_test.ts` runs a small fleet simulation in the test suite so that this code is ",

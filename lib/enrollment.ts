@@ -1,12 +1,15 @@
 // lib/enrollment.ts: the enrollment exchange (docs/protocol.md, first endpoint): the payload, the
 // idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
-// the one request.
+// the request, and asks again, with the same key, while the backend says when to (429/503 with
+// Retry-After), for at most ENROLL_WAIT_BUDGET_MS in all.
 import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
-import { lightTimer } from "./deadline.ts";
+import { deadline, lightTimer } from "./deadline.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { AGENT_VERSION, type HostFacts, SUDO_USER } from "./hostfacts.ts";
-import { type Backend, request, TransportError } from "./http.ts";
+import { type Backend, type Reply, request, TransportError } from "./http.ts";
 import type { NetworkInterface } from "./interfaces.ts";
+import { log } from "./log.ts";
+import { parseRetryAfter } from "./schedule.ts";
 import { hex } from "./sha256.ts";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */
@@ -37,6 +40,10 @@ export const DEFAULT_INTERVAL_SECONDS = 30;
 /** The longest interval the agent accepts: one beat a day. */
 export const MAX_INTERVAL_SECONDS = 86_400;
 export const ENROLL_PATH = "api/sensors/enroll";
+/** How long enrollment waits in all for a backend that asks to be asked later (429/503). */
+export const ENROLL_WAIT_BUDGET_MS = 10 * 60_000;
+// A Retry-After of 0 (or a date already past) still waits this long: never a tight loop.
+const MIN_ENROLL_WAIT_MS = 1_000;
 
 /** The payload, field for field as the description's example. */
 export function enrollmentPayload(
@@ -150,8 +157,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Posts the payload and returns the enrollment, or throws an AgentError with the contract's exit
- * code: 69 unreachable or timed out, 76 a bad reply, 77 the token rejected, 78 an untrusted
- * certificate. A TransportError of kind "aborted" (a signal) passes through for the caller.
+ * code: 69 unreachable, timed out, or still asked to wait after ENROLL_WAIT_BUDGET_MS; 76 a bad
+ * reply; 77 the token rejected; 78 an untrusted certificate. A 429 or 503 with Retry-After is
+ * waited out and asked again with the same Idempotency-Key, so a reply lost meanwhile is replayed,
+ * never enrolled twice. A TransportError of kind "aborted" (a signal, also during a wait) passes
+ * through for the caller: nothing more is sent.
  */
 export async function requestEnrollment(
   backend: Backend,
@@ -163,15 +173,67 @@ export async function requestEnrollment(
   if (machineId !== undefined) {
     headers["Idempotency-Key"] = await idempotencyKey(payload.installToken, machineId);
   }
+  let waitedMs = 0;
+  for (;;) {
+    const reply = await post(backend, payload, headers, signal);
+    const waitMs = askedToWaitMs(reply);
+    if (waitMs === undefined) {
+      return judgeEnrollmentReply(reply.status, reply.text, backend.url.href);
+    }
+    if (waitedMs + waitMs > ENROLL_WAIT_BUDGET_MS) {
+      throw new AgentError(
+        ExitCode.unavailable,
+        `the backend at ${backend.url.host} still asks to be asked later (HTTP ${reply.status}, ` +
+          `Retry-After ${Math.round(waitMs / 1000)} s) after ${Math.round(waitedMs / 1000)} s ` +
+          "of waiting",
+        "Start the agent again later (the install token is not spent); if it lasts, check the backend's load and its proxy's limits",
+      );
+    }
+    log.warn(
+      `the backend is busy (HTTP ${reply.status}); asking again in ${Math.round(waitMs / 1000)} s`,
+      { waitedSeconds: Math.round(waitedMs / 1000) },
+    );
+    await pause(waitMs, backend.url, signal);
+    waitedMs += waitMs;
+  }
+}
+
+/** How long a 429 or 503 with a usable Retry-After asks to wait; undefined for any other reply. */
+function askedToWaitMs(reply: Reply): number | undefined {
+  if (reply.status !== 429 && reply.status !== 503) return undefined;
+  const seconds = parseRetryAfter(reply.headers.get("retry-after"), Date.now());
+  return seconds === undefined ? undefined : Math.max(MIN_ENROLL_WAIT_MS, seconds * 1000);
+}
+
+/** Waits `ms`; a signal ends the wait at once, as a TransportError of kind "aborted". */
+async function pause(ms: number, url: URL, signal?: AbortSignal): Promise<void> {
+  // The clearable timer (not the light one): it is what keeps the process alive while it waits.
+  using wait = deadline(ms, signal);
+  // A stop that came before the wait began has aborted it already: no event will come.
+  if (!wait.signal.aborted) {
+    await new Promise((resolve) => wait.signal.addEventListener("abort", resolve, { once: true }));
+  }
+  if (!wait.timedOut()) {
+    throw new TransportError("aborted", `enrollment at ${url} was cancelled while waiting`);
+  }
+}
+
+/** One POST of the payload; transport failures become the contract's exit codes. */
+async function post(
+  backend: Backend,
+  payload: EnrollmentPayload,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<Reply> {
   try {
-    // One request per process: the light timer spares start-up the node layer (lib/deadline.ts).
-    const reply = await request(backend, "POST", ENROLL_PATH, {
+    // One request per process as a rule: the light timer spares start-up the node layer
+    // (lib/deadline.ts).
+    return await request(backend, "POST", ENROLL_PATH, {
       body: payload,
       headers,
       signal,
       timer: lightTimer,
     });
-    return judgeEnrollmentReply(reply.status, reply.text, backend.url.href);
   } catch (error) {
     if (!(error instanceof TransportError) || error.kind === "aborted") throw error;
     if (error.kind === "tls") {

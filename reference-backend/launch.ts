@@ -35,7 +35,7 @@ export interface LaunchOptions {
   /** Called with each line the backend logs (stderr), as it comes. */
   readonly onLine?: (line: string) => void;
   /**
-   * More of the backend's variables (settings.ts), e.g. HEADER_TIMEOUT_SECONDS. DEV_INSECURE_HTTP
+   * More of the backend's variables (settings.ts), e.g. TRUSTED_PROXIES. DEV_INSECURE_HTTP
    * is 1 unless given: a backend launched here serves plain http on loopback.
    */
   readonly env?: Readonly<Record<string, string>>;
@@ -143,7 +143,10 @@ export async function launchBackend(options: LaunchOptions): Promise<LaunchedBac
       admin: async (method, path, body) => {
         const response = await fetch(`${url}${path}`, {
           method,
-          headers: { Authorization: `Bearer ${options.adminToken}` },
+          headers: {
+            Authorization: `Bearer ${options.adminToken}`,
+            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const reply = await response.json();

@@ -1,11 +1,13 @@
 // reference-backend/main.ts: the reference backend's entry point (`deno task backend`). Reads the
 // settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure
 // to start into one line and an exit code. Once serving, nothing but the signal ends it: the server
-// survives its clients (listener.ts), and a rejection nobody handled is logged as the bug it is
-// instead of killing every sensor's backend.
+// survives a failing accept (serve.ts), and a rejection nobody handled is logged as the bug it is
+// instead of killing every sensor's backend. Sensors reach it through the reverse proxy of
+// deploy/backend/, named in TRUSTED_PROXIES; without one it says it runs as a development server.
 import { log, setLogOptions } from "../lib/log.ts";
 import { loadDownloads, PROJECT_ROOT } from "./downloads.ts";
-import { listen, type Listening } from "./listener.ts";
+import { failure, HttpError } from "./http.ts";
+import { serve, type Serving } from "./serve.ts";
 import { createHandler } from "./server.ts";
 import { openStore, type Store } from "./store.ts";
 import { readSettings, SettingsError } from "./settings.ts";
@@ -58,16 +60,18 @@ export async function main(): Promise<number> {
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const name of signals) Deno.addSignalListener(name, onSignal);
   try {
-    let server: Listening;
+    let server: Serving;
     // The routes need the port the server got (PORT=0 picks one), so they come right after.
     const routes = Promise.withResolvers<ReturnType<typeof createHandler>>();
     try {
-      server = listen(
+      server = serve(
         {
-          hostname: "127.0.0.1",
           port: settings.port,
           signal: stop.signal,
-          ...settings.connections,
+          onError: (error) => {
+            log.error(`bug: a request failed: ${String(error).split("\n")[0]}`);
+            return failure(new HttpError(500, "internal error; see the backend's log"));
+          },
         },
         async (request, info) => (await routes.promise)(request, info),
       );
@@ -89,22 +93,29 @@ export async function main(): Promise<number> {
       downloads,
       insecureHttp: settings.insecureHttp,
       enrollFailures: settings.enrollFailures,
+      trustedProxies: settings.trustedProxies,
     }));
+    // Said before "listening", which launchers wait for: they have the whole start by then.
+    if (settings.trustedProxies.size === 0) {
+      log.warn(
+        "development mode: no TRUSTED_PROXIES, so clients are served directly, without the " +
+          "reverse proxy's protections (TLS, header and body deadlines, connection and rate " +
+          "limits); for real sensors put deploy/backend/ in front (docs/install.md)",
+      );
+    }
+    if (settings.insecureHttp) {
+      log.warn("DEV_INSECURE_HTTP=1: install commands use plain http; for development only");
+    }
     log.info(`listening on ${url}`, {
       publicUrl,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
       store: settings.data,
       agentBinary: settings.agentBinary?.url ?? "./sensor-agent",
-      headerTimeoutSeconds: settings.connections.headerTimeoutMs / 1000,
-      idleTimeoutSeconds: settings.connections.idleTimeoutMs / 1000,
-      maxConnections: settings.connections.maxConnections,
+      trustedProxies: [...settings.trustedProxies].join(",") || "none",
       enrollFailures: `${settings.enrollFailures.limit} per ${
         settings.enrollFailures.windowMs / 1000
       } s`,
     });
-    if (settings.insecureHttp) {
-      log.warn("DEV_INSECURE_HTTP=1: install commands use plain http; for development only");
-    }
     await server.finished;
     log.info("stopped by a signal");
     return 0;

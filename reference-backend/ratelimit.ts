@@ -1,8 +1,13 @@
-// reference-backend/ratelimit.ts: how many failed enrollments a client address may make per
-// window. An install token is 256 random bits, so guessing one is hopeless anyway; the limit keeps
-// a guesser from costing the store a read per guess, and makes a guesser visible in the log.
-// Successful enrollments neither count nor are refused unless their address is already over the
-// limit. Pure: the caller passes the clock.
+// reference-backend/ratelimit.ts: how often a client address may fail. Two policies, both keyed by
+// the real client's address (client.ts), so that one client's failures never hold back another's:
+//   - FailureLimiter, for install tokens: `limit` failures per window, then 429 until the window
+//     ends. A token is 256 random bits, so guessing one is hopeless anyway; the limit keeps a
+//     guesser from costing the store a read per guess, and makes it visible in the log.
+//   - GuessBackoff, for the admin token (at least 16 characters, chosen by a person): a few free
+//     failures, then a wait that doubles with each further one up to a short cap. Guessing slows to
+//     one try per cap per address, while the operator, who may share that address, waits seconds
+//     rather than being locked out for a window, and is forgotten the moment the right token passes.
+// Pure: the caller passes the clock.
 
 /** An address may fail `limit` times within `windowMs` (counted from its first failure). */
 export interface FailureLimit {
@@ -15,7 +20,7 @@ interface Window {
   failures: number;
 }
 
-// Addresses remembered at most; past it, expired windows are dropped, then the oldest ones. A
+// Addresses remembered at most; past it, expired entries are dropped, then the oldest ones. A
 // flood from many addresses then forgets some, which only ever lets more requests through.
 const MAX_ADDRESSES = 100_000;
 
@@ -39,7 +44,9 @@ export class FailureLimiter {
       window.failures++;
       return;
     }
-    if (this.#windows.size >= MAX_ADDRESSES) this.#prune(now);
+    if (this.#windows.size >= MAX_ADDRESSES) {
+      prune(this.#windows, (entry) => now - entry.start >= this.limit.windowMs);
+    }
     this.#windows.set(address, { start: now, failures: 1 });
   }
 
@@ -50,15 +57,74 @@ export class FailureLimiter {
     this.#windows.delete(address);
     return undefined;
   }
+}
 
-  #prune(now: number): void {
-    for (const [address, window] of this.#windows) {
-      if (now - window.start >= this.limit.windowMs) this.#windows.delete(address);
+/**
+ * After `free` failures in a row an address waits `firstWaitMs`, doubled by each further failure up
+ * to `maxWaitMs`. An address quiet for `forgetMs` after its wait starts afresh.
+ */
+export interface BackoffPolicy {
+  readonly free: number;
+  readonly firstWaitMs: number;
+  readonly maxWaitMs: number;
+  readonly forgetMs: number;
+}
+
+interface Guesses {
+  failures: number;
+  /** When the address may try again. */
+  until: number;
+}
+
+/** Wrong guesses per address, answered with a growing wait instead of a lockout. */
+export class GuessBackoff {
+  readonly #addresses = new Map<string, Guesses>();
+
+  constructor(private readonly policy: BackoffPolicy) {}
+
+  /** Milliseconds until `address` may try again at `now`, or 0 when it may try now. */
+  retryAfterMs(address: string, now: number): number {
+    const entry = this.#current(address, now);
+    return entry === undefined ? 0 : Math.max(0, entry.until - now);
+  }
+
+  /** Counts a wrong guess of `address` at `now`; from the `free`-th on, it must wait. */
+  fail(address: string, now: number): void {
+    const { free, firstWaitMs, maxWaitMs, forgetMs } = this.policy;
+    let entry = this.#current(address, now);
+    if (entry === undefined) {
+      if (this.#addresses.size >= MAX_ADDRESSES) {
+        prune(this.#addresses, (old) => now - old.until >= forgetMs);
+      }
+      this.#addresses.set(address, entry = { failures: 0, until: now });
     }
-    // Still full: the oldest windows go (a Map iterates in insertion order).
-    for (const address of this.#windows.keys()) {
-      if (this.#windows.size < MAX_ADDRESSES) break;
-      this.#windows.delete(address);
+    entry.failures++;
+    if (entry.failures >= free) {
+      // 2^n overflows to Infinity for a long run of failures, which min() then caps.
+      entry.until = now + Math.min(maxWaitMs, firstWaitMs * 2 ** (entry.failures - free));
     }
+  }
+
+  /** The right token came from `address`: its count starts afresh. */
+  succeed(address: string): void {
+    this.#addresses.delete(address);
+  }
+
+  #current(address: string, now: number): Guesses | undefined {
+    const entry = this.#addresses.get(address);
+    if (entry === undefined) return undefined;
+    if (now - entry.until < this.policy.forgetMs) return entry;
+    this.#addresses.delete(address);
+    return undefined;
+  }
+}
+
+/** Drops the entries `expired` says are, then the oldest ones until the map has room. */
+function prune<T>(map: Map<string, T>, expired: (entry: T) => boolean): void {
+  for (const [address, entry] of map) if (expired(entry)) map.delete(address);
+  // A Map iterates in insertion order: the first keys are the oldest.
+  for (const address of map.keys()) {
+    if (map.size < MAX_ADDRESSES) break;
+    map.delete(address);
   }
 }

@@ -1,33 +1,33 @@
 // reference-backend/server.ts: the routes of the reference backend (docs/api.md). Each handler
 // reads and checks its request, asks the store, and answers in the JSON envelope of http.ts; the
-// two files of the install command (downloads.ts) are served as they are. Load is shed with 429 or
-// 503 and Retry-After; a 500 means a bug. Text from sensors is logged through escapeForDisplay.
-import { log } from "../lib/log.ts";
+// two files of the install command (downloads.ts) are served as they are. Routes are chosen by the
+// plain path only (target.ts); failures are counted per real client (client.ts, ratelimit.ts).
+// Load is shed with 429 or 503 and Retry-After; a 500 means a bug. Text from sensors is logged
+// through escapeForDisplay.
+import { isLogged, log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
 import type { HeartbeatBody } from "../lib/heartbeat.ts";
 import { isConsolePath, serveConsole } from "./console/mod.ts";
 import { Coalescer, TooManyWaiting } from "./coalesce.ts";
-import type { RequestInfo } from "./connection.ts";
 import { escapeForDisplay } from "./display.ts";
 import { DOWNLOADS, type Downloads } from "./downloads.ts";
 import { enroll } from "./enrollment.ts";
-import { failure, HttpError, ok, readJson } from "./http.ts";
-import { fileDigest, type FileDigests, installCommand } from "./install.ts";
-import { type FailureLimit, FailureLimiter } from "./ratelimit.ts";
+import { bearerToken, failure, HttpError, ok, readJson, valid } from "./http.ts";
+import { fileDigest, type FileDigests } from "./install.ts";
+import { clientOf } from "./client.ts";
+import { ADMIN_BACKOFF, listSensors, mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
+import { type FailureLimit, FailureLimiter, GuessBackoff } from "./ratelimit.ts";
 import {
   type AgentBinary,
   DEFAULT_ENROLL_FAILURE_LIMIT,
   DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS,
 } from "./settings.ts";
-import { Contended, type SensorRecord, type Store } from "./store.ts";
-import { digest, randomToken, sameSecret } from "./tokens.ts";
-import {
-  type Checked,
-  checkEnrollment,
-  checkHeartbeat,
-  checkIdempotencyKey,
-  checkMintRequest,
-} from "./validate.ts";
+import { Contended, type SensorRecord, type Store, TooLargeToStore } from "./store.ts";
+import { requestPath } from "./target.ts";
+import { digest } from "./tokens.ts";
+import { checkEnrollment, checkHeartbeat, checkIdempotencyKey } from "./validate.ts";
+
+export { ONLINE_INTERVALS } from "./admin.ts";
 
 /** What the routes need: the store and the settings they check or hand out. */
 export interface ServerOptions {
@@ -44,13 +44,20 @@ export interface ServerOptions {
   readonly insecureHttp?: boolean;
   /** Failed enrollments allowed per client address (default: 10 per 600 s). */
   readonly enrollFailures?: FailureLimit;
+  /** Proxies whose X-Forwarded-For names the client (client.ts); none by default. */
+  readonly trustedProxies?: ReadonlySet<string>;
+}
+
+/** What a handler is told besides the request: the socket's peer (Deno.serve's info has it). */
+export interface RequestInfo {
+  readonly remoteAddr: Deno.NetAddr;
 }
 
 /** The options, with the state the routes share across requests (one per createHandler). */
-interface Context extends ServerOptions {
+export interface Context extends ServerOptions {
   readonly failedEnrollments: FailureLimiter;
   /** Wrong admin tokens per client address: Bearer on /api/ and console logins together. */
-  readonly failedAdminLogins: FailureLimiter;
+  readonly adminGuesses: GuessBackoff;
   readonly beats: Coalescer<Beat, SensorRecord | null>;
   readonly digests: () => FileDigests;
 }
@@ -67,15 +74,9 @@ interface Beat {
 const MAX_WAITING_BEATS = 64;
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
-// ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
-// a console login) are limited per address like failed enrollments, or it could be guessed at
-// full speed.
-const ADMIN_FAILURES: FailureLimit = { limit: 10, windowMs: 600_000 };
 
-/** A sensor counts as online while its last beat is at most this many intervals old. */
-export const ONLINE_INTERVALS = 3;
-
-type Handler = (
+/** A route: the request, the shared state, the time and the real client's address. */
+export type Handler = (
   request: Request,
   options: Context,
   now: number,
@@ -85,9 +86,10 @@ type Handler = (
 const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
 
 /**
- * The request handler for the server (listener.ts): every request gets an answer, load is shed
- * with 429/503 and Retry-After, and only a bug answers 500. `info` names the client, whose
- * address the enrollment limit counts; without it all clients count as one.
+ * The request handler for Deno.serve (serve.ts): every request gets an answer, load is shed with
+ * 429/503 and Retry-After, and only a bug answers 500. `info` names the socket's peer: the client,
+ * or a trusted proxy that names the client in X-Forwarded-For (client.ts). Without it (a request
+ * made in process, as the console's) the client is "in-process".
  */
 export function createHandler(
   options: ServerOptions,
@@ -108,15 +110,27 @@ export function createHandler(
       MAX_WAITING_BEATS,
     ),
     // The console calls a handler of its own per request (route): it shares the caller's count.
-    failedAdminLogins: (options as Partial<Context>).failedAdminLogins ??
-      new FailureLimiter(ADMIN_FAILURES),
+    adminGuesses: (options as Partial<Context>).adminGuesses ?? new GuessBackoff(ADMIN_BACKOFF),
     digests: () => digests ??= downloadDigests(options.downloads),
   };
+  const trusted = options.trustedProxies ?? new Set<string>();
+  let unnamedWarned = false;
   return async (request, info) => {
-    const path = new URL(request.url).pathname;
+    // Until the path is known to be plain, the log shows none of it.
+    let path = "(refused target)";
     try {
+      path = requestPath(request);
+      const client = clientOf(request, info?.remoteAddr.hostname ?? "in-process", trusted);
+      if (client.unnamed && !unnamedWarned) {
+        unnamedWarned = true;
+        log.warn(
+          "a request from a trusted proxy carried no valid X-Forwarded-For: its failures count " +
+            "against the proxy's own address; set it in the proxy (deploy/backend/nginx.conf)",
+          { proxy: client.address },
+        );
+      }
       const handler = route(request.method, path);
-      return await handler(request, context, Date.now(), info?.remoteAddr.hostname ?? "unknown");
+      return await handler(request, context, Date.now(), client.address);
     } catch (caught) {
       const error = shed(caught);
       if (error instanceof HttpError) {
@@ -141,6 +155,7 @@ function shed(error: unknown): unknown {
       "Retry-After": String(BEAT_RETRY_AFTER_SECONDS),
     });
   }
+  if (error instanceof TooLargeToStore) return new HttpError(413, error.message);
   if (error instanceof Contended) {
     return new HttpError(503, "the record is busy; retry", {
       "Retry-After": String(CONTENDED_RETRY_AFTER_SECONDS),
@@ -163,9 +178,10 @@ function route(method: string, path: string): Handler {
   // The operator console (console/mod.ts) calls this same handler with the admin token.
   if (isConsolePath(path)) {
     return (r, o, n, c) =>
-      serveConsole(r, o, n, createHandler(o), {
-        retryAfterMs: () => o.failedAdminLogins.retryAfterMs(c, n),
-        fail: () => o.failedAdminLogins.fail(c, n),
+      serveConsole(r, path, o, n, createHandler(o), {
+        retryAfterMs: () => o.adminGuesses.retryAfterMs(c, n),
+        fail: () => o.adminGuesses.fail(c, n),
+        succeed: () => o.adminGuesses.succeed(c),
       });
   }
   if (Object.hasOwn(DOWNLOADS, path)) {
@@ -179,70 +195,6 @@ function route(method: string, path: string): Handler {
   if (match?.[2]) return allow("POST", (r, o, n, c) => revokeSensor(r, o, n, c, match[1]));
   if (match) return allow("GET", (r, o, n, c) => showSensor(r, o, n, c, match[1]));
   throw new HttpError(404, "no such endpoint");
-}
-
-/**
- * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
- * looking when `client` sent too many wrong ones (a missing header is no guess).
- */
-function requireAdmin(request: Request, options: Context, now: number, client: string): void {
-  const token = bearer(request);
-  if (token !== undefined) refuseGuesser(options.failedAdminLogins, client, now);
-  if (token === undefined || !sameSecret(token, options.adminToken)) {
-    if (token !== undefined) options.failedAdminLogins.fail(client, now);
-    throw new HttpError(401, "admin token required", {
-      "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
-    }, { client });
-  }
-}
-
-/** Throws 429 with Retry-After when `client` is over `limiter`'s count of failures. */
-function refuseGuesser(limiter: FailureLimiter, client: string, now: number): void {
-  const waitMs = limiter.retryAfterMs(client, now);
-  if (waitMs > 0) {
-    throw new HttpError(429, "too many wrong admin tokens from this address; retry later", {
-      "Retry-After": String(Math.ceil(waitMs / 1000)),
-    }, { client });
-  }
-}
-
-function bearer(request: Request): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "");
-  return match?.[1];
-}
-
-function valid<T>(result: Checked<T>): T {
-  if (!result.ok) throw new HttpError(400, result.reason);
-  return result.value;
-}
-
-async function mintInstallToken(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-) {
-  requireAdmin(request, options, now, client);
-  const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
-  const installToken = randomToken();
-  const expiresAt = now + ttlSeconds * 1000;
-  await options.store.addInstallToken(digest(installToken), {
-    createdAt: now,
-    expiresAt,
-    note: note ?? null,
-    consumed: null,
-  });
-  log.info("install token minted", { token: fingerprint(installToken), ttlSeconds });
-  return ok({
-    installToken,
-    expiresAt: new Date(expiresAt).toISOString(),
-    installCommand: installCommand(
-      options.publicUrl,
-      options.digests(),
-      options.agentBinary,
-      options.insecureHttp,
-    ),
-  }, 201);
 }
 
 /** GET /install.sh, GET /sensor-agent.service: the file as read at start, byte for byte. */
@@ -297,24 +249,31 @@ async function enrollSensor(request: Request, options: Context, now: number, cli
 }
 
 async function heartbeat(request: Request, options: Context, now: number) {
-  const token = bearer(request);
-  const rejected = new HttpError(401, "sensor token unknown or revoked", {
-    "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
-  });
+  const token = bearerToken(request);
+  const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
-  if (token === undefined || await options.store.sensorByToken(digest(token)) === null) {
-    throw rejected;
+  if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
+    throw sensorRejected();
   }
   const body = valid(checkHeartbeat(await readJson(request)));
   // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
-  const sensor = await options.beats.submit(digest(token), { body, now, count: 1 });
-  if (sensor === null) throw rejected;
-  log.debug("heartbeat", {
-    sensorId: sensor.id,
-    beats: sensor.heartbeats,
-    hostname: escapeForDisplay(sensor.hostname),
-  });
+  const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1 });
+  if (sensor === null) throw sensorRejected();
+  if (isLogged("debug")) {
+    log.debug("heartbeat", {
+      sensorId: sensor.id,
+      beats: sensor.heartbeats,
+      hostname: escapeForDisplay(sensor.hostname),
+    });
+  }
   return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+}
+
+// Made only when needed: an Error captures a stack trace, a cost no beat that passes should pay.
+function sensorRejected(): HttpError {
+  return new HttpError(401, "sensor token unknown or revoked", {
+    "WWW-Authenticate": 'Bearer realm="ravenxcope-sensor"',
+  });
 }
 
 /** The sensor after `beat`: the latest body's facts, and the beats counted. */
@@ -333,65 +292,5 @@ function applyBeat(sensor: SensorRecord, beat: Beat) {
       heartbeats: sensor.heartbeats + beat.count,
     },
     interfaces: body.interfaces,
-  };
-}
-
-async function listSensors(request: Request, options: Context, now: number, client: string) {
-  requireAdmin(request, options, now, client);
-  const sensors = await options.store.sensors();
-  sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
-  return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
-}
-
-async function showSensor(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-  id: string,
-) {
-  requireAdmin(request, options, now, client);
-  const sensor = await options.store.sensor(id);
-  if (sensor === null) throw new HttpError(404, "no such sensor");
-  const interfaces = await options.store.interfaces(id);
-  return ok({ ...describeSensor(sensor, options, now), interfaces });
-}
-
-async function revokeSensor(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-  id: string,
-) {
-  requireAdmin(request, options, now, client);
-  const sensor = await options.store.revoke(id, now);
-  if (sensor === null) throw new HttpError(404, "no such sensor");
-  log.info("sensor revoked", { sensorId: id });
-  return ok(describeSensor(sensor, options, now));
-}
-
-/** A sensor as the admin API shows it: no digests, times as ISO 8601. */
-function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
-  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
-  const online = sensor.revokedAt === null &&
-    now - sensor.lastSeenAt <= ONLINE_INTERVALS * options.heartbeatIntervalSeconds * 1000;
-  return {
-    id: sensor.id,
-    label: sensor.label,
-    hostname: sensor.hostname,
-    sensorIp: sensor.sensorIp,
-    sensorPort: sensor.sensorPort,
-    osInfo: sensor.osInfo,
-    architecture: sensor.architecture,
-    agentVersion: sensor.agentVersion,
-    sudoUser: sensor.sudoUser,
-    enrolledAt: iso(sensor.enrolledAt),
-    lastSeenAt: iso(sensor.lastSeenAt),
-    online,
-    heartbeats: sensor.heartbeats,
-    uptimeSeconds: sensor.uptimeSeconds,
-    interfaceCount: sensor.interfaceCount,
-    revokedAt: iso(sensor.revokedAt),
   };
 }

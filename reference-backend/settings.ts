@@ -1,6 +1,7 @@
 // reference-backend/settings.ts: the backend's environment variables, checked. Pure: the caller
 // passes a lookup, and gets the settings or one line saying what to fix.
 import { LOG_LEVELS, type LogLevel } from "../lib/log.ts";
+import { parseTrustedProxies } from "./client.ts";
 
 /** Every variable the backend reads: the permission set grants exactly these (launch.ts). */
 export const BACKEND_ENV = [
@@ -12,9 +13,7 @@ export const BACKEND_ENV = [
   "LOG_LEVEL",
   "AGENT_BINARY_URL",
   "AGENT_BINARY_SHA256",
-  "HEADER_TIMEOUT_SECONDS",
-  "IDLE_TIMEOUT_SECONDS",
-  "MAX_CONNECTIONS",
+  "TRUSTED_PROXIES",
   "ENROLL_FAILURE_LIMIT",
   "ENROLL_FAILURE_WINDOW_SECONDS",
   "DEV_INSECURE_HTTP",
@@ -24,12 +23,6 @@ export const DEFAULT_PORT = 5009;
 export const DEFAULT_DATA = "./.backend-data";
 export const DEFAULT_INTERVAL_SECONDS = 30;
 const MIN_ADMIN_TOKEN_LENGTH = 16;
-export const DEFAULT_HEADER_TIMEOUT_SECONDS = 10;
-// Below the agent's 30 s interval: the backend closes an idle connection well before the agent
-// would reuse it, never at the same moment.
-export const DEFAULT_IDLE_TIMEOUT_SECONDS = 20;
-// Well under the usual open-file limit of 1024, which the store and the runtime share.
-export const DEFAULT_MAX_CONNECTIONS = 512;
 export const DEFAULT_ENROLL_FAILURE_LIMIT = 10;
 export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = 600;
 
@@ -48,8 +41,11 @@ export interface BackendSettings {
    * both or neither. Unset: the command installs ./sensor-agent, copied there by the operator.
    */
   readonly agentBinary?: AgentBinary;
-  /** Client deadlines and the connection cap of the server (listener.ts, connection.ts). */
-  readonly connections: ConnectionSettings;
+  /**
+   * The addresses of the reverse proxies whose X-Forwarded-For names the client (client.ts). Empty:
+   * the backend serves clients directly, a development mode without the proxy's protections.
+   */
+  readonly trustedProxies: ReadonlySet<string>;
   /** Failed enrollments allowed per client address and window (ratelimit.ts). */
   readonly enrollFailures: { readonly limit: number; readonly windowMs: number };
   /**
@@ -57,13 +53,6 @@ export interface BackendSettings {
    * for development only. Without it the backend refuses to hand out an http:// install command.
    */
   readonly insecureHttp: boolean;
-}
-
-/** HEADER_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS and MAX_CONNECTIONS, in milliseconds. */
-export interface ConnectionSettings {
-  readonly headerTimeoutMs: number;
-  readonly idleTimeoutMs: number;
-  readonly maxConnections: number;
 }
 
 /** An agent binary to download, pinned by its SHA-256 (install.sh refuses a URL without one). */
@@ -129,17 +118,7 @@ export function readSettings(
     publicUrl: url,
     logLevel: logLevel as LogLevel,
     agentBinary: agentBinary(env("AGENT_BINARY_URL"), env("AGENT_BINARY_SHA256")),
-    connections: {
-      headerTimeoutMs: seconds("HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT_SECONDS, 600),
-      idleTimeoutMs: seconds("IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT_SECONDS, 3600),
-      maxConnections: integer(
-        env("MAX_CONNECTIONS"),
-        "MAX_CONNECTIONS",
-        DEFAULT_MAX_CONNECTIONS,
-        1,
-        1_000_000,
-      ),
-    },
+    trustedProxies: trustedProxies(env("TRUSTED_PROXIES")),
     enrollFailures: {
       limit: integer(
         env("ENROLL_FAILURE_LIMIT"),
@@ -156,6 +135,18 @@ export function readSettings(
     },
     insecureHttp,
   };
+}
+
+function trustedProxies(text: string | undefined): ReadonlySet<string> {
+  const parsed = parseTrustedProxies(text ?? "");
+  if ("bad" in parsed) {
+    throw new SettingsError(
+      `TRUSTED_PROXIES must list IP addresses (separated by commas), not ${
+        JSON.stringify(parsed.bad.slice(0, 60))
+      }: the address the reverse proxy connects from, e.g. 127.0.0.1`,
+    );
+  }
+  return parsed.addresses;
 }
 
 function integer(

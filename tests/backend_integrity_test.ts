@@ -1,19 +1,25 @@
 // The reference backend's install command cannot be swapped, sensor text cannot forge what an
-// operator reads, and its own HTTP/1.1 server reads each request one way only (issue 14). Real
-// backends on loopback, real bash, curl and sha256sum; the pure modules in process at the end.
+// operator reads (issue 14), a request reaches a route only by its plain path, the client is whom
+// a trusted proxy names, and a body too large to store is a 413 (issue 20). Real backends on
+// loopback, real bash, curl and sha256sum; the pure modules in process at the end.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Coalescer, TooManyWaiting } from "../reference-backend/coalesce.ts";
 import { escapeForDisplay } from "../reference-backend/display.ts";
 import { PROJECT_ROOT } from "../reference-backend/downloads.ts";
-import { headEnd, MalformedRequest, parseHead } from "../reference-backend/http1.ts";
 import { installCommand } from "../reference-backend/install.ts";
 import { launchBackend } from "../reference-backend/launch.ts";
-import { FailureLimiter } from "../reference-backend/ratelimit.ts";
-import { type RefBackend, seedPayload, startRefBackend } from "./support/refbackend.ts";
+import { clientOf, parseTrustedProxies } from "../reference-backend/client.ts";
+import { FailureLimiter, GuessBackoff } from "../reference-backend/ratelimit.ts";
+import { isPlainPath } from "../reference-backend/target.ts";
+import {
+  heartbeatBody,
+  type RefBackend,
+  seedPayload,
+  startRefBackend,
+} from "./support/refbackend.ts";
+import { rawExchange } from "./support/rawhttp.ts";
 import { tempDir } from "./support/tempdir.ts";
-
-const encoder = new TextEncoder();
 
 /**
  * Runs the install one-liner with bash in `dir`, `sudo` a function that only notes its words in
@@ -119,57 +125,6 @@ Deno.test("display: a hostname with bidi and C1 characters is stored as received
   assert.doesNotMatch(logged, /[\u202E\u0085\u2066]/);
 });
 
-Deno.test("http/1.1: pipelined requests are answered in order; smuggling shapes and huge heads are refused", async () => {
-  await using backend = await startRefBackend();
-  const exchange = async (raw: string) => {
-    const conn = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: Number(new URL(backend.url).port),
-    });
-    try {
-      await conn.write(encoder.encode(raw));
-      let text = "";
-      const buffer = new Uint8Array(65536);
-      const until = Date.now() + 5000;
-      while (Date.now() < until) {
-        const n = await conn.read(buffer).catch(() => null);
-        if (n === null) break;
-        text += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-      return text;
-    } finally {
-      conn.close();
-    }
-  };
-  const two = await exchange(
-    "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nHEAD /install.sh HTTP/1.1\r\nHost: x\r\n" +
-      "Connection: close\r\n\r\n",
-  );
-  assert.match(two, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n/);
-  for (
-    const [raw, status] of [
-      [
-        "POST /api/sensors/enroll HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
-        400,
-      ],
-      ["POST /api/sensors/enroll HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", 400],
-      ["GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400],
-      ["GET / HTTP/1.1\r\n folded: x\r\n\r\n", 400],
-      ["POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501],
-      [`GET / HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`, 431],
-    ] as const
-  ) {
-    const reply = await exchange(raw);
-    assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), raw.slice(0, 60));
-    assert.match(reply, /\r\nconnection: close\r\n/, "and the connection is closed");
-  }
-  await assertStillServes(backend);
-});
-
-async function assertStillServes(backend: RefBackend) {
-  assert.equal((await backend.enroll(seedPayload(await backend.mint()))).status, 200);
-}
-
 Deno.test("display: escapeForDisplay escapes controls, bidi and format characters, and nothing else", () => {
   assert.equal(escapeForDisplay("sensor-01.example"), "sensor-01.example");
   assert.equal(escapeForDisplay("Zürich-東京-ñ"), "Zürich-東京-ñ");
@@ -183,25 +138,6 @@ Deno.test("display: escapeForDisplay escapes controls, bidi and format character
   assert.equal(escapeForDisplay("\uD800x\u{E0041}"), "\\uD800x\\u{E0041}");
   // A backslash is doubled, so the text `\u202E` cannot pass for an escaped override.
   assert.equal(escapeForDisplay("\\u202E"), "\\\\u202E");
-});
-
-Deno.test("http/1.1: a head is found across reads and parsed strictly", () => {
-  const head = encoder.encode("POST /a?b=1 HTTP/1.1\r\nContent-Length: 2\r\nX-Y:  z \r\n\r\nhi");
-  assert.equal(headEnd(head.subarray(0, 20)), -1);
-  const end = headEnd(head, 20);
-  assert.equal(end, head.length - 2);
-  const parsed = parseHead(head.subarray(0, end));
-  assert.equal(parsed.method, "POST");
-  assert.equal(parsed.target, "/a?b=1");
-  assert.deepEqual(parsed.body, { kind: "length", length: 2 });
-  assert.equal(parsed.headers.get("x-y"), "z");
-  assert.equal(parsed.keepAlive, true);
-  const old = parseHead(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
-  assert.equal(old.keepAlive, false);
-  assert.throws(
-    () => parseHead(encoder.encode("GET http://x/ HTTP/1.1\r\n\r\n")),
-    MalformedRequest,
-  );
 });
 
 Deno.test("coalesce: writes for one key run one at a time; the waiting ones are merged into one", async () => {
@@ -239,26 +175,199 @@ Deno.test("enroll limit: failures count per address in a window from the first o
   assert.equal(limiter.retryAfterMs("a", 1000), 0, "a new window");
 });
 
-Deno.test("http/1.1: a header value is trimmed of spaces and tabs only; control bytes and a target with them are refused", () => {
-  // JavaScript's trim() also drops \v, \f and \xA0: `Transfer-Encoding: \vchunked` would be chunked
-  // here while a proxy in front, reading the value as it is, frames the body otherwise (a desync).
+/** Raw bytes to the backend (no proxy); what came back within `ms` or before the close. */
+async function exchange(backend: RefBackend, raw: string, ms = 2_000): Promise<string> {
+  const port = Number(new URL(backend.url).port);
+  return await rawExchange(await Deno.connect({ hostname: "127.0.0.1", port }), raw, ms);
+}
+
+Deno.test("routing: dot segments, percent-escapes, backslashes, a Host with a path or an absolute target are 400, never the admin route they decode to", async () => {
+  await using backend = await startRefBackend();
+  const admin = `Authorization: Bearer ${backend.adminToken}\r\n`;
+  // The URL parser reads each of these as /api/sensors (or moves the path with the Host).
   for (
-    const raw of [
-      "POST / HTTP/1.1\r\nTransfer-Encoding: \x0bchunked\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0c\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: \xa05\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: 5\x0b\r\n\r\n",
-      "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
-      "GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n",
-      "GET /a\nX:y HTTP/1.1\r\n\r\n",
-      "GET /a\tb HTTP/1.1\r\n\r\n",
-      "GET /a\x00b HTTP/1.1\r\n\r\n",
-      "GET /\xe9 HTTP/1.1\r\n\r\n",
+    const [target, host] of [
+      ["/api/sensors/enroll/%2e%2e/%2e%2e/sensors", "localhost"],
+      ["/api/sensors/enroll/../../sensors", "localhost"],
+      ["/api\\sensors", "localhost"],
+      ["/api/./sensors", "localhost"],
+      ["//api/sensors", "localhost"],
+      ["/api/sensor%73", "localhost"],
+      ["/sensors", "localhost/api"],
+      ["http://localhost/api/sensors", "elsewhere"],
     ]
   ) {
-    const bytes = Uint8Array.from(raw, (char) => char.charCodeAt(0));
-    assert.throws(() => parseHead(bytes), MalformedRequest, JSON.stringify(raw));
+    const reply = await exchange(
+      backend,
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${admin}Connection: close\r\n\r\n`,
+    );
+    assert.match(reply, /^HTTP\/1\.1 400 /, `${target} with Host ${host}`);
+    assert.doesNotMatch(reply, /"sensors":/);
   }
-  const fine = parseHead(encoder.encode("GET /a HTTP/1.1\r\nX: \t a\tb \t\r\n\r\n"));
-  assert.equal(fine.headers.get("x"), "a\tb");
+  // The plain path itself, with a query, still works.
+  const plain = await exchange(
+    backend,
+    `GET /api/sensors?x=1 HTTP/1.1\r\nHost: localhost\r\n${admin}Connection: close\r\n\r\n`,
+  );
+  assert.match(plain, /^HTTP\/1\.1 200 [\s\S]*"sensors":\[\]/);
+  assert.doesNotMatch(
+    backend.output(),
+    /path must be plain.*%2e/,
+    "the refused target is not logged",
+  );
+});
+
+Deno.test("client address: X-Forwarded-For counts only from a TRUSTED_PROXIES address, and then per named client", async () => {
+  await using backend = await startRefBackend(30, undefined, {
+    env: { TRUSTED_PROXIES: "127.0.0.2", ENROLL_FAILURE_LIMIT: "2" },
+  });
+  assert.doesNotMatch(backend.output(), /development mode/);
+  const guess = async (from: string, forwardedFor?: string) => {
+    using client = Deno.createHttpClient({ localAddress: from });
+    const response = await fetch(`${backend.url}/api/sensors/enroll`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        ...(forwardedFor === undefined ? {} : { "X-Forwarded-For": forwardedFor }),
+      },
+      body: JSON.stringify(seedPayload(`guess-${crypto.randomUUID()}`)),
+      client,
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  // Not a trusted proxy: whatever it claims, it is 127.0.0.1 and is limited as one client.
+  const direct = [];
+  for (let i = 0; i < 3; i++) direct.push(await guess("127.0.0.1", `10.9.9.${i}`));
+  assert.deepEqual(direct, [401, 401, 429]);
+  // The trusted proxy: the last entry names the client, each limited on its own.
+  const viaProxy = [
+    await guess("127.0.0.2", "203.0.113.7, 10.0.0.1"),
+    await guess("127.0.0.2", "10.0.0.1"),
+    await guess("127.0.0.2", "10.0.0.1"),
+    await guess("127.0.0.2", "10.0.0.2"),
+  ];
+  assert.deepEqual(viaProxy, [401, 401, 429, 401]);
+  assert.match(backend.output(), /refused status=429 .*client=10\.0\.0\.1/);
+  assert.doesNotMatch(backend.output(), /client=203\.0\.113\.7/);
+  // A trusted proxy that names no client: its own address counts, and that is said once.
+  await guess("127.0.0.2");
+  await guess("127.0.0.2", "not an address");
+  assert.equal(backend.output().match(/carried no valid X-Forwarded-For/g)?.length, 1);
+});
+
+Deno.test("backend alone: it says at start, in one line, that it is a development mode without the proxy's protections", async () => {
+  await using backend = await startRefBackend();
+  const lines = backend.output().split("\n").filter((line) => /development mode/.test(line));
+  assert.equal(lines.length, 1, backend.output());
+  assert.match(lines[0], /WARN .*TRUSTED_PROXIES.*reverse proxy.*deploy\/backend/);
+});
+
+Deno.test("store: a body within 1 MiB whose interfaces do not fit one store write is 413 naming the limit, never 500; the token is not spent", async () => {
+  await using backend = await startRefBackend();
+  // 2,043 interfaces named with 64 lone surrogates: each name is 384 bytes in JSON and in the
+  // store alike, so the body stays under 1 MiB while the stored list passes 800,000 bytes.
+  const interfaces = Array.from({ length: 2043 }, () => ({
+    ...(seedPayload("x").interfaces as Record<string, unknown>[])[1],
+    name: "\ud800".repeat(64),
+  }));
+  const installToken = await backend.mint();
+  const body = { ...seedPayload(installToken), interfaces };
+  assert.ok(JSON.stringify(body).length <= 1024 * 1024);
+  const enrolled = await backend.enroll(body);
+  assert.equal(enrolled.status, 413, JSON.stringify(enrolled.body));
+  assert.match(enrolled.body.error, /2043 interfaces, \d+ bytes stored.*800000 bytes/);
+  const sensor = await backend.enroll(seedPayload(installToken));
+  assert.equal(sensor.status, 200, "the install token was not spent by the 413");
+  const beat = await backend.beat(sensor.body.data.sensorToken, { ...heartbeatBody(), interfaces });
+  assert.equal(beat.status, 413);
+  assert.doesNotMatch(backend.output(), /status=500|failed:/);
+});
+
+Deno.test("backend alone: Deno.serve answers `Expect: 100-continue` before the handler runs; the size check follows (the proxy's job, reverse_proxy_test.ts)", async () => {
+  await using backend = await startRefBackend();
+  const reply = await exchange(
+    backend,
+    "POST /api/sensors/enroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+      "Content-Length: 2000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+  );
+  // What the docs say of development mode: a 100, then the 413 by Content-Length, body unread.
+  assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 413 /);
+});
+
+Deno.test("admin backoff: ten free wrong tokens, then a doubling wait capped at a minute; the right one resets it", () => {
+  const backoff = new GuessBackoff({
+    free: 3,
+    firstWaitMs: 1_000,
+    maxWaitMs: 4_000,
+    forgetMs: 60_000,
+  });
+  for (let i = 0; i < 2; i++) backoff.fail("a", 0);
+  assert.equal(backoff.retryAfterMs("a", 0), 0);
+  backoff.fail("a", 0);
+  assert.equal(backoff.retryAfterMs("a", 0), 1_000);
+  backoff.fail("a", 1_000);
+  assert.equal(backoff.retryAfterMs("a", 1_000), 2_000);
+  backoff.fail("a", 3_000);
+  backoff.fail("a", 7_000);
+  assert.equal(backoff.retryAfterMs("a", 7_000), 4_000, "capped");
+  assert.equal(backoff.retryAfterMs("b", 7_000), 0, "another address waits for nothing");
+  backoff.succeed("a");
+  assert.equal(backoff.retryAfterMs("a", 7_000), 0);
+  backoff.fail("c", 0);
+  backoff.fail("c", 0);
+  backoff.fail("c", 0);
+  assert.equal(backoff.retryAfterMs("c", 61_001), 0, "forgotten after a quiet while");
+});
+
+Deno.test("routing: a plain path is unreserved characters between single slashes, no segment of dots", () => {
+  for (const path of ["/", "/api/sensors", "/console/", "/install.sh", "/a/b.c/d_e~f-g"]) {
+    assert.ok(isPlainPath(path), path);
+  }
+  for (
+    const path of [
+      "",
+      "api",
+      "//",
+      "/a//b",
+      "/.",
+      "/..",
+      "/a/./b",
+      "/a/../b",
+      "/a/...",
+      "/%2e",
+      "/a\\b",
+      "/a b",
+      "/a#b",
+      "/ä",
+      "/a;b",
+      "/a:b",
+    ]
+  ) {
+    assert.ok(!isPlainPath(path), path);
+  }
+});
+
+Deno.test("client address: TRUSTED_PROXIES is IP addresses, in one spelling each", () => {
+  assert.deepEqual(parseTrustedProxies("127.0.0.1, ::1  10.0.0.2"), {
+    addresses: new Set(["127.0.0.1", "::1", "10.0.0.2"]),
+  });
+  assert.deepEqual(parseTrustedProxies("0:0::1"), { addresses: new Set(["::1"]) });
+  assert.deepEqual(parseTrustedProxies("proxy.example"), { bad: "proxy.example" });
+  assert.deepEqual(parseTrustedProxies("10.0.0.0/8"), { bad: "10.0.0.0/8" });
+  const request = (forwarded: string) =>
+    new Request("http://x/", { headers: { "X-Forwarded-For": forwarded } });
+  const trusted = new Set(["127.0.0.1"]);
+  assert.deepEqual(clientOf(request("1.1.1.1"), "127.0.0.2", trusted), {
+    address: "127.0.0.2",
+    unnamed: false,
+  });
+  assert.deepEqual(clientOf(request("1.1.1.1, 0:0::5"), "127.0.0.1", trusted), {
+    address: "::5",
+    unnamed: false,
+  });
+  assert.deepEqual(clientOf(request("nonsense"), "127.0.0.1", trusted), {
+    address: "127.0.0.1",
+    unnamed: true,
+  });
 });

@@ -1,14 +1,14 @@
-// The reference backend under hostile load (issue 14), small enough for every run: a storm of one
-// sensor's heartbeats, silent connections against a small cap and at the open-file limit, and a
-// guesser of install tokens. The real backend process on loopback each time; the full-size runs
-// are in `deno task bench` (bench/backend_load.ts).
+// The reference backend on its own (development mode, no proxy in front) under hostile load: a
+// storm of one sensor's heartbeats, the open-file limit, a guesser of install tokens, a body in
+// 1-byte chunks. The real backend process on loopback each time. The same loads through the
+// reverse proxy, full size, are in reverse_proxy_test.ts; throughput is in `deno task bench`.
 import assert from "node:assert/strict";
 import {
   alive,
   beatRequest,
   burst,
-  type IdleFlood,
   idleFlood,
+  rssBytes,
   statusCounts,
 } from "./support/backendload.ts";
 import { usedTokens } from "./support/agent.ts";
@@ -32,6 +32,7 @@ async function enrollFrom(backend: RefBackend, from: string, installToken: strin
   using client = Deno.createHttpClient({ localAddress: from });
   const response = await fetch(`${backend.url}/api/sensors/enroll`, {
     method: "POST",
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify(seedPayload(installToken)),
     client,
   });
@@ -41,19 +42,22 @@ async function enrollFrom(backend: RefBackend, from: string, installToken: strin
 }
 
 /**
- * While a flood runs: an enrollment and two heartbeats still succeed, retried as the agent does
- * after a 503 (the backend's answer past its connection cap, Retry-After: 1).
+ * An enrollment and two heartbeats succeed, each tried again for up to 5 s while the backend is
+ * not accepting (it serves its port again 200 ms after an accept failure).
  */
 async function stillServes(backend: RefBackend): Promise<void> {
   const patiently = async (request: () => Promise<Answer>) => {
     for (let attempt = 1;; attempt++) {
-      const answer = await request();
-      if (answer.status !== 503 || attempt === 10) return answer;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      try {
+        return await request();
+      } catch (error) {
+        if (attempt === 25) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     }
   };
-  const installToken = await backend.mint();
-  const enrolled = await patiently(() => backend.enroll(seedPayload(installToken)));
+  const installToken = await patiently(async () => ({ status: 0, body: await backend.mint() }));
+  const enrolled = await patiently(() => backend.enroll(seedPayload(installToken.body)));
   assert.equal(enrolled.status, 200, JSON.stringify(enrolled.body));
   for (let i = 0; i < 2; i++) {
     const beat = await patiently(() => backend.beat(enrolled.body.data.sensorToken));
@@ -61,21 +65,8 @@ async function stillServes(backend: RefBackend): Promise<void> {
   }
 }
 
-/** Waits until `count` of the flood's connections were closed by the server, or `ms` passed. */
-async function waitForCloses(flood: IdleFlood, count: number, ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  while (flood.closedAfterMs().length < count && performance.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 Deno.test("load: 1,000 concurrent heartbeats of one sensor get no 500: each is 200, or 429/503 with Retry-After", async () => {
-  // The cap above the burst: this is about one sensor's record under contention, and with the
-  // default cap (512) a loaded machine turned some of the 1,000 into connection errors, no answer
-  // at all (the cap's own behaviour has the tests below).
-  await using backend = await startRefBackend(undefined, undefined, {
-    env: { MAX_CONNECTIONS: "1500" },
-  });
+  await using backend = await startRefBackend();
   const sensorToken = await enrollOne(backend);
   const shots = await burst(1000, (i) => beatRequest(backend.url, sensorToken, heartbeatBody(i)));
   const counts = statusCounts(shots);
@@ -89,63 +80,22 @@ Deno.test("load: 1,000 concurrent heartbeats of one sensor get no 500: each is 2
   assert.doesNotMatch(backend.output(), /failed|ERROR/);
 });
 
-Deno.test("load: 20 silent connections are closed at the header deadline (HEADER_TIMEOUT_SECONDS=1), not before", async () => {
-  await using backend = await startRefBackend(30, undefined, {
-    env: { HEADER_TIMEOUT_SECONDS: "1" },
-  });
-  const flood = idleFlood(Number(new URL(backend.url).port), 20);
-  try {
-    await waitForCloses(flood, 20, 3_000);
-  } finally {
-    await flood.stop();
-  }
-  const closed = flood.closedAfterMs();
-  assert.equal(closed.length, 20, `${closed.length} of 20 closed by the server`);
-  assert.ok(Math.min(...closed) >= 950, `the first close came after ${Math.min(...closed)} ms`);
-  assert.ok(Math.max(...closed) < 1_600, `the last close came after ${Math.max(...closed)} ms`);
-});
-
-Deno.test("load: 300 silent connections against MAX_CONNECTIONS=50 are all closed, and sensors are still served", async () => {
-  await using backend = await startRefBackend(30, undefined, {
-    env: { MAX_CONNECTIONS: "50", HEADER_TIMEOUT_SECONDS: "1" },
-  });
+Deno.test("load: at the open-file limit (ulimit -n 128) Deno.serve's accept fails; the backend logs it once, keeps its PID and serves again", async () => {
+  await using backend = await startRefBackend(30, undefined, { openFiles: 128 });
   const flood = idleFlood(Number(new URL(backend.url).port), 300);
   try {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await stillServes(backend);
-    await waitForCloses(flood, 300, 6_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   } finally {
     await flood.stop();
   }
-  const closed = flood.closedAfterMs();
-  assert.equal(closed.length, 300, `${closed.length} of 300 closed; ${flood.failures()} failed`);
-  // Past the cap they wait in the kernel's backlog, where the client's clock already runs: 50 at a
-  // time, each closed once idle for half the deadline (listener.ts), about 3 s for all.
-  assert.ok(Math.max(...closed) < 5_500, `the slowest close took ${Math.max(...closed)} ms`);
-  assert.ok(await alive(backend.pid));
+  // The flood's sockets are closed: the descriptors come back, and the same port is served again.
   await stillServes(backend);
-});
-
-Deno.test("load: at the open-file limit (ulimit -n 128, MAX_CONNECTIONS=1000) accept errors are logged once per burst and survived", async () => {
-  await using backend = await startRefBackend(30, undefined, {
-    env: { MAX_CONNECTIONS: "1000", HEADER_TIMEOUT_SECONDS: "1" },
-    openFiles: 128,
-  });
-  const flood = idleFlood(Number(new URL(backend.url).port), 300);
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await stillServes(backend);
-  } finally {
-    await flood.stop();
-  }
   assert.ok(await alive(backend.pid), "the same process is still there");
-  await stillServes(backend);
   const { code, output } = await backend.stop();
   assert.equal(code, 0, output);
-  // One burst (the errors come within 10 s of each other): one line, however many errors.
-  const warnings = output.match(/cannot accept connections/g) ?? [];
+  const warnings = output.match(/stopped accepting connections/g) ?? [];
   assert.equal(warnings.length, 1, output);
-  assert.match(output, /EMFILE|Too many open files/);
+  assert.match(output, /Too many open files/);
   assert.doesNotMatch(output, /unhandled|bug:/);
 });
 
@@ -180,45 +130,40 @@ Deno.test("enroll limit: wrong install tokens from 127.0.0.1 get 429 after ENROL
   );
 });
 
-Deno.test("load: a body trickled a byte at a time is cut off at the header deadline (HEADER_TIMEOUT_SECONDS=1), not held for a minute", async () => {
-  // No token is needed to send an enrollment's body slowly: a connection held that way cannot be
-  // closed for room (it is not idle), so its deadline is what bounds such a flood.
-  await using backend = await startRefBackend(30, undefined, {
-    env: { HEADER_TIMEOUT_SECONDS: "1" },
-  });
+Deno.test("load: a 1 MiB body in 1-byte chunks, straight to the backend, is refused after 16,384 pieces within a second", async () => {
+  // Without the proxy (development mode) the runtime hands over each chunk as a piece of its own:
+  // the body is copied into one buffer as it comes, and a sender of tiny pieces is cut off. The
+  // runtime still reads ahead of the handler (about 110 MiB for this one sender, against 390 MiB
+  // and 2.5 s for the hand-written server before): the proxy, which hands the backend whole
+  // bodies, is what keeps RSS flat (reverse_proxy_test.ts).
+  await using backend = await startRefBackend();
+  const idle = await rssBytes(backend.pid);
   const conn = await Deno.connect({
     hostname: "127.0.0.1",
     port: Number(new URL(backend.url).port),
   });
-  const started = performance.now();
   const encoder = new TextEncoder();
-  await conn.write(
-    encoder.encode("POST /api/sensors/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"),
-  );
-  let trickling = true;
-  const trickle = (async () => {
-    while (trickling) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      if (trickling) await conn.write(encoder.encode(" ")).catch(() => trickling = false);
+  const body = `{"pad":"${"x".repeat(1024 * 1024 - 20)}"}`;
+  const writing = (async () => {
+    await conn.write(encoder.encode(
+      "POST /api/sensors/enroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n",
+    ));
+    for (let start = 0; start < body.length; start += 10_000) {
+      const part = body.slice(start, start + 10_000);
+      await conn.write(encoder.encode([...part].map((char) => `1\r\n${char}\r\n`).join("")));
     }
-  })();
+  })().catch(() => {}); // the backend answers and closes before the last chunk
+  const started = performance.now();
   const reply = new Uint8Array(4096);
-  const closedOrAnswered = conn.read(reply).catch(() => null);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const verdict = await Promise.race([
-    closedOrAnswered.then((n) => ({ n })),
-    new Promise<"held">((resolve) => timer = setTimeout(() => resolve("held"), 4_000)),
-  ]);
-  clearTimeout(timer); // the op sanitizer counts a pending timer as a leak
+  const n = await conn.read(reply);
   const elapsed = performance.now() - started;
-  trickling = false;
+  const peak = await rssBytes(backend.pid);
   conn.close();
-  await trickle;
-  await closedOrAnswered;
-  assert.notEqual(verdict, "held", "the connection was still held after 4 s");
-  assert.ok(elapsed < 3_000, `cut off after ${Math.round(elapsed)} ms`);
-  const { n } = verdict as { n: number | null };
-  if (n !== null) {
-    assert.match(new TextDecoder().decode(reply.subarray(0, n)), /^HTTP\/1\.1 408 /);
-  }
+  await writing;
+  const text = new TextDecoder().decode(reply.subarray(0, n ?? 0));
+  assert.match(text, /^HTTP\/1\.1 400 [\s\S]*more than 16384 pieces/);
+  assert.ok(elapsed < 1_500, `answered after ${Math.round(elapsed)} ms`);
+  assert.ok(peak < 5 * idle, `RSS ${peak} against ${idle} idle`);
+  await stillServes(backend);
 });

@@ -491,9 +491,21 @@ Deno.test("enroll: a malformed payload is 400 naming the field, and the token st
     assert.equal(answer.status, 400, JSON.stringify(body));
     assert.match(answer.body.error, reason);
   }
-  const notJson = await fetch(`${backend.url}/api/sensors/enroll`, { method: "POST", body: "{" });
+  const post = (body: string, type?: string) =>
+    fetch(`${backend.url}/api/sensors/enroll`, {
+      method: "POST",
+      body,
+      headers: type === undefined ? {} : { "Content-Type": type },
+    });
+  const notJson = await post("{", "application/json");
   assert.equal(notJson.status, 400);
   await notJson.body?.cancel();
+  // JSON only: a form post, or text without a type (fetch says text/plain), is refused unread.
+  for (const type of [undefined, "application/x-www-form-urlencoded", "text/json"]) {
+    const refused = await post(JSON.stringify(seed), type);
+    assert.equal(refused.status, 415, type);
+    assert.match((await refused.json()).error, /Content-Type: application\/json/);
+  }
   const badKey = await backend.enroll(seed, "NOT-HEX");
   assert.equal(badKey.status, 400);
   assert.match(badKey.body.error, /^Idempotency-Key: /);
@@ -511,6 +523,7 @@ Deno.test("enroll: a body over 1 MiB is 413", async () => {
   const chunked = await fetch(`${backend.url}/api/sensors/enroll`, {
     method: "POST",
     body: stream,
+    headers: { "Content-Type": "application/json" },
   });
   assert.equal(chunked.status, 413);
   await chunked.body?.cancel();
@@ -749,11 +762,7 @@ Deno.test("settings: ADMIN_TOKEN is required and long; defaults for the rest", (
   assert.equal(settings.heartbeatIntervalSeconds, 30);
   assert.equal(settings.publicUrl, undefined);
   assert.equal(settings.insecureHttp, true);
-  assert.deepEqual(settings.connections, {
-    headerTimeoutMs: 10_000,
-    idleTimeoutMs: 20_000,
-    maxConnections: 512,
-  });
+  assert.deepEqual(settings.trustedProxies, new Set());
   assert.deepEqual(settings.enrollFailures, { limit: 10, windowMs: 600_000 });
   const admin = { ADMIN_TOKEN: "0123456789abcdef", DEV_INSECURE_HTTP: "1" };
   assert.throws(from({ ...admin, PORT: "65536" }), /PORT must be a whole number/);

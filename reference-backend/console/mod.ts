@@ -3,7 +3,7 @@
 // the admin API: they swap the console's session cookie for the admin token and call the backend's
 // own handler, so minting, listing and revoking follow exactly the rules (and logs) of /api/.
 import { fingerprint } from "../../lib/secrets.ts";
-import { HttpError, readJson } from "../http.ts";
+import { bearerToken, HttpError, readJson } from "../http.ts";
 import type { ServerOptions } from "../server.ts";
 import { type Asset, PAGE, SECURITY_HEADERS, STATIC } from "./assets.ts";
 import { etagOf, fleetRow, type ListedSensor, notModified } from "./fleet.ts";
@@ -13,11 +13,13 @@ import { clearedCookie, isAdminToken, type Session, sessionCookie, Sessions } fr
 /** The backend's own request handler, which the console calls with the admin token. */
 export type AdminApi = (request: Request) => Promise<Response>;
 
-/** The count of wrong admin tokens from the request's address, shared with the admin API. */
+/** The count of wrong admin tokens from the request's client, shared with the admin API. */
 export interface Guesses {
-  /** Milliseconds until the address may try again, 0 when it may now. */
+  /** Milliseconds until the client may try again, 0 when it may now. */
   retryAfterMs(): number;
   fail(): void;
+  /** The right secret came: the client's count starts afresh. */
+  succeed(): void;
 }
 
 interface Call {
@@ -42,11 +44,13 @@ export function isConsolePath(path: string): boolean {
 }
 
 /**
- * Answers a request for a console path. `api` is the backend's handler; refusals are thrown as
- * HttpError (with the console's security headers) for the backend to log and answer.
+ * Answers a request for the console path `path` (plain: the backend's target.ts checked it). `api`
+ * is the backend's handler; refusals are thrown as HttpError (with the console's security headers)
+ * for the backend to log and answer.
  */
 export async function serveConsole(
   request: Request,
+  path: string,
   options: ServerOptions,
   now: number,
   api: AdminApi,
@@ -54,7 +58,7 @@ export async function serveConsole(
 ): Promise<Response> {
   let sessions = sessionsByBackend.get(options);
   if (sessions === undefined) sessionsByBackend.set(options, sessions = new Sessions());
-  const { handler, id } = route(request.method, new URL(request.url).pathname);
+  const { handler, id } = route(request.method, path);
   return await handler({ request, options, now, api, sessions, guesses }, id);
 }
 
@@ -98,10 +102,11 @@ async function login(call: Call): Promise<Response> {
   requireSameOrigin(call.request, origins(call), SECURITY_HEADERS);
   const body = await readJson(call.request) as { secret?: unknown } | undefined;
   const secret = typeof body?.secret === "string" ? body.secret.trim() : "";
-  // Over the limit a secret is not even judged, the right one included (as for enrollments).
+  // While the client waits out its wrong guesses a secret is not even judged, the right one
+  // included: else the answer would still tell right from wrong at full speed.
   const waitMs = secret === "" ? 0 : call.guesses.retryAfterMs();
   if (waitMs > 0) {
-    throw refusal(429, "too many wrong logins from this address; retry later", {
+    throw refusal(429, "too many wrong logins from this address; retry in a moment", {
       "Retry-After": String(Math.ceil(waitMs / 1000)),
     });
   }
@@ -111,6 +116,7 @@ async function login(call: Call): Promise<Response> {
     if (secret !== "") call.guesses.fail();
     throw refusal(401, "admin token or one-time code not accepted");
   }
+  call.guesses.succeed();
   const { id, session } = call.sessions.open(call.now);
   return json(sessionInfo(call, session), 200, {
     "Set-Cookie": sessionCookie(id, secure(call)),
@@ -130,7 +136,7 @@ function logout(call: Call): Promise<Response> {
  * showing the admin token. A bearer header is never sent by a browser on its own: no CSRF here.
  */
 function mintLoginCode(call: Call): Promise<Response> {
-  const bearer = /^Bearer +(\S+) *$/i.exec(call.request.headers.get("authorization") ?? "")?.[1];
+  const bearer = bearerToken(call.request);
   const waitMs = bearer === undefined ? 0 : call.guesses.retryAfterMs();
   if (waitMs > 0) {
     throw refusal(429, "too many wrong admin tokens from this address; retry later", {
@@ -143,6 +149,7 @@ function mintLoginCode(call: Call): Promise<Response> {
       "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
     });
   }
+  call.guesses.succeed();
   const { code, expiresAt } = call.sessions.mintCode(call.now);
   return Promise.resolve(json({ code, expiresAt: new Date(expiresAt).toISOString() }, 201));
 }

@@ -49,7 +49,7 @@ export interface RefBackend {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** More of the launch: variables (HEADER_TIMEOUT_SECONDS, ...), `ulimit -n`, a project copy. */
+/** More of the launch: variables (TRUSTED_PROXIES, ...), `ulimit -n`, a project copy. */
 export type RefBackendLaunch = Pick<LaunchOptions, "env" | "openFiles" | "root">;
 
 /**
@@ -85,9 +85,14 @@ export async function startRefBackend(
     bearer: string | null = adminToken,
     headers: Record<string, string> = {},
   ) => {
+    const json: Record<string, string> = body === undefined
+      ? {}
+      : { "Content-Type": "application/json" };
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: bearer === null ? headers : { "Authorization": `Bearer ${bearer}`, ...headers },
+      headers: bearer === null
+        ? { ...json, ...headers }
+        : { ...json, "Authorization": `Bearer ${bearer}`, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
