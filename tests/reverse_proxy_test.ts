@@ -14,7 +14,7 @@ import {
   seedPayload,
   startRefBackend,
 } from "./support/refbackend.ts";
-import { FIXTURE } from "./support/seed.ts";
+import { FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
 import { rawExchange } from "./support/rawhttp.ts";
 import {
   slowClientsMissing,
@@ -404,9 +404,9 @@ Deno.test({
         const [statuses, run] = await Promise.all([
           guesses(),
           runAgent(["enroll", "--config", config], {
-            read: [FIXTURE, certs.ca.path],
+            read: [...FIXTURE_READS, certs.ca.path],
             write: [agentDir.path],
-            env: { HOST_PROC: `${FIXTURE}/proc`, HOST_SYS: `${FIXTURE}/sys` },
+            env: { ...HOST_ENV },
           }),
         ]);
         assert.equal(run.code, 0, run.stderr);
