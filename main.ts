@@ -3,7 +3,7 @@
 // codes.
 import { type Invocation, parseInvocation as parseArgs, UsageProblem } from "./lib/args.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
-import { AGENT_VERSION } from "./lib/hostfacts.ts";
+import { AGENT_VERSION } from "./lib/version.ts";
 import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
 

@@ -4,7 +4,8 @@
 import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
 import { lightTimer } from "./deadline.ts";
 import { AgentError, ExitCode } from "./errors.ts";
-import { AGENT_VERSION, type HostFacts, SUDO_USER } from "./hostfacts.ts";
+import { type HostFacts, SUDO_USER } from "./hostfacts.ts";
+import { AGENT_VERSION } from "./version.ts";
 import { type Backend, request, TransportError } from "./http.ts";
 import type { NetworkInterface } from "./interfaces.ts";
 import { hex } from "./sha256.ts";

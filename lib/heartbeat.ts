@@ -6,7 +6,7 @@
 import { clearableTimer } from "./deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "./errors.ts";
-import { AGENT_VERSION } from "./hostfacts.ts";
+import { AGENT_VERSION } from "./version.ts";
 import { type Backend, request, TransportError } from "./http.ts";
 import type { HostSnapshot } from "./inventory.ts";
 import type { NetworkInterface } from "./interfaces.ts";

@@ -4,9 +4,8 @@
 import { unreadableReason } from "./degraded.ts";
 import { warnOnce } from "./log.ts";
 import { readSmallFile } from "./smallfile.ts";
+import { architectureName } from "./version.ts";
 
-/** The agent's version, sent at enrollment, in every heartbeat and in the User-Agent. */
-export const AGENT_VERSION = "2.0.0";
 /** The account Ansible escalates to on sensor hosts (the description's hard-coded value). */
 export const SUDO_USER = "sensoradmin";
 
@@ -39,13 +38,6 @@ export function prettyName(osRelease: string): string | undefined {
     return value === "" ? undefined : value;
   }
   return undefined;
-}
-
-/** `x86_64` for x86_64/amd64, `arm64` for aarch64/arm64, else the runtime's own name. */
-export function architectureName(arch: string): string {
-  if (arch === "x86_64" || arch === "amd64") return "x86_64";
-  if (arch === "aarch64" || arch === "arm64") return "arm64";
-  return arch;
 }
 
 /** The most of a host identity file read: an os-release is a few hundred bytes, 1 MiB is none. */

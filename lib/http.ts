@@ -1,7 +1,7 @@
 // lib/http.ts: JSON requests to the backend with the contract's rules (section 1): one User-Agent,
 // no redirects, a timeout over the whole exchange, and a cap on what is read of a reply.
 import { deadline, type Timer } from "./deadline.ts";
-import { AGENT_VERSION, architectureName } from "./hostfacts.ts";
+import { AGENT_VERSION, architectureName } from "./version.ts";
 
 /** The contract's User-Agent, e.g. `ravenxcope-sensor-agent/2.0.0 (linux; x86_64)`. */
 export const USER_AGENT = `ravenxcope-sensor-agent/${AGENT_VERSION} (${Deno.build.os}; ${
