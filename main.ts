@@ -90,11 +90,11 @@ export async function main(args: string[]): Promise<number> {
     const configPath = configPathFrom(invocation);
     // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
     if (invocation.command === "enroll") {
-      await (await import("./lib/persist.ts")).checkConfigTarget(configPath);
+      await (await import("./lib/store/mod.ts")).checkConfigTarget(configPath);
     }
     // What a crash left beside the config (a temporary file holding a sensor token) goes first,
     // whatever the command, and whatever the config then turns out to be.
-    await (await import("./lib/leftovers.ts")).removeLeftovers(configPath);
+    await (await import("./lib/store/mod.ts")).removeLeftovers(configPath);
     // Loaded once here, for every command; only enrollment reads it again, under the lock.
     const config = await loadConfig(configPath);
     const ctx = { configPath, config, signal: stop.signal };

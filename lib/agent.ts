@@ -8,7 +8,8 @@ import { backendFor } from "./backend.ts";
 import { type Backend, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
-import { checkWritable, lockConfigUnlessStopped, persistSensorToken } from "./persist.ts";
+import { saveSensorToken } from "./save.ts";
+import { checkWritable, lockConfigUnlessStopped } from "./store/mod.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
 import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
@@ -168,7 +169,7 @@ async function save(
   mode: "run" | "enroll",
 ): Promise<void> {
   try {
-    await persistSensorToken(configPath, sensorToken);
+    await saveSensorToken(configPath, sensorToken);
     log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
   } catch (error) {
     if (mode === "enroll") {

@@ -3,7 +3,7 @@
 import type { Config } from "./config.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { type Backend, clientTrusting } from "./http.ts";
-import { readSmallFile } from "./smallfile.ts";
+import { readSmallFile } from "./store/mod.ts";
 
 /** A CA bundle larger than this is not a bundle (the whole Mozilla set is about 220 KB). */
 const MAX_CA_FILE_BYTES = 1024 * 1024;

@@ -14,7 +14,8 @@ import { rewriteHazard } from "./envfile.ts";
 import { filesUnder, type RootKey, rootProblem } from "./hostroots.ts";
 import { configError } from "./errors.ts";
 import type { HostRoots } from "./interfaces.ts";
-import { processProbe, resolveTarget } from "./location.ts";
+import { processProbe } from "./probe.ts";
+import { resolveTarget } from "./store/mod.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
 import {

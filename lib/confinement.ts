@@ -5,7 +5,7 @@
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.
 import { configError } from "./errors.ts";
-import type { FileFacts } from "./filecheck.ts";
+import type { FileFacts } from "./store/mod.ts";
 import { normalize } from "./paths.ts";
 import type { ConfigKey, Setting, Settings } from "./settings.ts";
 

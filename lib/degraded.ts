@@ -2,7 +2,7 @@
 // (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and why,
 // and what the operator can do about it. Pure: the caller passes the failures it met.
 import type { HostRoots } from "./interfaces.ts";
-import { UnfitFileError } from "./smallfile.ts";
+import { UnfitFileError } from "./store/mod.ts";
 
 /** Deno's error names, as an operator would say them. */
 const REASONS: Record<string, string> = {

@@ -3,7 +3,7 @@
 // knows.
 import { unreadableReason } from "./degraded.ts";
 import { warnOnce } from "./log.ts";
-import { readSmallFile } from "./smallfile.ts";
+import { readSmallFile } from "./store/mod.ts";
 import { architectureName } from "./version.ts";
 
 /** The account Ansible escalates to on sensor hosts (the description's hard-coded value). */
@@ -47,7 +47,7 @@ const MAX_HOST_FILE_BYTES = 1024 * 1024;
 type HostFileText = { text: string } | { failure: unknown };
 
 /**
- * Reads a host identity file as lib/filecheck.ts judges one: a regular file every user may read.
+ * Reads a host identity file as lib/store/filecheck.ts judges one: a regular file every user may read.
  * `resolved`: the path is where a setting led when the configuration was loaded, and must still
  * lead there (a file swapped for a link since is not followed). Judged at every read, so at every
  * refresh of the host facts.

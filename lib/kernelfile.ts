@@ -5,9 +5,8 @@
 // out of the grant. Each file is therefore resolved and stat'ed before it is opened, and judged again
 // once open. Synchronous, like the watcher: procfs and sysfs answer from memory.
 import { isWithin } from "./confinement.ts";
-import { tooLarge, unfitness } from "./filecheck.ts";
+import { tooLarge, UnfitFileError, unfitness } from "./store/mod.ts";
 import { leadsWhereNamed } from "./hostroots.ts";
-import { UnfitFileError } from "./smallfile.ts";
 
 /**
  * Opens `path` under `root` if it resolves where it is named (leadsWhereNamed) and is a regular

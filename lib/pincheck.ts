@@ -7,7 +7,7 @@
 import { type AddressPin, parseAddressPin, PIN_PATH, pinAllows } from "./addresspin.ts";
 import { deadline, lightTimer } from "./deadline.ts";
 import { describe } from "./errors.ts";
-import { readSmallFile } from "./smallfile.ts";
+import { readSmallFile } from "./store/mod.ts";
 
 const DIAL_TIMEOUT_MS = 2000;
 const ADVICE = "re-run install.sh with --pin-backend-address";

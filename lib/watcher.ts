@@ -8,11 +8,10 @@
 
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableReason, unreadableRoots } from "./degraded.ts";
-import { tooLarge } from "./filecheck.ts";
 import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
 import { directoryWithin, openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
-import { UnfitFileError } from "./smallfile.ts";
+import { tooLarge, UnfitFileError } from "./store/mod.ts";
 import { type Classified, classify } from "./sysfs.ts";
 
 /** How long a detected set is trusted when net/dev's names do not change (docs/protocol.md). */

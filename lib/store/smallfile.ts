@@ -1,6 +1,6 @@
-// lib/smallfile.ts: reading the agent's small input files (the env file, INSTALL_TOKEN_FILE,
+// lib/store/smallfile.ts: reading the agent's small input files (the env file, INSTALL_TOKEN_FILE,
 // BACKEND_CA_FILE, the host identity files) without trusting what their paths name. The file is
-// judged from its stat before it is opened (lib/filecheck.ts): a FIFO would hang the agent, deaf to
+// judged from its stat before it is opened (filecheck.ts): a FIFO would hang the agent, deaf to
 // SIGTERM, and a device such as /dev/zero would fill its memory (found by
 // tests/hostile_config_test.ts). What was opened must be what was judged, and at most `maxBytes`
 // are read.
@@ -17,7 +17,7 @@ export class UnfitFileError extends Error {
     this.name = "UnfitFileError";
   }
 
-  /** The error for a refusal of lib/filecheck.ts. */
+  /** The error for a refusal of filecheck.ts. */
   static of(unfit: Unfit): UnfitFileError {
     return new UnfitFileError(unfit.reason, unfit.says, unfit.short);
   }

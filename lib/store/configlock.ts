@@ -1,9 +1,9 @@
-// lib/configlock.ts: the exclusive lock beside the config file (docs/configuration.md, What the agent
+// lib/store/configlock.ts: the exclusive lock beside the config file (docs/configuration.md, What the agent
 // writes): held from reading the config to persisting the token, so two agents never both enroll,
-// and held by whoever removes the temporary files a crash left (lib/leftovers.ts), so a live
+// and held by whoever removes the temporary files a crash left (leftovers.ts), so a live
 // writer's are never taken.
-import { dirname } from "./paths.ts";
-import { describe } from "./errors.ts";
+import { dirname } from "../paths.ts";
+import { describe } from "../errors.ts";
 import { resolveTarget } from "./location.ts";
 
 /** A held lock; `release` is safe to call once the work is done. */

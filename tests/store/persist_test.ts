@@ -2,11 +2,13 @@
 // the lock, and the write check that protects the install token.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { resolveTarget } from "../lib/location.ts";
-import { checkWritable, lockConfig, persistSensorToken } from "../lib/persist.ts";
-import type { AgentError } from "../lib/errors.ts";
-import { listing } from "./support/seed.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { resolveTarget } from "../../lib/store/location.ts";
+import { lockConfig } from "../../lib/store/configlock.ts";
+import { checkWritable } from "../../lib/store/persist.ts";
+import { saveSensorToken } from "../../lib/save.ts";
+import type { AgentError } from "../../lib/errors.ts";
+import { listing } from "../support/seed.ts";
+import { tempDir } from "../support/tempdir.ts";
 
 const TOKEN = "persist-test-token-0123456789";
 const isRoot = Deno.uid() === 0;
@@ -18,7 +20,7 @@ Deno.test("persist: a 0644 file becomes 0600 and keeps its other lines", async (
     mode: 0o644,
   });
   await Deno.chmod(config, 0o644);
-  await persistSensorToken(config, TOKEN);
+  await saveSensorToken(config, TOKEN);
   assert.equal(
     await Deno.readTextFile(config),
     `# kept\r\n# INSTALL_TOKEN consumed during enrollment\r\nOTHER='x y'\r\nSENSOR_TOKEN=${TOKEN}\n`,
@@ -31,13 +33,13 @@ Deno.test("persist: the file is replaced, not rewritten in place (a new inode)",
   const config = dir.join("agent.env");
   await Deno.writeTextFile(config, "A=1\n");
   const before = (await Deno.stat(config)).ino;
-  await persistSensorToken(config, TOKEN);
+  await saveSensorToken(config, TOKEN);
   assert.notEqual((await Deno.stat(config)).ino, before);
 });
 
 Deno.test("persist: no temporary file is left behind", async () => {
   await using dir = await tempDir();
-  await persistSensorToken(dir.join("agent.env"), TOKEN);
+  await saveSensorToken(dir.join("agent.env"), TOKEN);
   const names = [];
   for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
   assert.deepEqual(names.sort(), ["agent.env"]);
@@ -51,7 +53,7 @@ Deno.test({
     const config = dir.join("agent.env");
     await Deno.writeTextFile(config, "A=1\n");
     await Deno.chown(config, 65534, 65534);
-    await persistSensorToken(config, TOKEN);
+    await saveSensorToken(config, TOKEN);
     const info = await Deno.stat(config);
     assert.deepEqual([info.uid, info.gid], [65534, 65534]);
   },
@@ -62,7 +64,7 @@ Deno.test("persist: a symlink's target is replaced and the link stays", async ()
   await Deno.mkdir(dir.join("real"));
   await Deno.writeTextFile(dir.join("real/agent.env"), "A=1\n");
   await Deno.symlink("real/agent.env", dir.join("link.env"));
-  await persistSensorToken(dir.join("link.env"), TOKEN);
+  await saveSensorToken(dir.join("link.env"), TOKEN);
   assert.ok((await Deno.lstat(dir.join("link.env"))).isSymlink);
   assert.equal(await Deno.readTextFile(dir.join("real/agent.env")), `A=1\nSENSOR_TOKEN=${TOKEN}\n`);
 });
@@ -71,7 +73,7 @@ Deno.test("persist: a dangling symlink creates its target", async () => {
   await using dir = await tempDir();
   await Deno.symlink(dir.join("conf/agent.env"), dir.join("link.env"));
   assert.equal(await resolveTarget(dir.join("link.env")), dir.join("conf/agent.env"));
-  await persistSensorToken(dir.join("link.env"), TOKEN);
+  await saveSensorToken(dir.join("link.env"), TOKEN);
   assert.equal(await Deno.readTextFile(dir.join("conf/agent.env")), `SENSOR_TOKEN=${TOKEN}\n`);
 });
 
@@ -81,7 +83,7 @@ Deno.test("persist: a failed write names the path and leaves the old file", asyn
   await Deno.writeTextFile(config, "A=1\n");
   // The parent is a file, so nothing can be created: the error must say where and why.
   await assert.rejects(
-    () => persistSensorToken(dir.join("agent.env/inner.env"), TOKEN),
+    () => saveSensorToken(dir.join("agent.env/inner.env"), TOKEN),
     (error: Error) => error.message.startsWith(`cannot write ${config}/inner.env:`),
   );
   assert.equal(await Deno.readTextFile(config), "A=1\n");
@@ -91,7 +93,7 @@ Deno.test("persist: an unparsable file is not replaced", async () => {
   await using dir = await tempDir();
   const config = dir.join("agent.env");
   await Deno.writeTextFile(config, "not an assignment\n");
-  await assert.rejects(() => persistSensorToken(config, TOKEN));
+  await assert.rejects(() => saveSensorToken(config, TOKEN));
   assert.equal(await Deno.readTextFile(config), "not an assignment\n");
 });
 

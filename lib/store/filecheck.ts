@@ -1,4 +1,4 @@
-// lib/filecheck.ts: whether a file is what the agent may read (docs/configuration.md, Files the
+// lib/store/filecheck.ts: whether a file is what the agent may read (docs/configuration.md, Files the
 // agent reads), judged from its stat alone, before it is opened: opening a FIFO blocks until a
 // writer comes and a device such as /dev/zero never ends, so only a regular file is opened at all.
 // Deno checks permissions on the path string and knows nothing of hard links, so a file's own

@@ -1,7 +1,7 @@
-// Judging a file from its stat before it is opened (lib/filecheck.ts, docs/configuration.md, Files
+// Judging a file from its stat before it is opened (lib/store/filecheck.ts, docs/configuration.md, Files
 // the agent reads): plain inputs, no I/O. The files themselves are tried in tests/hardening_test.ts.
 import assert from "node:assert/strict";
-import { type FileFacts, type FileRole, unfitness } from "../lib/filecheck.ts";
+import { type FileFacts, type FileRole, unfitness } from "../../lib/store/filecheck.ts";
 
 const S_IFREG = 0o100000;
 const S_IFIFO = 0o010000;

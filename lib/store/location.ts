@@ -1,8 +1,7 @@
-// lib/location.ts: where a file really is. Deno checks permissions on the path string it is given,
+// lib/store/location.ts: where a file really is. Deno checks permissions on the path string it is given,
 // before the kernel follows links, so every file the agent reads or writes on a user's say-so is
 // first resolved here and then used by its resolved path: the check and the kernel see one path.
-import { basename, dirname, isAbsolute, join, resolve } from "./paths.ts";
-import type { PathProbe } from "./confinement.ts";
+import { basename, dirname, isAbsolute, join, resolve } from "../paths.ts";
 
 /**
  * The file a write must replace, every symlink followed (in parent directories too), so a link
@@ -46,24 +45,3 @@ export function realPathOrUndefined(path: string): string | undefined {
     return undefined;
   }
 }
-
-/** The probe of the running process: Deno's permission state and the file system. */
-export const processProbe: PathProbe = {
-  canRead: (path) => Deno.permissions.querySync({ name: "read", path }).state === "granted",
-  exists: (path) => {
-    try {
-      Deno.statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  realPath: realPathOrUndefined,
-  stat: (path) => {
-    try {
-      return Deno.statSync(path); // follows links; never opens, so a FIFO cannot block it
-    } catch {
-      return undefined;
-    }
-  },
-};

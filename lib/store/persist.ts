@@ -1,15 +1,13 @@
-// lib/persist.ts: the only module that writes the env file (docs/configuration.md, What the agent
-// writes). Atomic (temp file, fsync, rename, directory fsync), locked against a second agent, mode
-// 0600.
-import { dirname } from "./paths.ts";
+// lib/store/persist.ts: the only writer of the env file (docs/configuration.md, What the agent
+// writes): the atomic replace (temp file, fsync, rename, directory fsync, mode 0600, owner kept) and
+// the checks that prove, before a token is spent, that the replace will succeed. What the new text
+// is, the caller decides (config/ owns the env file's grammar); the caller also holds the lock.
+import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
-import { parseEnvFile, withSensorToken } from "./envfile.ts";
-import { AgentError, describe, ExitCode } from "./errors.ts";
+import { AgentError, describe, ExitCode } from "../errors.ts";
 import { removeTemps, tempName } from "./leftovers.ts";
 import { resolveTarget } from "./location.ts";
 import { readSmallFile } from "./smallfile.ts";
-
-export { type ConfigLock, lockConfig, lockConfigUnlessStopped } from "./configlock.ts";
 
 /**
  * The first check of `enroll`, before anything is created or sent: the directory where the final
@@ -32,8 +30,8 @@ export async function checkConfigTarget(configPath: string): Promise<void> {
 const REWRITE_ROOM = 8 * 1024;
 
 /**
- * Proves, before any token is spent, that the config can be written as persistSensorToken will
- * write it: its directory exists or can be made, and a temporary file as large as the rewrite can
+ * Proves, before any token is spent, that the config can be written as replaceFile will write
+ * it: its directory exists or can be made, and a temporary file as large as the rewrite can
  * be written, synced and given the owner and group of the file it will replace. Throws the 73 of
  * `enroll` otherwise.
  */
@@ -74,12 +72,18 @@ export async function checkWritable(configPath: string): Promise<void> {
 }
 
 /**
- * Writes the sensor token into the env file atomically: every other line kept byte for byte, the
- * install token commented out, mode 0600, owner and group kept. A crash at any instant leaves the
- * old file or the new one. Throws an Error naming the path and the reason; the file is untouched
- * then.
+ * The new text of a file from its current text ("" when it does not exist yet) and its resolved
+ * path (for messages). May throw: nothing is written then.
  */
-export async function persistSensorToken(configPath: string, sensorToken: string): Promise<void> {
+export type Rewrite = (before: string, target: string) => string;
+
+/**
+ * Replaces the file at `configPath` (where it really is, every link followed) with what `rewrite`
+ * makes of its current text, atomically: mode 0600, owner and group kept, temporary files a crash
+ * left removed first. A crash at any instant leaves the old file or the new one. Throws an Error
+ * naming the path and the reason; the file is untouched then.
+ */
+export async function replaceFile(configPath: string, rewrite: Rewrite): Promise<void> {
   const target = await resolveTarget(configPath);
   let temp: string | undefined;
   try {
@@ -95,7 +99,7 @@ export async function persistSensorToken(configPath: string, sensorToken: string
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    const after = withSensorToken(parseEnvFile(before, target), sensorToken);
+    const after = rewrite(before, target);
     temp = tempName(target);
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {

@@ -1,4 +1,4 @@
-// lib/leftovers.ts: the temporary files of the config's atomic rewrite (docs/configuration.md, What
+// lib/store/leftovers.ts: the temporary files of the config's atomic rewrite (docs/configuration.md, What
 // the agent writes), and their removal after a crash. A writer killed between creating its
 // temporary file and renaming it leaves a 0600 copy of the new file, sensor token and all, which
 // nothing else would ever remove (found by tests/crash_test.ts). Every command that loads the config
@@ -6,8 +6,8 @@
 // that lock for as long as its temporary file lives, so a lock held by someone means a live writer,
 // whose file is left alone.
 import { resolveTarget } from "./location.ts";
-import { log } from "./log.ts";
-import { basename, dirname, join, resolve } from "./paths.ts";
+import { log } from "../log.ts";
+import { basename, dirname, join, resolve } from "../paths.ts";
 
 /** A fresh temporary file beside `target`: `.<name>.<random digits>.tmp`, in its directory. */
 export function tempName(target: string): string {
