@@ -85,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(`sensor-agent ${AGENT_VERSION}`);
       return ExitCode.ok;
     }
-    const { loadConfig, readEnvironment } = await import("./lib/config.ts");
+    const { loadConfig, readEnvironment } = await import("./lib/config/mod.ts");
     logAsTheEnvironmentAsks(readEnvironment);
     const configPath = configPathFrom(invocation);
     // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { backendFor } from "../lib/backend.ts";
-import { loadConfig } from "../lib/config.ts";
+import { loadConfig } from "../lib/config/mod.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
 import { collectSnapshot } from "../lib/inventory.ts";
 import { setLogOptions } from "../lib/log.ts";

@@ -1,17 +1,20 @@
 // lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, then
 // report. Each returns the exit code of docs/configuration.md, Exit codes.
-import { type Config, loadConfig } from "./config.ts";
-import { type Enrollment, enrollmentPayload, requestEnrollment } from "./enrollment.ts";
+import { type Config, loadConfig, saveSensorToken } from "./config/mod.ts";
+import {
+  DEFAULT_INTERVAL_SECONDS,
+  type Enrollment,
+  enrollmentPayload,
+  requestEnrollment,
+} from "./enrollment.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { readMachineId } from "./hostfacts.ts";
 import { backendFor } from "./backend.ts";
 import { type Backend, TransportError } from "./http.ts";
 import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
-import { saveSensorToken } from "./save.ts";
 import { checkWritable, lockConfigUnlessStopped } from "./store/mod.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
-import { DEFAULT_INTERVAL_SECONDS } from "./enrollment.ts";
 
 /** What every command is given by main.ts. */
 export interface CommandContext {

@@ -1,6 +1,6 @@
 // lib/backend.ts: the backend as the configuration describes it: its URL, the request timeout, and
 // an HTTP client that trusts BACKEND_CA_FILE in addition to the runtime's roots.
-import type { Config } from "./config.ts";
+import type { Config } from "./config/mod.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { type Backend, clientTrusting } from "./http.ts";
 import { readSmallFile } from "./store/mod.ts";

@@ -1,7 +1,7 @@
 // lib/enrollment.ts: the enrollment exchange (docs/protocol.md, first endpoint): the payload, the
 // idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
 // the one request.
-import { SENSOR_TOKEN_PATTERN } from "./envfile.ts";
+import { SENSOR_TOKEN_PATTERN } from "./config/mod.ts";
 import { lightTimer } from "./deadline.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { type HostFacts, SUDO_USER } from "./hostfacts.ts";

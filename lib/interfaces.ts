@@ -2,6 +2,7 @@
 // (docs/protocol.md, Interfaces): its shape, and readInventory, a one-off look through the watcher.
 // The parsers live in netdev.ts, the address logic in addresses.ts, the kept set in watcher.ts.
 
+import type { HostRoots } from "./config/mod.ts";
 import { InterfaceWatcher } from "./watcher.ts";
 
 export { interfaceHolding, inventoryFromAddresses } from "./addresses.ts";
@@ -17,12 +18,6 @@ export interface NetworkInterface {
   isUp: boolean;
   bytesSent: number;
   bytesRecv: number;
-}
-
-/** Where the host's procfs and sysfs are read (docs/protocol.md, Interfaces). */
-export interface HostRoots {
-  readonly proc: string;
-  readonly sys: string;
 }
 
 /** The inventory and, when the roots could not be read, one sentence saying what is missing and how to grant it. */

@@ -4,9 +4,8 @@
 // would block the agent deaf to SIGTERM, a link to /dev/zero, which would fill its memory, or a link
 // out of the grant. Each file is therefore resolved and stat'ed before it is opened, and judged again
 // once open. Synchronous, like the watcher: procfs and sysfs answer from memory.
-import { isWithin } from "./confinement.ts";
+import { isWithin, leadsWhereNamed } from "./config/mod.ts";
 import { tooLarge, UnfitFileError, unfitness } from "./store/mod.ts";
-import { leadsWhereNamed } from "./hostroots.ts";
 
 /**
  * Opens `path` under `root` if it resolves where it is named (leadsWhereNamed) and is a regular

@@ -3,8 +3,7 @@
 // files, the system calls for hostname and interfaces, and the network (issue: permission-scoped
 // runtime).
 import { dirname } from "./paths.ts";
-import { type Config, hostRootFiles } from "./config.ts";
-import { isWithin } from "./confinement.ts";
+import { type Config, hostRootFiles, isWithin } from "./config/mod.ts";
 import { log } from "./log.ts";
 
 /** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs files. */

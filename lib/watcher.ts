@@ -8,7 +8,8 @@
 
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableReason, unreadableRoots } from "./degraded.ts";
-import type { HostRoots, Inventory, NetworkInterface } from "./interfaces.ts";
+import type { HostRoots } from "./config/mod.ts";
+import type { Inventory, NetworkInterface } from "./interfaces.ts";
 import { directoryWithin, openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
 import { tooLarge, UnfitFileError } from "./store/mod.ts";

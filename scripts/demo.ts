@@ -4,7 +4,7 @@
 // everything and removes what it made. Tokens are only ever shown as fingerprints.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseEnvFile } from "../lib/envfile.ts";
+import { parseEnvFile } from "../lib/config/mod.ts";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { backendPermissionFlags, launchBackend } from "../reference-backend/launch.ts";
 import { randomToken } from "../reference-backend/tokens.ts";

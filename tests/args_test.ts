@@ -1,7 +1,7 @@
 // The command line (lib/args.ts), parsed without node:util: the same strictness as before.
 import assert from "node:assert/strict";
 import { parseInvocation, UsageProblem } from "../lib/args.ts";
-import { DEFAULT_CONFIG_PATH } from "../lib/config.ts";
+import { DEFAULT_CONFIG_PATH } from "../lib/config/mod.ts";
 import { DEFAULT_CONFIG_PATH as USAGE_DEFAULT } from "../main.ts";
 
 Deno.test("args: the command and every option, in either spelling of --config", () => {

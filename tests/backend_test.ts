@@ -3,7 +3,7 @@
 // process at the end.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/envfile.ts";
+import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/config/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { loadDownloads } from "../reference-backend/downloads.ts";
 import { replayRefusal } from "../reference-backend/enrollment.ts";
@@ -12,8 +12,7 @@ import { packInterfaces, unpackInterfaces } from "../reference-backend/interface
 import { backendPermissionFlags } from "../reference-backend/launch.ts";
 import { type AgentBinary, readSettings, SettingsError } from "../reference-backend/settings.ts";
 import { createHandler, ONLINE_INTERVALS } from "../reference-backend/server.ts";
-import type { Store } from "../reference-backend/store.ts";
-import { REPLAY_WINDOW_MS } from "../reference-backend/store.ts";
+import { REPLAY_WINDOW_MS, type Store } from "../reference-backend/store.ts";
 import { digest, randomToken, seal, unseal } from "../reference-backend/tokens.ts";
 import {
   checkEnrollment,

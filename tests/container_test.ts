@@ -69,7 +69,7 @@ Deno.test("permissions: the probe itself can fail: with every permission, every 
 });
 
 Deno.test("permissions: the agent set's env list is exactly the contract's variables plus the proxies", async () => {
-  const { CONFIG_KEYS } = await import("../lib/config.ts");
+  const { CONFIG_KEYS } = await import("../lib/config/mod.ts");
   const set = JSON.parse(await Deno.readTextFile(`${PROJECT}/deno.json`)).permissions.agent;
   const proxies = [
     "HTTPS_PROXY",

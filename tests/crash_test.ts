@@ -12,7 +12,7 @@
 // calls that occur exactly once in an enrollment, or once on a path given with -P: those land on
 // one step every time. The random sweep covers the instants in between (the temp file's write).
 import assert from "node:assert/strict";
-import { parseEnvFile, withSensorToken } from "../lib/envfile.ts";
+import { parseEnvFile, withSensorToken } from "../lib/config/mod.ts";
 import { agentCommand, newToken, runAgent } from "./support/agent.ts";
 import { enrolled, startBackend } from "./support/backend.ts";
 import { listing, seed } from "./support/seed.ts";

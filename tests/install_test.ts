@@ -5,7 +5,7 @@
 // without root or bwrap.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { envValues, parseEnvFile } from "../lib/envfile.ts";
+import { envValues, parseEnvFile } from "../lib/config/mod.ts";
 import { newToken } from "./support/agent.ts";
 import {
   createSandbox,

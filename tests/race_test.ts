@@ -3,7 +3,7 @@
 // the scoped test permissions. Exactly one enrollment request reaches the backend, all eight end up
 // with the same sensor token, and the file holds it once. The two-agent case is in enroll_test.ts.
 import assert from "node:assert/strict";
-import { parseEnvFile, withSensorToken } from "../lib/envfile.ts";
+import { parseEnvFile, withSensorToken } from "../lib/config/mod.ts";
 import { fingerprint } from "../lib/secrets.ts";
 import { agentCommand, newToken, runAgent, startAgent } from "./support/agent.ts";
 import { beatAccepted, enrolled, routes, startBackend } from "./support/backend.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { resolveTarget } from "../../lib/store/location.ts";
 import { lockConfig } from "../../lib/store/configlock.ts";
 import { checkWritable } from "../../lib/store/persist.ts";
-import { saveSensorToken } from "../../lib/save.ts";
+import { saveSensorToken } from "../../lib/config/mod.ts";
 import type { AgentError } from "../../lib/errors.ts";
 import { listing } from "../support/seed.ts";
 import { tempDir } from "../support/tempdir.ts";

@@ -1,7 +1,7 @@
-// lib/envfile.ts: reading and rewriting the agent's env file, as text. No I/O here: the caller
+// lib/config/envfile.ts: reading and rewriting the agent's env file, as text. No I/O here: the caller
 // checks size and file type, and writes the result atomically (docs/configuration.md).
 
-import { configError } from "./errors.ts";
+import { configError } from "../errors.ts";
 
 /** One line of an env file. Comments and blank lines carry only `text` and `number`. */
 export interface EnvLine {

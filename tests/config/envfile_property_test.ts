@@ -1,4 +1,4 @@
-// tests/envfile_property_test.ts: the enrollment rewrite on generated env files (contract
+// tests/config/envfile_property_test.ts: the enrollment rewrite on generated env files (contract
 // section 2, Persistence). Each generated line knows what the parser should make of it.
 
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import {
   INSTALL_TOKEN_CONSUMED,
   parseEnvFile,
   withSensorToken,
-} from "../lib/envfile.ts";
+} from "../../lib/config/envfile.ts";
 
 const SOURCE = "generated.env";
 const NUM_RUNS = 500;

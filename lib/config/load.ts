@@ -1,7 +1,7 @@
-// lib/config.ts: the validated configuration every command works from (docs/configuration.md): the
-// config file merged with the environment, each value checked, each path setting resolved and
-// confined (lib/confinement.ts). resolveConfig is pure; loadConfig does the reading.
-import { normalize } from "./paths.ts";
+// lib/config/load.ts: the validated configuration every command works from (docs/configuration.md):
+// the config file merged with the environment, each value checked, each path setting resolved and
+// confined (confinement.ts). resolveConfig is pure; loadConfig does the reading.
+import { normalize } from "../paths.ts";
 import { readConfigFile, readInstallTokenFile } from "./configfile.ts";
 import {
   confinedPath,
@@ -11,13 +11,12 @@ import {
   pseudoFileSystems,
 } from "./confinement.ts";
 import { rewriteHazard } from "./envfile.ts";
-import { filesUnder, type RootKey, rootProblem } from "./hostroots.ts";
-import { configError } from "./errors.ts";
-import type { HostRoots } from "./interfaces.ts";
+import { filesUnder, type HostRoots, type RootKey, rootProblem } from "./hostroots.ts";
+import { configError } from "../errors.ts";
 import { processProbe } from "./probe.ts";
-import { resolveTarget } from "./store/mod.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { registerSecret } from "./secrets.ts";
+import { resolveTarget } from "../store/mod.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
+import { registerSecret } from "../secrets.ts";
 import {
   type ConfigKey,
   mergeSettings,
@@ -26,11 +25,6 @@ import {
   type Settings,
 } from "./settings.ts";
 import { isIpAddress, parseBackendUrl, parsePort, parseTimeout } from "./values.ts";
-
-export { CONFIG_KEYS, type ConfigKey, mergeSettings, readEnvironment } from "./settings.ts";
-export type { Setting, Settings } from "./settings.ts";
-export type { PathProbe } from "./confinement.ts";
-export { isIpAddress } from "./values.ts";
 
 /** Where the agent looks for its env file when neither --config nor SENSOR_AGENT_CONFIG says. */
 export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
@@ -57,14 +51,6 @@ export interface Config {
   readonly timeoutMs: number;
   readonly logFormat: LogFormat;
   readonly logLevel: LogLevel;
-}
-
-/** The files procfs and sysfs are read through under a root (docs/protocol.md, Interfaces). */
-export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
-  return {
-    procFiles: filesUnder("HOST_PROC", roots.proc).map((file) => file.path),
-    sysDirectory: filesUnder("HOST_SYS", roots.sys)[0].path,
-  };
 }
 
 /**
@@ -108,7 +94,7 @@ export function resolveConfig(
     const setting = settings.get(key) ?? { value: fallback, source: "the default" };
     return confinedPath(key, setting, probe, confines);
   };
-  // A root: judged by the files under it that the agent reads (lib/hostroots.ts), set or default.
+  // A root: judged by the files under it that the agent reads (hostroots.ts), set or default.
   const root = (key: RootKey, host: string, own: string): string => {
     const value = absolute(key);
     const chosen = value !== undefined

@@ -1,9 +1,9 @@
-// Where HOST_PROC and HOST_SYS may lead (lib/hostroots.ts): judged by the files under the root,
+// Where HOST_PROC and HOST_SYS may lead (lib/config/hostroots.ts): judged by the files under the root,
 // with the machine seen through a fake PathProbe. The real thing, under the shipped set in a mount
 // namespace, is in tests/hardening_test.ts.
 import assert from "node:assert/strict";
-import type { PathProbe } from "../lib/confinement.ts";
-import { leadsWhereNamed, rootProblem } from "../lib/hostroots.ts";
+import type { PathProbe } from "../../lib/config/confinement.ts";
+import { leadsWhereNamed, rootProblem } from "../../lib/config/hostroots.ts";
 
 const FILE = { isFile: true, isDirectory: false, size: 0, mode: 0o100444, nlink: 1 };
 const DIRECTORY = { isFile: false, isDirectory: true, size: 0, mode: 0o40755, nlink: 2 };

@@ -1,4 +1,4 @@
-// lib/hostroots.ts: where HOST_PROC and HOST_SYS may lead (docs/configuration.md, Settings;
+// lib/config/hostroots.ts: where HOST_PROC and HOST_SYS may lead (docs/configuration.md, Settings;
 // docs/threat-model.md). The agent reads a few files under each root, and Deno checks those reads
 // against the path string before the kernel follows any link. So a root is judged by the files it
 // holds: each must be granted, must resolve where it is named (procfs's own `net -> self/net` link
@@ -7,7 +7,13 @@
 // does. A root inside a directory granted whole (the config directory) is no such root: anything
 // could be put there. Pure: the machine is seen through a PathProbe.
 import type { PathProbe } from "./confinement.ts";
-import { join } from "./paths.ts";
+import { join } from "../paths.ts";
+
+/** Where the host's procfs and sysfs are read (docs/protocol.md, Interfaces). */
+export interface HostRoots {
+  readonly proc: string;
+  readonly sys: string;
+}
 
 /** The two root settings. */
 export type RootKey = "HOST_PROC" | "HOST_SYS";
@@ -35,6 +41,14 @@ export function filesUnder(key: RootKey, root: string): RootFile[] {
       { path: join(root, "net", "route"), directory: false },
     ]
     : [{ path: join(root, "class", "net"), directory: true }];
+}
+
+/** The files procfs and sysfs are read through under `roots` (docs/protocol.md, Interfaces). */
+export function hostRootFiles(roots: HostRoots): { procFiles: string[]; sysDirectory: string } {
+  return {
+    procFiles: filesUnder("HOST_PROC", roots.proc).map((file) => file.path),
+    sysDirectory: filesUnder("HOST_SYS", roots.sys)[0].path,
+  };
 }
 
 /** The directory around those files, which a grant made for the root does not cover. */

@@ -1,7 +1,7 @@
-// lib/save.ts: saving the sensor token (docs/configuration.md, What the agent writes): the env
+// lib/config/save.ts: saving the sensor token (docs/configuration.md, What the agent writes): the env
 // file's enrollment rewrite (envfile.ts), written through the store's atomic replace.
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
-import { replaceFile } from "./store/mod.ts";
+import { replaceFile } from "../store/mod.ts";
 
 /**
  * Writes the sensor token into the env file atomically: every other line kept byte for byte, the

@@ -1,4 +1,4 @@
-// lib/values.ts: the parsers of single settings (docs/configuration.md). Pure: each is given the
+// lib/config/values.ts: the parsers of single settings (docs/configuration.md). Pure: each is given the
 // `fail` that turns a problem into the configuration error (78) naming the variable and its source.
 import type { ConfigKey } from "./settings.ts";
 

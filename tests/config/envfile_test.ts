@@ -1,4 +1,4 @@
-// tests/envfile_test.ts: the env-file grammar and the enrollment rewrite (docs/configuration.md).
+// tests/config/envfile_test.ts: the env-file grammar and the enrollment rewrite (docs/configuration.md).
 
 import assert from "node:assert/strict";
 import {
@@ -7,8 +7,8 @@ import {
   parseEnvFile,
   SENSOR_TOKEN_PATTERN,
   withSensorToken,
-} from "../lib/envfile.ts";
-import { AgentError, ExitCode } from "../lib/errors.ts";
+} from "../../lib/config/envfile.ts";
+import { AgentError, ExitCode } from "../../lib/errors.ts";
 
 const SOURCE = "/etc/ravenxcope/sensor-agent.env";
 

@@ -1,12 +1,12 @@
-// lib/confinement.ts: where a path setting really leads (docs/configuration.md). Deno checks a read
+// lib/config/confinement.ts: where a path setting really leads (docs/configuration.md). Deno checks a read
 // against the path string before the kernel follows links, so a setting that names a granted path
 // can still lead through a symlink out of the granted directory, through procfs's magic links
 // (`<proc>/self/root/...`) to any file, or onto one of the agent's own secret files. Each path
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.
-import { configError } from "./errors.ts";
-import type { FileFacts } from "./store/mod.ts";
-import { normalize } from "./paths.ts";
+import { configError } from "../errors.ts";
+import type { FileFacts } from "../store/mod.ts";
+import { normalize } from "../paths.ts";
 import type { ConfigKey, Setting, Settings } from "./settings.ts";
 
 /** What the rules need to know about the machine, behind an interface so they stay pure. */

@@ -1,19 +1,19 @@
-// tests/config_test.ts: merging the config file with the environment and validating the result
+// tests/config/config_test.ts: merging the config file with the environment and validating the result
 // (docs/configuration.md), without I/O: the file's values are given as a map and the machine as a
 // fake PathProbe.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { resolveConfig } from "../../lib/config/load.ts";
 import {
   CONFIG_KEYS,
   type ConfigKey,
-  isIpAddress,
   mergeSettings,
-  type PathProbe,
-  resolveConfig,
   type Settings,
-} from "../lib/config.ts";
-import { AgentError } from "../lib/errors.ts";
+} from "../../lib/config/settings.ts";
+import { isIpAddress } from "../../lib/config/values.ts";
+import type { PathProbe } from "../../lib/config/confinement.ts";
+import { AgentError } from "../../lib/errors.ts";
 
 const CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
 

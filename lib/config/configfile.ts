@@ -1,10 +1,10 @@
-// lib/configfile.ts: reading the two files a configuration comes from, the env file and the
-// install-token file, without trusting what their paths name (lib/store/smallfile.ts).
-import { dirname } from "./paths.ts";
-import { configError, describe } from "./errors.ts";
+// lib/config/configfile.ts: reading the two files a configuration comes from, the env file and the
+// install-token file, without trusting what their paths name (store/smallfile.ts).
+import { dirname } from "../paths.ts";
+import { configError, describe } from "../errors.ts";
 import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { Setting } from "./settings.ts";
-import { readSmallFile, UnfitFileError } from "./store/mod.ts";
+import { readSmallFile, UnfitFileError } from "../store/mod.ts";
 
 const MAX_CONFIG_BYTES = 64 * 1024;
 

@@ -1,7 +1,7 @@
-// lib/probe.ts: the machine as the running process sees it, for the confinement rules: Deno's
+// lib/config/probe.ts: the machine as the running process sees it, for the confinement rules: Deno's
 // permission state and the file system, looked at without opening anything.
 import type { PathProbe } from "./confinement.ts";
-import { realPathOrUndefined } from "./store/mod.ts";
+import { realPathOrUndefined } from "../store/mod.ts";
 
 /** The probe of the running process: Deno's permission state and the file system. */
 export const processProbe: PathProbe = {
