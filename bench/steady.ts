@@ -10,7 +10,7 @@ import process from "node:process";
 import { backendFor } from "../lib/backend.ts";
 import { loadConfig } from "../lib/config/mod.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
-import { collectSnapshot } from "../lib/inventory.ts";
+import { collectSnapshot } from "../lib/host/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";
 import { createBenchNamespace, NETNS_INTERFACES, netnsUnavailable } from "./netns.ts";

@@ -8,10 +8,9 @@ import {
   requestEnrollment,
 } from "./enrollment.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
-import { readMachineId } from "./hostfacts.ts";
+import { collectSnapshot, readMachineId } from "./host/mod.ts";
 import { backendFor } from "./backend.ts";
 import { type Backend, TransportError } from "./http.ts";
-import { collectSnapshot } from "./inventory.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
 import { checkWritable, lockConfigUnlessStopped } from "./store/mod.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";

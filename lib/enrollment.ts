@@ -4,10 +4,9 @@
 import { SENSOR_TOKEN_PATTERN } from "./config/mod.ts";
 import { lightTimer } from "./deadline.ts";
 import { AgentError, ExitCode } from "./errors.ts";
-import { type HostFacts, SUDO_USER } from "./hostfacts.ts";
+import { type HostFacts, type NetworkInterface, SUDO_USER } from "./host/mod.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { type Backend, request, TransportError } from "./http.ts";
-import type { NetworkInterface } from "./interfaces.ts";
 import { hex } from "./sha256.ts";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */

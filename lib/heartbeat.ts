@@ -8,8 +8,7 @@ import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "./errors.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { type Backend, request, TransportError } from "./http.ts";
-import type { HostSnapshot } from "./inventory.ts";
-import type { NetworkInterface } from "./interfaces.ts";
+import type { HostSnapshot, NetworkInterface } from "./host/mod.ts";
 import { log, warnOnce } from "./log.ts";
 import { type BeatOutcome, initialSchedule, nextStep, parseRetryAfter } from "./schedule.ts";
 

@@ -6,7 +6,7 @@ import { enrollmentPayload } from "./enrollment.ts";
 import { describe, ExitCode } from "./errors.ts";
 import { HEARTBEAT_PATH } from "./heartbeat.ts";
 import { request, TransportError } from "./http.ts";
-import { collectSnapshot } from "./inventory.ts";
+import { collectSnapshot } from "./host/mod.ts";
 import { capText, escapeText, MAX_FIELD_CHARS, warnOnce } from "./log.ts";
 import { checkAddressPin } from "./pincheck.ts";
 import { fingerprint, redact } from "./secrets.ts";

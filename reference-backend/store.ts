@@ -10,7 +10,7 @@
 //   ["sensor_counters", sensorId]             CounterSample[]: the last RECENT_BEATS beats' byte
 //                                             totals, for the console's rate chart
 import { join } from "node:path";
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { packInterfaces, unpackInterfaces } from "./interfaces.ts";
 import type { Sealed } from "./tokens.ts";
 

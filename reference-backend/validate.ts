@@ -5,7 +5,7 @@
 import { isIpAddress } from "../lib/config/mod.ts";
 import type { EnrollmentPayload } from "../lib/enrollment.ts";
 import type { HeartbeatBody } from "../lib/heartbeat.ts";
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { escapeForDisplay } from "./display.ts";
 
 /** A value that passed, or the reason it did not (sent back with a 400). */

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { AgentError } from "../lib/errors.ts";
 import { runHeartbeats } from "../lib/heartbeat.ts";
-import type { HostSnapshot } from "../lib/inventory.ts";
+import type { HostSnapshot } from "../lib/host/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { newToken, startAgent } from "./support/agent.ts";
 import {

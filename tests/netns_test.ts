@@ -4,7 +4,7 @@
 // are documentation ranges that exist only inside the namespaces this test creates; nothing leaves
 // them.
 import assert from "node:assert/strict";
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { newToken } from "./support/agent.ts";
 import {
   addVeth,

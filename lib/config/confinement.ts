@@ -1,6 +1,6 @@
-// lib/config/confinement.ts: where a path setting really leads (docs/configuration.md). Deno checks a read
-// against the path string before the kernel follows links, so a setting that names a granted path
-// can still lead through a symlink out of the granted directory, through procfs's magic links
+// lib/config/confinement.ts: where a path setting really leads (docs/configuration.md). Deno checks
+// a read against the path string before the kernel follows links, so a setting that names a granted
+// path can still lead through a symlink out of the granted directory, through procfs's magic links
 // (`<proc>/self/root/...`) to any file, or onto one of the agent's own secret files. Each path
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.

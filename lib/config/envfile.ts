@@ -1,5 +1,5 @@
-// lib/config/envfile.ts: reading and rewriting the agent's env file, as text. No I/O here: the caller
-// checks size and file type, and writes the result atomically (docs/configuration.md).
+// lib/config/envfile.ts: reading and rewriting the agent's env file, as text. No I/O here: the
+// caller checks size and file type, and writes the result atomically (docs/configuration.md).
 
 import { configError } from "../errors.ts";
 

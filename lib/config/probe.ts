@@ -1,5 +1,5 @@
-// lib/config/probe.ts: the machine as the running process sees it, for the confinement rules: Deno's
-// permission state and the file system, looked at without opening anything.
+// lib/config/probe.ts: the machine as the running process sees it, for the confinement rules:
+// Deno's permission state and the file system, looked at without opening anything.
 import type { PathProbe } from "./confinement.ts";
 import { realPathOrUndefined } from "../store/mod.ts";
 

@@ -1,5 +1,5 @@
-// lib/config/save.ts: saving the sensor token (docs/configuration.md, What the agent writes): the env
-// file's enrollment rewrite (envfile.ts), written through the store's atomic replace.
+// lib/config/save.ts: saving the sensor token (docs/configuration.md, What the agent writes): the
+// env file's enrollment rewrite (envfile.ts), written through the store's atomic replace.
 import { parseEnvFile, withSensorToken } from "./envfile.ts";
 import { replaceFile } from "../store/mod.ts";
 

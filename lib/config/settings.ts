@@ -1,5 +1,5 @@
-// lib/config/settings.ts: the agent's variables (docs/configuration.md) and where each value came from.
-// The config file and the process environment both supply them; the environment wins.
+// lib/config/settings.ts: the agent's variables (docs/configuration.md) and where each value came
+// from. The config file and the process environment both supply them; the environment wins.
 
 /** Every variable of docs/configuration.md: the only ones the agent reads, from file or environment. */
 export const CONFIG_KEYS = [

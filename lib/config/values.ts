@@ -1,5 +1,6 @@
-// lib/config/values.ts: the parsers of single settings (docs/configuration.md). Pure: each is given the
-// `fail` that turns a problem into the configuration error (78) naming the variable and its source.
+// lib/config/values.ts: the parsers of single settings (docs/configuration.md). Pure: each is given
+// the `fail` that turns a problem into the configuration error (78) naming the variable and its
+// source.
 import type { ConfigKey } from "./settings.ts";
 
 /** Throws the configuration error for `key`: what is wrong with it and what to do. */

@@ -1,6 +1,6 @@
-// lib/store/configlock.ts: the exclusive lock beside the config file (docs/configuration.md, What the agent
-// writes): held from reading the config to persisting the token, so two agents never both enroll,
-// and held by whoever removes the temporary files a crash left (leftovers.ts), so a live
+// lib/store/configlock.ts: the exclusive lock beside the config file (docs/configuration.md, What
+// the agent writes): held from reading the config to persisting the token, so two agents never both
+// enroll, and held by whoever removes the temporary files a crash left (leftovers.ts), so a live
 // writer's are never taken.
 import { dirname } from "../paths.ts";
 import { describe } from "../errors.ts";

@@ -1,5 +1,5 @@
-// lib/store/filecheck.ts: whether a file is what the agent may read (docs/configuration.md, Files the
-// agent reads), judged from its stat alone, before it is opened: opening a FIFO blocks until a
+// lib/store/filecheck.ts: whether a file is what the agent may read (docs/configuration.md, Files
+// the agent reads), judged from its stat alone, before it is opened: opening a FIFO blocks until a
 // writer comes and a device such as /dev/zero never ends, so only a regular file is opened at all.
 // Deno checks permissions on the path string and knows nothing of hard links, so a file's own
 // facts decide the rest, the way sshd's StrictModes judges a key: a file holding a secret must have

@@ -1,6 +1,7 @@
-// lib/store/location.ts: where a file really is. Deno checks permissions on the path string it is given,
-// before the kernel follows links, so every file the agent reads or writes on a user's say-so is
-// first resolved here and then used by its resolved path: the check and the kernel see one path.
+// lib/store/location.ts: where a file really is. Deno checks permissions on the path string it is
+// given, before the kernel follows links, so every file the agent reads or writes on a user's
+// say-so is first resolved here and then used by its resolved path: the check and the kernel see
+// one path.
 import { basename, dirname, isAbsolute, join, resolve } from "../paths.ts";
 
 /**

@@ -1,7 +1,8 @@
 // lib/store/persist.ts: the only writer of the env file (docs/configuration.md, What the agent
-// writes): the atomic replace (temp file, fsync, rename, directory fsync, mode 0600, owner kept) and
-// the checks that prove, before a token is spent, that the replace will succeed. What the new text
-// is, the caller decides (config/ owns the env file's grammar); the caller also holds the lock.
+// writes): the atomic replace (temp file, fsync, rename, directory fsync, mode 0600, owner kept)
+// and the checks that prove, before a token is spent, that the replace will succeed. What the new
+// text is, the caller decides (config/ owns the env file's grammar); the caller also holds the
+// lock.
 import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";

@@ -5,10 +5,9 @@
 // in LF, which all of them read alike. `sh` is run for real; systemd and Docker are not on this
 // machine, so their rules are the ones docs/env-file.md spells out.
 import assert from "node:assert/strict";
-import { runAgent } from "../support/agent.ts";
+import { newToken, runAgent } from "../support/agent.ts";
 import { enrolled, startBackend } from "../support/backend.ts";
 import { listing, seed } from "../support/seed.ts";
-import { newToken } from "../support/agent.ts";
 
 /** What `sh` sees as SENSOR_TOKEN after sourcing `path` (compared, never printed). */
 async function shReads(path: string): Promise<string> {

@@ -2,7 +2,7 @@
 // (veth pairs, addresses, routes, counters), and a way to run the agent inside one. Everything is
 // named `rxs-<pid>-<role>` so parallel test runs never collide, and removed even when a test fails:
 // deleting a namespace deletes its veths, the peers included.
-import type { NetworkInterface } from "../../lib/interfaces.ts";
+import type { NetworkInterface } from "../../lib/host/mod.ts";
 import { rootReads } from "./hosttree.ts";
 import { type AgentRun, assertNoTokens, MAIN, permissionFlags } from "./agent.ts";
 import { keptEnv } from "./env.ts";

@@ -1,4 +1,4 @@
-// lib/addresses.ts: what the runtime's address list says about interfaces (docs/protocol.md,
+// lib/host/addresses.ts: what the runtime's address list says about interfaces (docs/protocol.md,
 // Interfaces): which interface holds sensorIp, and the fallback inventory when procfs and sysfs
 // cannot be read. Pure.
 import type { NetworkInterface } from "./interfaces.ts";

@@ -1,10 +1,10 @@
-// lib/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host facts).
-// Reads the host's own files where a container bind-mounts them, and falls back to what the runtime
-// knows.
+// lib/host/hostfacts.ts: who this host is, as the backend should see it (docs/protocol.md, Host
+// facts). Reads the host's own files where a container bind-mounts them, and falls back to what the
+// runtime knows.
 import { unreadableReason } from "./degraded.ts";
-import { warnOnce } from "./log.ts";
-import { readSmallFile } from "./store/mod.ts";
-import { architectureName } from "./version.ts";
+import { warnOnce } from "../log.ts";
+import { readSmallFile } from "../store/mod.ts";
+import { architectureName } from "../version.ts";
 
 /** The account Ansible escalates to on sensor hosts (the description's hard-coded value). */
 export const SUDO_USER = "sensoradmin";

@@ -1,8 +1,8 @@
-// lib/degraded.ts: the one warning a sensor gives when it cannot read the host's procfs or sysfs
-// (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and why,
-// and what the operator can do about it. Pure: the caller passes the failures it met.
-import type { HostRoots } from "./config/mod.ts";
-import { UnfitFileError } from "./store/mod.ts";
+// lib/host/degraded.ts: the one warning a sensor gives when it cannot read the host's procfs or
+// sysfs (docs/protocol.md, Interfaces): which facts are missing, which file could not be read and
+// why, and what the operator can do about it. Pure: the caller passes the failures it met.
+import type { HostRoots } from "../config/mod.ts";
+import { UnfitFileError } from "../store/mod.ts";
 
 /** Deno's error names, as an operator would say them. */
 const REASONS: Record<string, string> = {

@@ -3,19 +3,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  interfaceHolding,
-  inventoryFromAddresses,
-  type NetworkInterface,
-  parseDefaultRouteInterface,
-  parseFlags,
-  parseNetDev,
-  readInventory,
-} from "../lib/interfaces.ts";
-import { type FakeInterface, netDevText, withHostTree } from "./support/hosttree.ts";
-import { SEED_PAYLOAD } from "./support/seed.ts";
+import { interfaceHolding, inventoryFromAddresses } from "../../lib/host/addresses.ts";
+import type { NetworkInterface } from "../../lib/host/interfaces.ts";
+import { parseDefaultRouteInterface, parseFlags, parseNetDev } from "../../lib/host/netdev.ts";
+import { readInventory } from "../../lib/host/watcher.ts";
+import { type FakeInterface, netDevText, withHostTree } from "../support/hosttree.ts";
+import { SEED_PAYLOAD } from "../support/seed.ts";
 
-const fixtureHost = join(import.meta.dirname!, "fixtures", "host");
+const fixtureHost = join(import.meta.dirname!, "..", "fixtures", "host");
 const fixtureRoots = { proc: join(fixtureHost, "proc"), sys: join(fixtureHost, "sys") };
 
 /** One Deno.networkInterfaces() entry; only name and address matter here. */
@@ -355,7 +350,7 @@ async function run(command: string, args: string[], cwd?: string) {
 
 /** A script printing readInventory's result for the roots given as arguments, as JSON. */
 const probeScript = `import { readInventory } from ${
-  JSON.stringify(new URL("../lib/interfaces.ts", import.meta.url).href)
+  JSON.stringify(new URL("../../lib/host/watcher.ts", import.meta.url).href)
 };
 const [proc, sys] = Deno.args;
 console.log(JSON.stringify(await readInventory({ proc, sys }, Deno.networkInterfaces(), undefined)));

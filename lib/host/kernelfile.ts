@@ -1,11 +1,11 @@
-// lib/kernelfile.ts: opening the procfs and sysfs files the inventory reads (docs/protocol.md,
+// lib/host/kernelfile.ts: opening the procfs and sysfs files the inventory reads (docs/protocol.md,
 // Interfaces) only where they are what they must be. Deno checks a read against the path string,
 // so a root that is a plain directory (a test tree, `deno task try`'s) could hold a FIFO, which
-// would block the agent deaf to SIGTERM, a link to /dev/zero, which would fill its memory, or a link
-// out of the grant. Each file is therefore resolved and stat'ed before it is opened, and judged again
-// once open. Synchronous, like the watcher: procfs and sysfs answer from memory.
-import { isWithin, leadsWhereNamed } from "./config/mod.ts";
-import { tooLarge, UnfitFileError, unfitness } from "./store/mod.ts";
+// would block the agent deaf to SIGTERM, a link to /dev/zero, which would fill its memory, or a
+// link out of the grant. Each file is therefore resolved and stat'ed before it is opened, and
+// judged again once open. Synchronous, like the watcher: procfs and sysfs answer from memory.
+import { isWithin, leadsWhereNamed } from "../config/mod.ts";
+import { tooLarge, UnfitFileError, unfitness } from "../store/mod.ts";
 
 /**
  * Opens `path` under `root` if it resolves where it is named (leadsWhereNamed) and is a regular

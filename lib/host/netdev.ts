@@ -1,4 +1,4 @@
-// lib/netdev.ts: the kernel's text formats the inventory reads (docs/protocol.md, Interfaces),
+// lib/host/netdev.ts: the kernel's text formats the inventory reads (docs/protocol.md, Interfaces),
 // parsed without I/O. The string parsers serve one-off reads; the byte scanners serve the
 // heartbeat, which reads the same files every beat into reused buffers and should not turn every
 // file into strings.

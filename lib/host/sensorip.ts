@@ -1,8 +1,8 @@
-// lib/sensorip.ts: the address Ansible should use to reach this host (docs/protocol.md, Host
+// lib/host/sensorip.ts: the address Ansible should use to reach this host (docs/protocol.md, Host
 // facts). The description's UDP dial to 8.8.8.8 is impossible in Deno and wrong on isolated
 // management networks; the route to the backend is the address that matters.
-import { isIpAddress } from "./config/mod.ts";
-import { deadline, lightTimer } from "./deadline.ts";
+import { isIpAddress } from "../config/mod.ts";
+import { deadline, lightTimer } from "../deadline.ts";
 import { openKernelFile, readKernelFile } from "./kernelfile.ts";
 import { parseDefaultRouteInterface } from "./netdev.ts";
 

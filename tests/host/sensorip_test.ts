@@ -2,7 +2,7 @@
 // the default-route interface's address, else the first up non-loopback IPv4, else a global IPv6.
 
 import assert from "node:assert/strict";
-import { addressFromInterfaces, isLoopbackAddress } from "../lib/sensorip.ts";
+import { addressFromInterfaces, isLoopbackAddress } from "../../lib/host/sensorip.ts";
 
 /** One Deno.networkInterfaces() entry; only name, family and address matter here. */
 function address(name: string, ip: string): Deno.NetworkInterfaceInfo {

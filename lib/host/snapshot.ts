@@ -1,8 +1,8 @@
-// lib/inventory.ts: the host as the backend sees it (facts, sensor IP, interfaces): looked at
+// lib/host/snapshot.ts: the host as the backend sees it (facts, sensor IP, interfaces): looked at
 // afresh for an enrollment, and kept between heartbeats within the limits of docs/protocol.md
 // (counters and flags current each beat; the interface set, classification, hostname and sensorIp
 // at most 60 s old, and a change in <proc>/net/dev's names seen at the next beat).
-import type { Config } from "./config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { type HostFacts, readHostFacts } from "./hostfacts.ts";
 import { interfaceHolding } from "./addresses.ts";
 import type { Inventory, NetworkInterface } from "./interfaces.ts";

@@ -3,10 +3,15 @@
 // architecture names the backend expects; then the warnings of a real run whose facts fall back.
 
 import assert from "node:assert/strict";
-import { firstNonEmptyLine, prettyName, readHostFacts, readMachineId } from "../lib/hostfacts.ts";
-import { architectureName } from "../lib/version.ts";
-import { runAgent } from "./support/agent.ts";
-import { FIXTURE, FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
+import {
+  firstNonEmptyLine,
+  prettyName,
+  readHostFacts,
+  readMachineId,
+} from "../../lib/host/hostfacts.ts";
+import { architectureName } from "../../lib/version.ts";
+import { runAgent } from "../support/agent.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV } from "../support/seed.ts";
 
 // --- firstNonEmptyLine (hostname, machine id)
 

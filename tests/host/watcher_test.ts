@@ -3,15 +3,15 @@
 // 60 s. First on generated trees, then on real interfaces in a network namespace (needs root).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InterfaceWatcher } from "../lib/watcher.ts";
+import { InterfaceWatcher } from "../../lib/host/watcher.ts";
 import {
   type FakeInterface,
   netDevText,
   withHostTree,
   writeHostTree,
   writeInterface,
-} from "./support/hosttree.ts";
-import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "./support/netns.ts";
+} from "../support/hosttree.ts";
+import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "../support/netns.ts";
 
 const eth = (name: string, ifindex: number, bytesRecv = 0): FakeInterface => ({
   name,

@@ -1,37 +1,26 @@
-// lib/watcher.ts: the host's interfaces kept between beats (docs/protocol.md; docs/protocol.md,
-// Interfaces). Counters and flags are read every beat; the set, each interface's classification and
-// its open flags file are kept, because opening a file is what costs under a scoped --allow-read
-// (Deno walks every component of the path, a readlink each) and reading an open file from offset 0
-// is all a beat needs: procfs and sysfs regenerate a file's text on every read at offset 0. The set
-// is detected again at once when <proc>/net/dev lists other names (added, removed, renamed), and
-// fully every `maxAgeMs` (an interface moved between namespaces keeps its name but not its files).
+// lib/host/watcher.ts: the host's interfaces kept between beats (docs/protocol.md;
+// docs/protocol.md, Interfaces). Counters and flags are read every beat; the set, each interface's
+// classification and its open flags file are kept, because opening a file is what costs under a
+// scoped --allow-read (Deno walks every component of the path, a readlink each) and reading an open
+// file from offset 0 is all a beat needs: procfs and sysfs regenerate a file's text on every read
+// at offset 0. The set is detected again at once when <proc>/net/dev lists other names (added,
+// removed, renamed), and fully every `maxAgeMs` (an interface moved between namespaces keeps its
+// name but not its files).
 
+import type { HostRoots } from "../config/mod.ts";
+import { tooLarge, UnfitFileError } from "../store/mod.ts";
 import { holderLookup, inventoryFromAddresses } from "./addresses.ts";
 import { unreadableReason, unreadableRoots } from "./degraded.ts";
-import type { HostRoots } from "./config/mod.ts";
+import { detectSet, listInterfaces, type Row, type Watched } from "./detect.ts";
 import type { Inventory, NetworkInterface } from "./interfaces.ts";
-import { directoryWithin, openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
+import { openKernelFile, readAttribute, readWhole } from "./kernelfile.ts";
 import { isLoopbackFlag, isUpFlag, scanFlags, scanNetDev } from "./netdev.ts";
-import { tooLarge, UnfitFileError } from "./store/mod.ts";
-import { type Classified, classify } from "./sysfs.ts";
 
 /** How long a detected set is trusted when net/dev's names do not change (docs/protocol.md). */
 export const MAX_SET_AGE_MS = 60_000;
 
 /** The most of <proc>/net/dev read: rows of 40,000 interfaces, not the endless file of a device. */
 export const MAX_NET_DEV_BYTES = 8 * 1024 * 1024;
-
-/** One interface as kept between beats: what was detected once, and this beat's counters. */
-interface Watched extends Classified {
-  bytesRecv: number;
-  bytesSent: number;
-}
-
-/** A net/dev row as seen when the set was detected: the name's bytes and its interface. */
-interface Row {
-  readonly name: Uint8Array;
-  readonly watched?: Watched;
-}
 
 /** Options for tests and benchmarks; the defaults are the contract's. */
 export interface WatcherOptions {
@@ -180,38 +169,15 @@ export class InterfaceWatcher implements Disposable {
   #detect(length: number): string | undefined {
     let names: string[];
     try {
-      // Listed only where it is: a link out of the root leads to some other directory's names.
-      const real = directoryWithin(this.roots.sys, this.#classNet);
-      if (real !== this.#classNet) throw UnfitFileError.moved(real);
-      names = [];
-      for (const entry of Deno.readDirSync(this.#classNet)) names.push(entry.name);
+      names = listInterfaces(this.roots.sys, this.#classNet);
     } catch (error) {
       this.#forgetSet();
       return unreadableReason(error);
     }
     this.#forgetSet();
-    const byName = new Map<string, Watched>();
-    for (const name of names) {
-      const classified = classify(this.roots.sys, this.#classNet, name);
-      if (classified !== undefined) byName.set(name, { ...classified, bytesRecv: 0, bytesSent: 0 });
-    }
-    const decoder = new TextDecoder();
-    const rows: Row[] = [];
-    scanNetDev(this.#buffer, length, (start, end, recv, sent) => {
-      const name = this.#buffer.slice(start, end);
-      const watched = byName.get(decoder.decode(name));
-      if (watched !== undefined) {
-        watched.bytesRecv = recv;
-        watched.bytesSent = sent;
-      }
-      rows.push({ name, watched });
-    });
-    this.#rows = rows;
-    // Section 5: ordered by ifindex; an interface missing from net/dev (created between the two
-    // reads) counts 0/0 until the next beat sees its row.
-    this.#watched = [...byName.values()].sort((a, b) =>
-      a.ifindex - b.ifindex || (a.name < b.name ? -1 : 1)
-    );
+    const set = detectSet(this.roots.sys, this.#classNet, names, this.#buffer, length);
+    this.#watched = set.watched;
+    this.#rows = set.rows;
     this.#detectedAt = this.#now();
     this.#generation++;
     return undefined;
@@ -246,6 +212,21 @@ export class InterfaceWatcher implements Disposable {
       degraded: unreadableRoots(this.roots, failures),
     };
   }
+}
+
+/**
+ * Reads the inventory from the roots once, holding no file afterwards; falls back to
+ * inventoryFromAddresses with `degraded` set when <sys>/class/net or <proc>/net/dev cannot be
+ * read. Never throws for a missing or unreadable file. Synchronous on purpose: sysfs and procfs
+ * answer from memory, and an async call costs several times the read itself, per file.
+ */
+export function readInventory(
+  roots: HostRoots,
+  addresses: readonly Deno.NetworkInterfaceInfo[],
+  sensorIp: string | undefined,
+): Inventory {
+  using watcher = new InterfaceWatcher(roots);
+  return watcher.read(addresses, sensorIp);
 }
 
 function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {

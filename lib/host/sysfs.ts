@@ -1,4 +1,4 @@
-// lib/sysfs.ts: what sysfs says about one interface once, when the set is detected
+// lib/host/sysfs.ts: what sysfs says about one interface once, when the set is detected
 // (docs/protocol.md, Interfaces). Every path goes through <sys>/class/net/<if>: the shipped
 // permission set grants read of <sys>/class/net only, not of <sys>/devices where the links lead.
 // Deno checks the path string, not where the link leads, so the link must lead inside the root, and
