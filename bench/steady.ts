@@ -7,9 +7,8 @@
 // (bench/support.ts agentFlags), loads its config as the agent does, and prints one JSON line.
 import { join } from "node:path";
 import process from "node:process";
-import { backendFor } from "../lib/backend.ts";
+import { backendFor, runHeartbeats } from "../lib/backend/mod.ts";
 import { loadConfig } from "../lib/config/mod.ts";
-import { runHeartbeats } from "../lib/heartbeat.ts";
 import { collectSnapshot } from "../lib/host/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";

@@ -2,15 +2,16 @@
 // report. Each returns the exit code of docs/configuration.md, Exit codes.
 import { type Config, loadConfig, saveSensorToken } from "./config/mod.ts";
 import {
+  type Backend,
+  backendFor,
   DEFAULT_INTERVAL_SECONDS,
   type Enrollment,
   enrollmentPayload,
   requestEnrollment,
-} from "./enrollment.ts";
+  TransportError,
+} from "./backend/mod.ts";
 import { AgentError, describe, ExitCode } from "./errors.ts";
 import { collectSnapshot, readMachineId } from "./host/mod.ts";
-import { backendFor } from "./backend.ts";
-import { type Backend, TransportError } from "./http.ts";
 import { isLogged, log, warnOnce } from "./log.ts";
 import { checkWritable, lockConfigUnlessStopped } from "./store/mod.ts";
 import { fingerprint, registerSecret } from "./secrets.ts";
@@ -206,7 +207,7 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
   // Loaded here, not at start: `enroll` never needs the heartbeat loop (time-to-enrolled).
   const [{ runHeartbeats }, { dropStartupPermissions, logRemainingPermissions }] = await Promise
     .all([
-      import("./heartbeat.ts"),
+      import("./backend/mod.ts"),
       import("./permissions.ts"),
     ]);
   const backend = await backendFor(config);

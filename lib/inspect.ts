@@ -1,14 +1,17 @@
 // lib/inspect.ts: the commands that only look: `status` (is this sensor enrolled, and does the
 // backend answer) and `inventory` (what enrollment would send). Neither writes nor sends a token.
 import type { CommandContext } from "./agent.ts";
-import { backendFor } from "./backend.ts";
-import { enrollmentPayload } from "./enrollment.ts";
+import {
+  backendFor,
+  checkAddressPin,
+  enrollmentPayload,
+  HEARTBEAT_PATH,
+  request,
+  TransportError,
+} from "./backend/mod.ts";
 import { describe, ExitCode } from "./errors.ts";
-import { HEARTBEAT_PATH } from "./heartbeat.ts";
-import { request, TransportError } from "./http.ts";
 import { collectSnapshot } from "./host/mod.ts";
 import { capText, escapeText, MAX_FIELD_CHARS, warnOnce } from "./log.ts";
-import { checkAddressPin } from "./pincheck.ts";
 import { fingerprint, redact } from "./secrets.ts";
 
 /**

@@ -4,7 +4,7 @@
 // 503 and Retry-After; a 500 means a bug. Text from sensors is logged through escapeForDisplay.
 import { log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
-import type { HeartbeatBody } from "../lib/heartbeat.ts";
+import type { HeartbeatBody } from "../lib/backend/mod.ts";
 import { isConsolePath, serveConsole } from "./console/mod.ts";
 import { Coalescer, TooManyWaiting } from "./coalesce.ts";
 import type { RequestInfo } from "./connection.ts";

@@ -3,8 +3,7 @@
 // naming the field. Strict on purpose: a field the contract does not name is refused, so an agent
 // that drifts from the contract shows up in tests instead of in production data.
 import { isIpAddress } from "../lib/config/mod.ts";
-import type { EnrollmentPayload } from "../lib/enrollment.ts";
-import type { HeartbeatBody } from "../lib/heartbeat.ts";
+import type { EnrollmentPayload, HeartbeatBody } from "../lib/backend/mod.ts";
 import type { NetworkInterface } from "../lib/host/mod.ts";
 import { escapeForDisplay } from "./display.ts";
 

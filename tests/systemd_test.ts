@@ -7,10 +7,12 @@
 // missing or too old.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseIp, parsePrefixes, prefixContains } from "../lib/addresspin.ts";
+import { loadAddressPin } from "../lib/backend/mod.ts";
 import { ExitCode } from "../lib/errors.ts";
 import { PROJECT } from "./support/agent.ts";
 import { tempDir } from "./support/tempdir.ts";
+
+const { parseIp, parsePrefixes, prefixContains } = await loadAddressPin();
 
 const UNIT_PATH = join(PROJECT, "deploy", "sensor-agent.service");
 const DENO_JSON = join(PROJECT, "deno.json");

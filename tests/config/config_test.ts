@@ -1,6 +1,6 @@
-// tests/config/config_test.ts: merging the config file with the environment and validating the result
-// (docs/configuration.md), without I/O: the file's values are given as a map and the machine as a
-// fake PathProbe.
+// tests/config/config_test.ts: merging the config file with the environment and validating the
+// result (docs/configuration.md), without I/O: the file's values are given as a map and the machine
+// as a fake PathProbe.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";

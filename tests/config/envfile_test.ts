@@ -1,4 +1,5 @@
-// tests/config/envfile_test.ts: the env-file grammar and the enrollment rewrite (docs/configuration.md).
+// tests/config/envfile_test.ts: the env-file grammar and the enrollment rewrite
+// (docs/configuration.md).
 
 import assert from "node:assert/strict";
 import {

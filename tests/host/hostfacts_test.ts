@@ -1,4 +1,4 @@
-// tests/hostfacts_test.ts: the pure rules behind hostname, osInfo and architecture (contract
+// tests/host/hostfacts_test.ts: the pure rules behind hostname, osInfo and architecture (contract
 // section 3): the first non-empty line of a file, PRETTY_NAME as os-release(5) quotes it, and the
 // architecture names the backend expects; then the warnings of a real run whose facts fall back.
 

@@ -1,5 +1,5 @@
-// tests/interfaces_test.ts: the `interfaces` inventory (docs/protocol.md, Interfaces), from pure
-// parsers to a real host's procfs and sysfs read under a scoped --allow-read.
+// tests/host/interfaces_test.ts: the `interfaces` inventory (docs/protocol.md, Interfaces), from
+// pure parsers to a real host's procfs and sysfs read under a scoped --allow-read.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";

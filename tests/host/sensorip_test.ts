@@ -1,5 +1,6 @@
-// tests/sensorip_test.ts: the last fallbacks of sensorIp detection (docs/protocol.md, Host facts):
-// the default-route interface's address, else the first up non-loopback IPv4, else a global IPv6.
+// tests/host/sensorip_test.ts: the last fallbacks of sensorIp detection (docs/protocol.md, Host
+// facts): the default-route interface's address, else the first up non-loopback IPv4, else a global
+// IPv6.
 
 import assert from "node:assert/strict";
 import { addressFromInterfaces, isLoopbackAddress } from "../../lib/host/sensorip.ts";

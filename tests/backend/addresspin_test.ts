@@ -1,6 +1,6 @@
-// lib/addresspin.ts: the backend-address drop-in read the way systemd reads IPAddressAllow= and
-// IPAddressDeny= (systemd.resource-control(5)), and addresses matched against it the way the
-// kernel filter matches them.
+// tests/backend/addresspin_test.ts: the backend-address drop-in read the way systemd reads
+// IPAddressAllow= and IPAddressDeny= (systemd.resource-control(5)), and addresses matched against
+// it the way the kernel filter matches them.
 import assert from "node:assert/strict";
 import {
   parseAddressPin,
@@ -8,7 +8,7 @@ import {
   parsePrefixes,
   pinAllows,
   prefixContains,
-} from "../lib/addresspin.ts";
+} from "../../lib/backend/addresspin.ts";
 
 /** What install.sh --pin-backend-address writes (tests/install_pin_test.ts checks that it does). */
 const WRITTEN = `# Written by install.sh --pin-backend-address: ...

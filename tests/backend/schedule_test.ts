@@ -9,7 +9,7 @@ import {
   nextStep,
   parseRetryAfter,
   type ScheduleState,
-} from "../lib/schedule.ts";
+} from "../../lib/backend/schedule.ts";
 
 const state = fc.record({
   intervalSeconds: fc.integer({ min: 1, max: 86_400 }),

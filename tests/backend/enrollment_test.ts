@@ -1,4 +1,4 @@
-// tests/enrollment_test.ts: the pure half of the enrollment exchange (docs/protocol.md;
+// tests/backend/enrollment_test.ts: the pure half of the enrollment exchange (docs/protocol.md;
 // docs/configuration.md, Exit codes): the payload, the Idempotency-Key, the interval, and what each
 // kind of reply means.
 
@@ -9,9 +9,9 @@ import {
   idempotencyKey,
   judgeEnrollmentReply,
   validInterval,
-} from "../lib/enrollment.ts";
-import { AgentError } from "../lib/errors.ts";
-import { SEED_PAYLOAD } from "./support/seed.ts";
+} from "../../lib/backend/enrollment.ts";
+import { AgentError } from "../../lib/errors.ts";
+import { SEED_PAYLOAD } from "../support/seed.ts";
 
 const URL_TEXT = "https://backend.example/ravenx";
 

@@ -1,9 +1,9 @@
-// lib/backend.ts: the backend as the configuration describes it: its URL, the request timeout, and
-// an HTTP client that trusts BACKEND_CA_FILE in addition to the runtime's roots.
-import type { Config } from "./config/mod.ts";
-import { AgentError, describe, ExitCode } from "./errors.ts";
+// lib/backend/configured.ts: the backend as the configuration describes it: its URL, the request
+// timeout, and an HTTP client that trusts BACKEND_CA_FILE in addition to the runtime's roots.
+import type { Config } from "../config/mod.ts";
+import { AgentError, describe, ExitCode } from "../errors.ts";
 import { type Backend, clientTrusting } from "./http.ts";
-import { readSmallFile } from "./store/mod.ts";
+import { readSmallFile } from "../store/mod.ts";
 
 /** A CA bundle larger than this is not a bundle (the whole Mozilla set is about 220 KB). */
 const MAX_CA_FILE_BYTES = 1024 * 1024;

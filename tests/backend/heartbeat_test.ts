@@ -2,11 +2,11 @@
 // real backend on 127.0.0.1, in real time where timing is the point, and the real loop in-process
 // with an instant wait where the point is the sequence of decisions.
 import assert from "node:assert/strict";
-import type { AgentError } from "../lib/errors.ts";
-import { runHeartbeats } from "../lib/heartbeat.ts";
-import type { HostSnapshot } from "../lib/host/mod.ts";
-import { setLogOptions } from "../lib/log.ts";
-import { newToken, startAgent } from "./support/agent.ts";
+import type { AgentError } from "../../lib/errors.ts";
+import { runHeartbeats } from "../../lib/backend/heartbeat.ts";
+import type { HostSnapshot } from "../../lib/host/mod.ts";
+import { setLogOptions } from "../../lib/log.ts";
+import { newToken, startAgent } from "../support/agent.ts";
 import {
   beatAccepted,
   enrolled,
@@ -14,10 +14,10 @@ import {
   type SeenRequest,
   startBackend,
   waitForRequest,
-} from "./support/backend.ts";
-import { tempDir } from "./support/tempdir.ts";
-import { rootReads } from "./support/hosttree.ts";
-import { FIXTURE, FIXTURE_READS, HOST_ENV as FIXTURE_ENV } from "./support/seed.ts";
+} from "../support/backend.ts";
+import { tempDir } from "../support/tempdir.ts";
+import { rootReads } from "../support/hosttree.ts";
+import { FIXTURE, FIXTURE_READS, HOST_ENV as FIXTURE_ENV } from "../support/seed.ts";
 
 const HOST_ENV = { ...FIXTURE_ENV, LOG_LEVEL: "debug" };
 const isBeat = (r: SeenRequest) => r.path === "/api/sensors/heartbeat";

@@ -1,12 +1,19 @@
-// lib/http.ts: JSON requests to the backend with the contract's rules (section 1): one User-Agent,
-// no redirects, a timeout over the whole exchange, and a cap on what is read of a reply.
-import { deadline, type Timer } from "./deadline.ts";
-import { AGENT_VERSION, architectureName } from "./version.ts";
+// lib/backend/http.ts: JSON requests to the backend with the contract's rules (section 1): one
+// User-Agent, no redirects, a timeout over the whole exchange, and a cap on what is read of a
+// reply.
+import { deadline, type Timer } from "../deadline.ts";
+import { AGENT_VERSION, architectureName } from "../version.ts";
 
 /** The contract's User-Agent, e.g. `ravenxcope-sensor-agent/2.0.0 (linux; x86_64)`. */
 export const USER_AGENT = `ravenxcope-sensor-agent/${AGENT_VERSION} (${Deno.build.os}; ${
   architectureName(Deno.build.arch)
 })`;
+
+/**
+ * The heartbeat's endpoint (docs/protocol.md): the loop posts to it, and `status --check` sends it
+ * an unauthenticated HEAD without loading the loop.
+ */
+export const HEARTBEAT_PATH = "api/sensors/heartbeat";
 
 /** Replies are read up to this many bytes, no more (docs/protocol.md). */
 export const MAX_REPLY_BYTES = 1024 * 1024;
@@ -69,7 +76,7 @@ export async function request(
     body?: unknown;
     headers?: Record<string, string>;
     signal?: AbortSignal;
-    /** How the time limit is kept (lib/deadline.ts); clearableTimer unless given. */
+    /** How the time limit is kept (deadline.ts); clearableTimer unless given. */
     timer?: Timer;
   } = {},
 ): Promise<Reply> {

@@ -1,11 +1,18 @@
-// tests/http_test.ts: requests to the backend (docs/protocol.md): endpoints joined with exactly one
-// `/`, the User-Agent, no redirect followed, a timeout over the whole exchange body included, and a
-// 1 MiB cap on what is read. The requests go to real Deno.serve servers on 127.0.0.1.
+// tests/backend/http_test.ts: requests to the backend (docs/protocol.md): endpoints joined with
+// exactly one `/`, the User-Agent, no redirect followed, a timeout over the whole exchange body
+// included, and a 1 MiB cap on what is read. The requests go to real Deno.serve servers on
+// 127.0.0.1.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Backend, endpoint, MAX_REPLY_BYTES, request, TransportError } from "../lib/http.ts";
-import { startBackend } from "./support/backend.ts";
+import {
+  type Backend,
+  endpoint,
+  MAX_REPLY_BYTES,
+  request,
+  TransportError,
+} from "../../lib/backend/http.ts";
+import { startBackend } from "../support/backend.ts";
 
 /** The backend description request() takes, for a test server's URL. */
 function backendAt(url: string, timeoutMs = 5_000): Backend {

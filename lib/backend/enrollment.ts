@@ -1,13 +1,13 @@
 // lib/enrollment.ts: the enrollment exchange (docs/protocol.md, first endpoint): the payload, the
 // idempotency key, and what a reply means. Building and judging are pure; `requestEnrollment` does
 // the one request.
-import { SENSOR_TOKEN_PATTERN } from "./config/mod.ts";
-import { lightTimer } from "./deadline.ts";
-import { AgentError, ExitCode } from "./errors.ts";
-import { type HostFacts, type NetworkInterface, SUDO_USER } from "./host/mod.ts";
-import { AGENT_VERSION } from "./version.ts";
+import { SENSOR_TOKEN_PATTERN } from "../config/mod.ts";
+import { lightTimer } from "../deadline.ts";
+import { AgentError, ExitCode } from "../errors.ts";
+import { type HostFacts, type NetworkInterface, SUDO_USER } from "../host/mod.ts";
+import { AGENT_VERSION } from "../version.ts";
 import { type Backend, request, TransportError } from "./http.ts";
-import { hex } from "./sha256.ts";
+import { hex } from "../sha256.ts";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */
 export interface EnrollmentPayload {

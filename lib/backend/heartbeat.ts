@@ -1,18 +1,16 @@
-// lib/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST
+// lib/backend/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST
 // /api/sensors/heartbeat): one beat right away, then one per interval, backing off on failure,
 // stopping only for a rejected token or a signal. Judging a reply is pure; the loop takes its
 // clock, random source and wait function as parameters so tests and benchmarks can drive thousands
 // of real beats without waiting.
-import { clearableTimer } from "./deadline.ts";
+import { clearableTimer } from "../deadline.ts";
 import { validInterval } from "./enrollment.ts";
-import { AgentError, ExitCode } from "./errors.ts";
-import { AGENT_VERSION } from "./version.ts";
-import { type Backend, request, TransportError } from "./http.ts";
-import type { HostSnapshot, NetworkInterface } from "./host/mod.ts";
-import { log, warnOnce } from "./log.ts";
+import { AgentError, ExitCode } from "../errors.ts";
+import { AGENT_VERSION } from "../version.ts";
+import { type Backend, HEARTBEAT_PATH, request, TransportError } from "./http.ts";
+import type { HostSnapshot, NetworkInterface } from "../host/mod.ts";
+import { log, warnOnce } from "../log.ts";
 import { type BeatOutcome, initialSchedule, nextStep, parseRetryAfter } from "./schedule.ts";
-
-export const HEARTBEAT_PATH = "api/sensors/heartbeat";
 
 /** The heartbeat body of docs/protocol.md, in its order. */
 export interface HeartbeatBody {

@@ -1,7 +1,7 @@
-// lib/addresspin.ts: the backend-address pin, the systemd drop-in `install.sh --pin-backend-address`
-// writes (IPAddressDeny=any, IPAddressAllow= the backend's addresses then). The kernel enforces it
-// inside the unit; read back (lib/pincheck.ts), it lets `status --check` say when the backend has
-// moved off it. Pure: parsing and matching only.
+// lib/backend/addresspin.ts: the backend-address pin, the systemd drop-in that
+// `install.sh --pin-backend-address` writes (IPAddressDeny=any, IPAddressAllow= the backend's
+// addresses then). The kernel enforces it inside the unit; read back (pincheck.ts), it lets
+// `status --check` say when the backend has moved off it. Pure: parsing and matching only.
 
 /** Where install.sh writes the pin; the `agent` permission set grants read of this file alone. */
 export const PIN_PATH = "/etc/systemd/system/sensor-agent.service.d/backend-address.conf";

@@ -1,6 +1,6 @@
-// lib/schedule.ts: when the next heartbeat goes (docs/protocol.md), as a pure function of the
-// state, the clock and a random source, so it can be tested without sleeping and simulated for a
-// fleet.
+// lib/backend/schedule.ts: when the next heartbeat goes (docs/protocol.md), as a pure function of
+// the state, the clock and a random source, so it can be tested without sleeping and simulated for
+// a fleet.
 
 /** What the schedule remembers between beats. */
 export interface ScheduleState {
