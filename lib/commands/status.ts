@@ -1,18 +1,17 @@
-// lib/inspect.ts: the commands that only look: `status` (is this sensor enrolled, and does the
-// backend answer) and `inventory` (what enrollment would send). Neither writes nor sends a token.
-import type { CommandContext } from "./agent.ts";
+// lib/commands/status.ts: `status`, what an operator asks first: is this sensor enrolled, with
+// which backend and config file, and (with --check) does the backend answer and does the address
+// pin still hold. Writes nothing and sends no token.
 import {
   backendFor,
   checkAddressPin,
-  enrollmentPayload,
   HEARTBEAT_PATH,
   request,
   TransportError,
-} from "./backend/mod.ts";
-import { describe, ExitCode } from "./errors.ts";
-import { collectSnapshot } from "./host/mod.ts";
-import { capText, escapeText, MAX_FIELD_CHARS, warnOnce } from "./log.ts";
-import { fingerprint, redact } from "./secrets.ts";
+} from "../backend/mod.ts";
+import { describe, ExitCode } from "../errors.ts";
+import { capText, escapeText, MAX_FIELD_CHARS } from "../log.ts";
+import { fingerprint, redact } from "../secrets.ts";
+import type { CommandContext } from "./context.ts";
 
 /**
  * `status`: whether the sensor is enrolled, its token's fingerprint, the backend and the config
@@ -58,21 +57,4 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
   }
   console.log(lines.map((line) => escapeText(redact(line))).join("\n"));
   return code;
-}
-
-/** `inventory`: prints the enrollment payload as JSON, the install token shown only by fingerprint. */
-export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
-  const { config } = ctx;
-  const snapshot = await collectSnapshot(config);
-  if (snapshot.degraded) warnOnce(snapshot.degraded);
-  const payload = enrollmentPayload(
-    config.installToken === undefined ? "" : `sha256:${fingerprint(config.installToken)}`,
-    snapshot.facts,
-    snapshot.sensorIp,
-    config.sensorPort,
-    snapshot.interfaces,
-  );
-  // redact: a host file that happens to hold a token the agent knows must not print it.
-  console.log(redact(JSON.stringify(payload, null, 2)));
-  return ExitCode.ok;
 }

@@ -1,6 +1,7 @@
-// lib/agent.ts: the commands, composed from the modules: enroll once under the lock, persist, then
-// report. Each returns the exit code of docs/configuration.md, Exit codes.
-import { type Config, loadConfig, saveSensorToken } from "./config/mod.ts";
+// lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
+// config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
+// exit code of docs/configuration.md, Exit codes.
+import { type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -9,21 +10,13 @@ import {
   enrollmentPayload,
   requestEnrollment,
   TransportError,
-} from "./backend/mod.ts";
-import { AgentError, describe, ExitCode } from "./errors.ts";
-import { collectSnapshot, readMachineId } from "./host/mod.ts";
-import { isLogged, log, warnOnce } from "./log.ts";
-import { checkWritable, lockConfigUnlessStopped } from "./store/mod.ts";
-import { fingerprint, registerSecret } from "./secrets.ts";
-
-/** What every command is given by main.ts. */
-export interface CommandContext {
-  readonly configPath: string;
-  /** The configuration main.ts loaded (and checked) before the command began. */
-  readonly config: Config;
-  /** Aborted by SIGTERM/SIGINT: in-flight requests stop, the command returns 0. */
-  readonly signal: AbortSignal;
-}
+} from "../backend/mod.ts";
+import { AgentError, describe, ExitCode } from "../errors.ts";
+import { collectSnapshot, readMachineId } from "../host/mod.ts";
+import { log, warnOnce } from "../log.ts";
+import { checkWritable, lockConfigUnlessStopped } from "../store/mod.ts";
+import { fingerprint, registerSecret } from "../secrets.ts";
+import type { CommandContext } from "./context.ts";
 
 /** An agent ready to report: its configuration, its sensor token and the interval to start with. */
 export interface Enrolled {
@@ -194,40 +187,4 @@ async function save(
 export async function enrollCommand(ctx: CommandContext, force: boolean): Promise<ExitCode> {
   await ensureEnrolled(ctx, "enroll", force);
   return ExitCode.ok;
-}
-
-/**
- * `run`: enrolls if needed, then beats until a signal (0) or a rejected sensor token (77). A
- * restart with a persisted token starts at the default interval until the backend says otherwise.
- */
-export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
-  const enrolled = await ensureEnrolled(ctx, "run");
-  if (enrolled === undefined) return ExitCode.ok;
-  const { config } = enrolled;
-  // Loaded here, not at start: `enroll` never needs the heartbeat loop (time-to-enrolled).
-  const [{ runHeartbeats }, { dropStartupPermissions, logRemainingPermissions }] = await Promise
-    .all([
-      import("./backend/mod.ts"),
-      import("./permissions.ts"),
-    ]);
-  const backend = await backendFor(config);
-  const dropped = await dropStartupPermissions(config);
-  if (dropped.length > 0) {
-    log.debug("dropped permissions no longer needed", { dropped: dropped.join(",") });
-  } else {
-    log.debug("kept every permission: Deno reads /proc and /sys only for a process holding all");
-  }
-  if (isLogged("debug")) await logRemainingPermissions(config); // a dozen queries, for one line
-  try {
-    return await runHeartbeats({
-      backend,
-      sensorToken: enrolled.sensorToken,
-      sensorLabel: config.sensorId,
-      intervalSeconds: enrolled.intervalSeconds,
-      snapshot: (signal) => collectSnapshot(config, signal),
-      signal: ctx.signal,
-    });
-  } finally {
-    backend.client?.close();
-  }
 }

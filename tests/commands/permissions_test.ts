@@ -1,13 +1,14 @@
-// Dropping permissions after startup (lib/permissions.ts), in a subprocess with real grants: Deno
-// revokes the whole grant covering a path, so a wide grant must be kept to keep the host files.
+// Dropping permissions after startup (lib/commands/permissions.ts), in a subprocess with real
+// grants: Deno revokes the whole grant covering a path, so a wide grant must be kept to keep the
+// host files.
 import assert from "node:assert/strict";
-import { PROJECT } from "./support/agent.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { PROJECT } from "../support/agent.ts";
+import { tempDir } from "../support/tempdir.ts";
 
 /** Runs dropStartupPermissions in a child with `read` granted, and reports what it can read after. */
 async function dropWith(read: string[], dir: string) {
   const script = `
-    import { dropStartupPermissions } from "${PROJECT}/lib/permissions.ts";
+    import { dropStartupPermissions } from "${PROJECT}/lib/commands/permissions.ts";
     const config = { configPath: "${dir}/conf/agent.env", hostnameFile: "${dir}/host/hostname",
       osReleaseFile: "${dir}/host/os-release", roots: { proc: "${dir}/host", sys: "${dir}/host" } };
     const dropped = await dropStartupPermissions(config);

@@ -1,5 +1,5 @@
-// lib/args.ts: the agent's command line, parsed strictly and without node:util (whose parseArgs
-// loads the node layer, about 10 ms of every start). Pure.
+// lib/commands/args.ts: the agent's command line, parsed strictly and without node:util (whose
+// parseArgs loads the node layer, about 10 ms of every start). Pure.
 
 /** What the command line asks for. */
 export interface Invocation {

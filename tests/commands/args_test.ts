@@ -1,8 +1,8 @@
-// The command line (lib/args.ts), parsed without node:util: the same strictness as before.
+// The command line (lib/commands/args.ts), parsed without node:util: the same strictness as before.
 import assert from "node:assert/strict";
-import { parseInvocation, UsageProblem } from "../lib/args.ts";
-import { DEFAULT_CONFIG_PATH } from "../lib/config/mod.ts";
-import { DEFAULT_CONFIG_PATH as USAGE_DEFAULT } from "../main.ts";
+import { parseInvocation, UsageProblem } from "../../lib/commands/args.ts";
+import { DEFAULT_CONFIG_PATH } from "../../lib/config/mod.ts";
+import { DEFAULT_CONFIG_PATH as USAGE_DEFAULT } from "../../main.ts";
 
 Deno.test("args: the command and every option, in either spelling of --config", () => {
   assert.deepEqual(parseInvocation(["enroll", "--force", "--config", "/a.env"]), {
@@ -39,6 +39,6 @@ Deno.test("args: what the old parser refused is still refused", () => {
   }
 });
 
-Deno.test("args: the usage names the same default config path as lib/config.ts", () => {
+Deno.test("args: the usage names the same default config path as lib/config/load.ts", () => {
   assert.equal(USAGE_DEFAULT, DEFAULT_CONFIG_PATH);
 });

@@ -1,10 +1,10 @@
-// lib/permissions.ts: dropping what a long-running agent no longer needs. Once the token is saved
-// and the configuration read, a compromised agent should hold only read of its host roots and
-// files, the system calls for hostname and interfaces, and the network (issue: permission-scoped
-// runtime).
-import { dirname } from "./paths.ts";
-import { type Config, hostRootFiles, isWithin } from "./config/mod.ts";
-import { log } from "./log.ts";
+// lib/commands/permissions.ts: dropping what a long-running agent no longer needs. Once the token
+// is saved and the configuration read, a compromised agent should hold only read of its host roots
+// and files, the system calls for hostname and interfaces, and the network (issue:
+// permission-scoped runtime).
+import { dirname } from "../paths.ts";
+import { type Config, hostRootFiles, isWithin } from "../config/mod.ts";
+import { log } from "../log.ts";
 
 /** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs files. */
 export function pathsStillRead(config: Config): string[] {
