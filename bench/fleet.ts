@@ -1,5 +1,6 @@
 // bench/fleet.ts: a fleet of agents replayed through the real scheduling function
-// (lib/backend/schedule.ts) on a simulated clock. Pure and seeded: the same options give the same histogram on every machine.
+// (lib/backend/schedule.ts) on a simulated clock. Pure and seeded: the same options give the same
+// histogram on every machine.
 //
 // Scenario (issue: fleet behaviour): every agent starts within the same second, as after a
 // fleet-wide restart, while the backend is down; it comes up `downSeconds` later. While it is down
