@@ -3,7 +3,7 @@
 // spread a restarted fleet where a fixed interval keeps it in step.
 import assert from "node:assert/strict";
 import { FLEET_SCENARIO, mulberry32, simulateFleet } from "../../bench/fleet.ts";
-import { renderReport } from "../../bench/report.ts";
+import { renderReport } from "../../bench/report/mod.ts";
 import { histogramSvg } from "../../bench/svg.ts";
 
 const small = { ...FLEET_SCENARIO, agents: 600 };

@@ -1,8 +1,8 @@
-// bench/report_peer.ts: the peer section of BENCHMARKS.md (bench/peer.ts): the agent beside
+// bench/report/peer.ts: the peer section of BENCHMARKS.md (bench/peer.ts): the agent beside
 // node_exporter and the floors on 64 real interfaces, and whole-process CPU against a minimal
 // Deno program beating at the same rate.
-import type { PeerResult } from "./peer.ts";
-import { fixed } from "./support.ts";
+import type { PeerResult } from "../peer.ts";
+import { fixed } from "../support.ts";
 
 type Verdict = (value: number, target: number) => string;
 

@@ -1,7 +1,7 @@
-// bench/report_backend.ts: the reference backend's section of BENCHMARKS.md
+// bench/report/backend.ts: the reference backend's section of BENCHMARKS.md
 // (bench/backend_load.ts). Pure: text from the measured numbers.
-import type { BackendLoadResult, LoadPhase } from "./backend_load.ts";
-import { fixed } from "./support.ts";
+import type { BackendLoadResult, LoadPhase } from "../backend_load.ts";
+import { fixed } from "../support.ts";
 
 const mib = (bytes: number) => fixed(bytes / 1024 / 1024, 0);
 const seconds = (ms: number) => fixed(ms / 1000, 2);
