@@ -14,8 +14,8 @@ import {
   kernelLinks,
   type NetNamespace,
   netnsAvailable,
-  runAgentIn,
 } from "../support/netns.ts";
+import { runAgentIn } from "../support/netns_agent.ts";
 import { startNetnsBackend } from "../support/netns_backend.ts";
 import { tempDir } from "../support/tempdir.ts";
 

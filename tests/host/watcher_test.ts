@@ -11,7 +11,8 @@ import {
   writeHostTree,
   writeInterface,
 } from "../support/hosttree.ts";
-import { addVeth, createNamespace, hostRoots, netnsAvailable, watchIn } from "../support/netns.ts";
+import { addVeth, createNamespace, hostRoots, netnsAvailable } from "../support/netns.ts";
+import { watchIn } from "../support/netns_agent.ts";
 
 const eth = (name: string, ifindex: number, bytesRecv = 0): FakeInterface => ({
   name,
