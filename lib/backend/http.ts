@@ -111,7 +111,7 @@ async function readCapped(response: Response): Promise<string | undefined> {
   // A declared length within the cap: read it in one go, without the chunk-by-chunk copies (the
   // heartbeat's reply, every beat). A lying server gets no more than it declared past the cap
   // anyway: Deno fails a body longer than its Content-Length. Not for a compressed body: its
-  // length says nothing of what it inflates to (a gzip bomb, tests/hostile_backend_test.ts).
+  // length says nothing of what it inflates to (a gzip bomb, tests/agent/hostile_backend_test.ts).
   const declared = Number(response.headers.get("content-length") ?? NaN);
   const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
   if (!encoded && Number.isInteger(declared) && declared >= 0 && declared <= MAX_REPLY_BYTES) {

@@ -2,8 +2,8 @@
 // the address the backend's name leads to now still lie in what the drop-in lets the service reach?
 // From an operator's shell nothing filters the connection, so its far end is compared with the
 // pin. Inside the unit the kernel drops the packets instead: the connection times out (measured
-// under systemd 252, tests/unit_runtime_test.ts), which looks like a backend that is down, so the
-// check is meant for the shell.
+// under systemd 252, tests/deploy/unit_runtime_test.ts), which looks like a backend that is down,
+// so the check is meant for the shell.
 import { type AddressPin, parseAddressPin, PIN_PATH, pinAllows } from "./addresspin.ts";
 import { deadline, lightTimer } from "../deadline.ts";
 import { describe } from "../errors.ts";

@@ -26,8 +26,9 @@ const EVERY_PERMISSION: Deno.PermissionName[] = [
 /**
  * True when the agent reads the host's /proc or /sys themselves and holds every permission
  * unscoped (-A): Deno lets only such a process read them, so dropping any permission would cut the
- * heartbeats off from the files enrollment read (found by tests/reading_path_test.ts: enrollment
- * sent four interfaces with counters, every beat after it two with flags false and counters 0).
+ * heartbeats off from the files enrollment read (found by tests/agent/reading_path_test.ts:
+ * enrollment sent four interfaces with counters, every beat after it two with flags false and
+ * counters 0).
  */
 export function readsOwnRootsWithEveryPermission(config: Config): boolean {
   if (config.roots.proc !== "/proc" && config.roots.sys !== "/sys") return false;

@@ -66,7 +66,7 @@ export async function detectSensorIp(sources: SensorIpSources): Promise<string |
   return addressFromInterfaces(sources.addresses, routeInterface, sources.downInterfaces);
 }
 
-/** The text of <proc>/net/route, judged as lib/kernelfile.ts judges it, or undefined. */
+/** The text of <proc>/net/route, judged as lib/host/kernelfile.ts judges it, or undefined. */
 function readRouteTable(procRoot: string): string | undefined {
   try {
     using file = openKernelFile(procRoot, `${procRoot}/net/route`);

@@ -2,7 +2,7 @@
 // (docs/protocol.md, Interfaces). Every path goes through <sys>/class/net/<if>: the shipped
 // permission set grants read of <sys>/class/net only, not of <sys>/devices where the links lead.
 // Deno checks the path string, not where the link leads, so the link must lead inside the root, and
-// each attribute read must be a regular file (lib/kernelfile.ts).
+// each attribute read must be a regular file (lib/host/kernelfile.ts).
 import { directoryWithin, openAttribute, readKernelFile } from "./kernelfile.ts";
 
 /** An interface's lasting facts, and its flags file kept open for the beats to come. */

@@ -103,8 +103,8 @@ async function openLockFile(path: string): Promise<Deno.FsFile> {
 /**
  * lockConfig, or undefined as soon as a signal stops the agent. Waiting for the lock
  * cannot be cancelled, and another agent may hold it for a whole BACKEND_TIMEOUT_SECONDS or more:
- * a SIGTERM must not wait for that (found by tests/race_test.ts). A lock taken after the signal is
- * released at once; the process is exiting anyway.
+ * a SIGTERM must not wait for that (found by tests/agent/race_test.ts). A lock taken after the
+ * signal is released at once; the process is exiting anyway.
  */
 export function lockConfigUnlessStopped(
   configPath: string,

@@ -1,10 +1,10 @@
 // lib/store/leftovers.ts: the temporary files of the config's atomic rewrite
 // (docs/configuration.md, What the agent writes), and their removal after a crash. A writer killed
 // between creating its temporary file and renaming it leaves a 0600 copy of the new file, sensor
-// token and all, which nothing else would ever remove (found by tests/crash_test.ts). Every command
-// that loads the config removes them first, but only under the config lock, taken without waiting:
-// every writer holds that lock for as long as its temporary file lives, so a lock held by someone
-// means a live writer, whose file is left alone.
+// token and all, which nothing else would ever remove (found by tests/agent/crash_test.ts). Every
+// command that loads the config removes them first, but only under the config lock, taken without
+// waiting: every writer holds that lock for as long as its temporary file lives, so a lock held by
+// someone means a live writer, whose file is left alone.
 import { resolveTarget } from "./location.ts";
 import { log } from "../log.ts";
 import { basename, dirname, join, resolve } from "../paths.ts";

@@ -46,15 +46,16 @@ export async function checkWritable(configPath: string): Promise<void> {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
       // An empty file takes no data blocks, so creating one proves nothing on a full disk (found by
-      // tests/diskfull_test.ts: the token was spent, then the write failed). Writing as many bytes
-      // as the new file can take makes a full disk or quota fail here instead; fdatasync makes a
-      // filesystem that allocates late (ext4, xfs) allocate now. (fdatasync, not fsync: enough for
-      // the blocks, and it keeps the write's own fsync the first one, for tests/crash_test.ts.)
+      // tests/agent/diskfull_test.ts: the token was spent, then the write failed). Writing as many
+      // bytes as the new file can take makes a full disk or quota fail here instead; fdatasync
+      // makes a filesystem that allocates late (ext4, xfs) allocate now. (fdatasync, not fsync:
+      // enough for the blocks, and it keeps the write's own fsync the first one, for
+      // tests/agent/crash_test.ts.)
       await writeAll(file, new Uint8Array((existing?.size ?? 0) + REWRITE_ROOM));
       await file.syncData();
       // The save's chown too: a file owned by the agent's user with another group (what `chown
       // user FILE` leaves) cannot be given that group back by anyone but root (found by
-      // tests/ownership_test.ts: the token was spent, then the save failed).
+      // tests/agent/ownership_test.ts: the token was spent, then the save failed).
       if (existing !== undefined) await keepOwner(file, temp, existing);
     } finally {
       file.close();
@@ -126,8 +127,8 @@ class OwnerError extends Error {}
 
 /**
  * Gives `temp` (open as `file`) the owner and group of `owner`, the file it will replace. chownSync:
- * the check and the save then chown on one thread, in that order, so tests/crash_test.ts can stop
- * the second one alone.
+ * the check and the save then chown on one thread, in that order, so tests/agent/crash_test.ts can
+ * stop the second one alone.
  */
 async function keepOwner(file: Deno.FsFile, temp: string, owner: Deno.FileInfo): Promise<void> {
   if (owner.uid === null || owner.gid === null) return;

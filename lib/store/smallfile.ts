@@ -2,8 +2,8 @@
 // BACKEND_CA_FILE, the host identity files) without trusting what their paths name. The file is
 // judged from its stat before it is opened (filecheck.ts): a FIFO would hang the agent, deaf to
 // SIGTERM, and a device such as /dev/zero would fill its memory (found by
-// tests/hostile_config_test.ts). What was opened must be what was judged, and at most `maxBytes`
-// are read.
+// tests/agent/hostile_config_test.ts). What was opened must be what was judged, and at most
+// `maxBytes` are read.
 import { type FileRole, tooLarge, type Unfit, unfitness, type UnfitReason } from "./filecheck.ts";
 
 /** A path that names something the agent may not read, and why. */

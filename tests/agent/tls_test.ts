@@ -251,8 +251,9 @@ Deno.test({
 
 Deno.test({
   name: "tls: a refused connection is 'unreachable' (69) even when BACKEND_URL's path says tls",
-  // Deno's fetch error repeats the URL; classify() in lib/http.ts once matched its TLS words
-  // against it, so a path like /tls-gateway made a refused connection exit 78 (fixed in 138e07d).
+  // Deno's fetch error repeats the URL; classify() in lib/backend/http.ts once matched its TLS
+  // words against it, so a path like /tls-gateway made a refused connection exit 78 (fixed in
+  // 138e07d).
   async fn() {
     const closed = startBackend(() => new Response());
     const url = closed.url;

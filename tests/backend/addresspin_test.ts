@@ -10,7 +10,7 @@ import {
   prefixContains,
 } from "../../lib/backend/addresspin.ts";
 
-/** What install.sh --pin-backend-address writes (tests/install_pin_test.ts checks that it does). */
+/** What install.sh --pin-backend-address writes (tests/deploy/install_pin_test.ts checks that it does). */
 const WRITTEN = `# Written by install.sh --pin-backend-address: ...
 # backend: backend.example
 [Service]

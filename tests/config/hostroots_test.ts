@@ -1,6 +1,6 @@
 // Where HOST_PROC and HOST_SYS may lead (lib/config/hostroots.ts): judged by the files under the
 // root, with the machine seen through a fake PathProbe. The real thing, under the shipped set in a
-// mount namespace, is in tests/hardening_test.ts.
+// mount namespace, is in tests/agent/hardening_test.ts.
 import assert from "node:assert/strict";
 import type { PathProbe } from "../../lib/config/confinement.ts";
 import { leadsWhereNamed, rootProblem } from "../../lib/config/hostroots.ts";

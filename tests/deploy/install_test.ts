@@ -107,7 +107,7 @@ async function firstInstall(
   return { run, token };
 }
 
-/** What the agent does after enrolling (lib/envfile.ts withSensorToken), done by hand. */
+/** What the agent does after enrolling (lib/config/envfile.ts withSensorToken), done by hand. */
 async function enroll(sandbox: Sandbox): Promise<string> {
   const sensorToken = newToken("sensor");
   const path = sandbox.host(CONF);
@@ -147,7 +147,7 @@ Deno.test({
   },
 });
 
-Deno.test("install.sh: its env-file reader reads every line as lib/envfile.ts does", async () => {
+Deno.test("install.sh: its env-file reader reads every line as lib/config/envfile.ts does", async () => {
   // The script's parse_env_line and the pattern it uses, run alone in bash on generated lines.
   const script = await Deno.readTextFile(INSTALL_SH);
   const pattern = script.match(/^readonly ASSIGNMENT_RE=.*$/m)?.[0];

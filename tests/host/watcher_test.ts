@@ -1,6 +1,7 @@
-// The interface watcher (lib/watcher.ts, docs/protocol.md): counters and flags current at every
-// beat, the set seen again at the next beat when <proc>/net/dev's names change, and fully after
-// 60 s. First on generated trees, then on real interfaces in a network namespace (needs root).
+// The interface watcher (lib/host/watcher.ts, docs/protocol.md): counters and flags current at
+// every beat, the set seen again at the next beat when <proc>/net/dev's names change, and fully
+// after 60 s. First on generated trees, then on real interfaces in a network namespace (needs
+// root).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InterfaceWatcher } from "../../lib/host/watcher.ts";

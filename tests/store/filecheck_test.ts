@@ -1,6 +1,6 @@
 // Judging a file from its stat before it is opened (lib/store/filecheck.ts, docs/configuration.md,
 // Files the agent reads): plain inputs, no I/O. The files themselves are tried in
-// tests/hardening_test.ts.
+// tests/agent/hardening_test.ts.
 import assert from "node:assert/strict";
 import { type FileFacts, type FileRole, unfitness } from "../../lib/store/filecheck.ts";
 
