@@ -5,21 +5,9 @@
 // setting is therefore resolved first, judged by where it ends up, and read there. Pure: the
 // machine is seen through a PathProbe.
 import { configError } from "../errors.ts";
-import type { FileFacts } from "../store/mod.ts";
+import type { PathProbe } from "../store/mod.ts";
 import { normalize } from "../paths.ts";
 import type { ConfigKey, Setting, Settings } from "./settings.ts";
-
-/** What the rules need to know about the machine, behind an interface so they stay pure. */
-export interface PathProbe {
-  /** True when the permission set lets the agent read `path`. */
-  canRead(path: string): boolean;
-  /** True when `path` exists and may be looked at. */
-  exists(path: string): boolean;
-  /** `path` with every link followed, or undefined when it does not exist or cannot be resolved. */
-  realPath(path: string): string | undefined;
-  /** What `path` is, every link followed, without opening it; undefined when it cannot be seen. */
-  stat(path: string): (FileFacts & { readonly isDirectory: boolean }) | undefined;
-}
 
 /** Where no path setting may lead. */
 export interface Confines {

@@ -6,7 +6,7 @@
 // must be one made for the root: the set grants <root>/net/dev, not <root>/net, as the shipped set
 // does. A root inside a directory granted whole (the config directory) is no such root: anything
 // could be put there. Pure: the machine is seen through a PathProbe.
-import type { PathProbe } from "./confinement.ts";
+import type { PathProbe } from "../store/mod.ts";
 import { join } from "../paths.ts";
 
 /** Where the host's procfs and sysfs are read (docs/protocol.md, Interfaces). */

@@ -7,14 +7,12 @@ import {
   confinedPath,
   confinementProblem,
   type Confines,
-  type PathProbe,
   pseudoFileSystems,
 } from "./confinement.ts";
 import { rewriteHazard } from "./envfile.ts";
 import { filesUnder, type HostRoots, type RootKey, rootProblem } from "./hostroots.ts";
 import { configError } from "../errors.ts";
-import { processProbe } from "./probe.ts";
-import { resolveTarget } from "../store/mod.ts";
+import { type PathProbe, processProbe, resolveTarget } from "../store/mod.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
 import { registerSecret } from "../secrets.ts";
 import {

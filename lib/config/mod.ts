@@ -4,6 +4,9 @@
 // lead (the confinement rules, and the HOST_PROC/HOST_SYS root rules), the validated Config every
 // command works from, and saving the sensor token. Never talks to the network; writes only through
 // store/, and only when saveSensorToken is called.
+import { replaceFile } from "../store/mod.ts";
+import { parseEnvFile, withSensorToken } from "./envfile.ts";
+
 export { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "./load.ts";
 export { CONFIG_KEYS, type ConfigKey, readEnvironment } from "./settings.ts";
 export { isIpAddress } from "./values.ts";
@@ -15,13 +18,18 @@ export {
   SENSOR_TOKEN_PATTERN,
   withSensorToken,
 } from "./envfile.ts";
-export { isWithin, type PathProbe } from "./confinement.ts";
+export { isWithin } from "./confinement.ts";
 export { hostRootFiles, type HostRoots, leadsWhereNamed } from "./hostroots.ts";
 
 /**
- * Writes the sensor token into the env file atomically, every other line kept (save.ts). Loaded
- * when first called: only enroll and run write.
+ * Writes the sensor token into the env file atomically (docs/configuration.md, What the agent
+ * writes): every other line kept byte for byte, the install token commented out, mode 0600, owner
+ * and group kept; a crash at any instant leaves the old file or the new one. Throws an Error naming
+ * the path and the reason; the file is untouched then. The caller holds the config lock.
  */
 export async function saveSensorToken(configPath: string, sensorToken: string): Promise<void> {
-  return await (await import("./save.ts")).saveSensorToken(configPath, sensorToken);
+  await replaceFile(
+    configPath,
+    (before, target) => withSensorToken(parseEnvFile(before, target), sensorToken),
+  );
 }

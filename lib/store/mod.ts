@@ -1,8 +1,9 @@
 // lib/store/mod.ts: files on disk, safely (docs/configuration.md, Files the agent reads; What the
 // agent writes). Owns judging a file from its stat before it is opened, reading small files by role
-// and size, where a file really is (every link followed), the lock beside the config, the atomic
-// replace and the check that it will succeed, and the temporary files a crash left. Never talks to
-// the network, and knows no file's grammar: callers hand it text and get bytes back.
+// and size, where a file really is (every link followed) and whether this process may read it, the
+// lock beside the config, the atomic replace and the check that it will succeed, and the temporary
+// files a crash left. Never talks to the network, and knows no file's grammar: callers hand it text
+// and get bytes back.
 //
 // Reading is loaded with the folder: every command reads. Locking and writing are loaded when first
 // called, so the commands that only look (inventory, status) never evaluate them.
@@ -19,7 +20,7 @@ export {
   type UnfitReason,
 } from "./filecheck.ts";
 export { type ReadRules, readSmallFile, UnfitFileError } from "./smallfile.ts";
-export { realPathOrUndefined, resolveTarget } from "./location.ts";
+export { type PathProbe, processProbe, realPathOrUndefined, resolveTarget } from "./location.ts";
 export { removeLeftovers } from "./leftovers.ts";
 export type { ConfigLock, Rewrite };
 

@@ -12,7 +12,7 @@ import {
   type Settings,
 } from "../../lib/config/settings.ts";
 import { isIpAddress } from "../../lib/config/values.ts";
-import type { PathProbe } from "../../lib/config/confinement.ts";
+import type { PathProbe } from "../../lib/store/mod.ts";
 import { AgentError } from "../../lib/errors.ts";
 
 const CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";

@@ -2,7 +2,7 @@
 // root, with the machine seen through a fake PathProbe. The real thing, under the shipped set in a
 // mount namespace, is in tests/agent/hardening_test.ts.
 import assert from "node:assert/strict";
-import type { PathProbe } from "../../lib/config/confinement.ts";
+import type { PathProbe } from "../../lib/store/mod.ts";
 import { leadsWhereNamed, rootProblem } from "../../lib/config/hostroots.ts";
 
 const FILE = { isFile: true, isDirectory: false, size: 0, mode: 0o100444, nlink: 1 };
