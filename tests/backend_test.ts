@@ -12,7 +12,8 @@ import { packInterfaces, unpackInterfaces } from "../reference-backend/interface
 import { backendPermissionFlags } from "../reference-backend/launch.ts";
 import { type AgentBinary, readSettings, SettingsError } from "../reference-backend/settings.ts";
 import { createHandler, ONLINE_INTERVALS } from "../reference-backend/server.ts";
-import { REPLAY_WINDOW_MS, type Store } from "../reference-backend/store.ts";
+import type { Store } from "../reference-backend/store.ts";
+import { REPLAY_WINDOW_MS } from "../reference-backend/store.ts";
 import { digest, randomToken, seal, unseal } from "../reference-backend/tokens.ts";
 import {
   checkEnrollment,
