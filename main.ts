@@ -1,15 +1,21 @@
-// main.ts: the sensor agent's command line. Parses arguments, sets up logging and signals, runs one
-// command, and turns every failure into one line and the exit code of docs/configuration.md, Exit
-// codes.
-import { type Invocation, parseInvocation as parseArgs, UsageProblem } from "./lib/args.ts";
+// main.ts: the sensor agent's command line. Parses arguments, listens for signals, runs one command
+// (lib/commands/), and turns every failure into one line and the exit code of
+// docs/configuration.md, Exit codes.
+import {
+  type Invocation,
+  parseInvocation as parseArgs,
+  runInvocation,
+  UsageProblem,
+} from "./lib/commands/mod.ts";
 import { AgentError, ExitCode } from "./lib/errors.ts";
-import { AGENT_VERSION } from "./lib/hostfacts.ts";
-import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "./lib/log.ts";
+import { log } from "./lib/log.ts";
 import { redact } from "./lib/secrets.ts";
+import { AGENT_VERSION } from "./lib/version.ts";
 
-// Commands and configuration are imported when a command runs, not before: --help and --version
-// answer without loading them, and no module is loaded that the command does not use.
-const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env"; // lib/config.ts, checked by a test
+// Commands and configuration are imported when a command runs, not before (lib/commands/mod.ts):
+// --help and --version answer without loading them, and no module is loaded that the command does
+// not use. The default is lib/config/load.ts's, as a test checks.
+const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
 
 const USAGE = `Usage: sensor-agent [run|enroll|inventory|status] [--config PATH] [options]
 
@@ -54,21 +60,6 @@ function configPathFrom(invocation: Invocation): string {
   }
 }
 
-/**
- * Applies LOG_FORMAT and LOG_LEVEL from the environment before the config is read, so that even a
- * configuration error comes out as a JSON line where JSON was asked for. The file's values (and
- * their validation) take over once the config has loaded.
- */
-function logAsTheEnvironmentAsks(
-  readEnvironment: () => Record<string, string | undefined>,
-): void {
-  const env = readEnvironment();
-  const format = LOG_FORMATS.find((f) => f === env.LOG_FORMAT);
-  const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL);
-  if (format) setLogOptions({ format });
-  if (level) setLogOptions({ level });
-}
-
 /** Runs the agent with `args` and returns the process's exit code. */
 export async function main(args: string[]): Promise<number> {
   const stop = new AbortController();
@@ -85,35 +76,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(`sensor-agent ${AGENT_VERSION}`);
       return ExitCode.ok;
     }
-    const { loadConfig, readEnvironment } = await import("./lib/config.ts");
-    logAsTheEnvironmentAsks(readEnvironment);
-    const configPath = configPathFrom(invocation);
-    // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
-    if (invocation.command === "enroll") {
-      await (await import("./lib/persist.ts")).checkConfigTarget(configPath);
-    }
-    // What a crash left beside the config (a temporary file holding a sensor token) goes first,
-    // whatever the command, and whatever the config then turns out to be.
-    await (await import("./lib/leftovers.ts")).removeLeftovers(configPath);
-    // Loaded once here, for every command; only enrollment reads it again, under the lock.
-    const config = await loadConfig(configPath);
-    const ctx = { configPath, config, signal: stop.signal };
-    setLogOptions({ level: config.logLevel, format: config.logFormat });
-    if (config.backendUrl?.protocol === "http:" && ["run", "enroll"].includes(invocation.command)) {
-      log.warn("BACKEND_URL uses http://: tokens travel unencrypted; use https:// outside a lab", {
-        backend: config.backendUrl.href,
-      });
-    }
-    switch (invocation.command) {
-      case "enroll":
-        return await (await import("./lib/agent.ts")).enrollCommand(ctx, invocation.force);
-      case "inventory":
-        return await (await import("./lib/inspect.ts")).inventoryCommand(ctx);
-      case "status":
-        return await (await import("./lib/inspect.ts")).statusCommand(ctx, invocation.check);
-      default:
-        return await (await import("./lib/agent.ts")).runCommand(ctx);
-    }
+    return await runInvocation(invocation, configPathFrom(invocation), stop.signal);
   } catch (error) {
     if (error instanceof AgentError) {
       if (error.exitCode === ExitCode.usage) console.error(USAGE);

@@ -1,11 +1,14 @@
-// bench/fleet.ts: a fleet of agents replayed through the real scheduling function (lib/schedule.ts)
-// on a simulated clock. Pure and seeded: the same options give the same histogram on every machine.
+// bench/fleet.ts: a fleet of agents replayed through the real scheduling function
+// (lib/backend/schedule.ts) on a simulated clock. Pure and seeded: the same options give the same
+// histogram on every machine.
 //
 // Scenario (issue: fleet behaviour): every agent starts within the same second, as after a
 // fleet-wide restart, while the backend is down; it comes up `downSeconds` later. While it is down
 // every attempt fails; from then on every attempt succeeds. Agents do not interact (the backend's
 // answer depends on the clock only), so each agent's timeline is replayed on its own.
-import { initialSchedule, nextStep, type ScheduleState, type Step } from "../lib/schedule.ts";
+import { loadSchedule, type ScheduleState, type Step } from "../lib/backend/mod.ts";
+
+const { initialSchedule, nextStep } = await loadSchedule();
 
 /** How an agent picks its next wait: the agent's own rule, or a naive one to compare with. */
 export type RetryPolicy = "agent" | "fixed";

@@ -6,7 +6,7 @@
 // Run as a script, this module is the measured child: `inventory.ts <proc> <sys> <repetitions>`
 // prints one JSON line {"interfaces": n, "samplesMs": [...]}.
 import { join } from "node:path";
-import { readInventory } from "../lib/interfaces.ts";
+import { readInventory } from "../lib/host/mod.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";
 import { decode, DENO, fixtureInterfaces, median, PROJECT, timed } from "./support.ts";
 

@@ -1,6 +1,6 @@
 """bench/inventory_floor.py: the file-system floor for bench/inventory.ts.
 
-The same reads as the agent's readInventory (lib/interfaces.ts), done as plainly as this machine
+The same reads as the agent's readInventory (lib/host/watcher.ts), done as plainly as this machine
 allows: list <sys>/class/net, read <proc>/net/dev, and for each entry read ifindex and flags, read
 the entry's link and look for wireless/ and phy80211. Parsing is kept to what decides the count
 (an entry with an ifindex is an interface). Prints one JSON line like the Deno child.

@@ -10,7 +10,7 @@ import { type BackendLoadResult, measureBackendLoad } from "./backend_load.ts";
 import { ENROLL_PAIRS, type EnrollResult, measureEnroll } from "./enroll.ts";
 import { FLEET_SCENARIO, type FleetResult, simulateFleet } from "./fleet.ts";
 import { type InventoryResult, measureInventory } from "./inventory.ts";
-import { type BenchResults, type Machine, renderReport } from "./report.ts";
+import { type BenchResults, type Machine, renderReport } from "./report/mod.ts";
 import { measurePeer, type PeerResult, peerUnavailable } from "./peer.ts";
 import { measureSteady, STEADY_BEATS, type SteadyResult } from "./steady.ts";
 import { decode, DENO, PROJECT, timed } from "./support.ts";

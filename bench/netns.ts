@@ -97,3 +97,13 @@ export async function statCpuMs(pid: number): Promise<number> {
   if (!run.output.success) throw new Error(`cannot read /proc/${pid}/stat`);
   return Number(new TextDecoder().decode(run.output.stdout).trim());
 }
+
+/** VmHWM of a live process, KiB. */
+export async function peakRssKiB(pid: number): Promise<number> {
+  const run = await timed("python3", [
+    "-c",
+    "import sys,re\nprint(re.search(r'VmHWM:\\s*(\\d+)', open(f'/proc/{sys.argv[1]}/status').read()).group(1))",
+    String(pid),
+  ], { stdout: "piped" });
+  return Number(new TextDecoder().decode(run.output.stdout).trim());
+}

@@ -6,33 +6,20 @@
 // is read from /proc (bench/netns.ts).
 import { join } from "node:path";
 import {
+  type BenchNamespace,
   createBenchNamespace,
   NETNS_INTERFACES,
   netnsUnavailable,
+  peakRssKiB,
   processCpuMs,
   statCpuMs,
 } from "./netns.ts";
-import {
-  agentEnv,
-  agentFlags,
-  type AgentPlaces,
-  decode,
-  DENO,
-  MAIN,
-  median,
-  PROJECT,
-  startBenchBackend,
-  timed,
-  v8Flags,
-  writeIdentityFiles,
-} from "./support.ts";
+import { type IdleResult, wholeProcess } from "./peer_idle.ts";
+import { decode, DENO, median, PROJECT, timed } from "./support.ts";
 
 const NODE_EXPORTER = "prometheus-node-exporter";
 const SCRAPES = 100;
 const FLOOR_REPETITIONS = 201;
-/** Whole-process CPU is measured over this long, after a warm-up. */
-const IDLE_SECONDS = 60;
-const IDLE_WARMUP_SECONDS = 5;
 
 export interface ExporterRun {
   readonly mode: "sysfs" | "netlink";
@@ -52,18 +39,7 @@ export interface PeerResult {
   readonly pythonReopenMs: number;
   readonly pythonKeptMs: number;
   readonly agentReadMs: number;
-  readonly idle: {
-    readonly seconds: number;
-    readonly agentCpuMs: number;
-    /** bench/beat_floor_full.ts: the same reads and the same POST, nothing else (the target's). */
-    readonly floorCpuMs: number;
-    readonly ratio: number;
-    readonly agentPeakRssKiB: number;
-    readonly floorPeakRssKiB: number;
-    /** bench/beat_floor.ts: net/dev posted as it is, for scale (the runtime beating at all). */
-    readonly bareCpuMs: number;
-    readonly barePeakRssKiB: number;
-  };
+  readonly idle: IdleResult;
 }
 
 /** Why this section cannot run here, or undefined. */
@@ -142,10 +118,8 @@ export async function measurePeer(workDir: string): Promise<PeerResult> {
   };
 }
 
-type Namespace = Awaited<ReturnType<typeof createBenchNamespace>>;
-
 /** node_exporter with only netdev and netclass, on the namespace's roots, scraped SCRAPES times. */
-async function scrapeExporter(ns: Namespace, mode: "sysfs" | "netlink"): Promise<ExporterRun> {
+async function scrapeExporter(ns: BenchNamespace, mode: "sysfs" | "netlink"): Promise<ExporterRun> {
   const port = 19100 + (Deno.pid % 500);
   const args = [
     NODE_EXPORTER,
@@ -188,101 +162,5 @@ async function scrapeExporter(ns: Namespace, mode: "sysfs" | "netlink"): Promise
   } finally {
     child.kill("SIGTERM");
     await child.status;
-  }
-}
-
-/** VmHWM of a live process, KiB. */
-async function peakRssKiB(pid: number): Promise<number> {
-  const run = await timed("python3", [
-    "-c",
-    "import sys,re\nprint(re.search(r'VmHWM:\\s*(\\d+)', open(f'/proc/{sys.argv[1]}/status').read()).group(1))",
-    String(pid),
-  ], { stdout: "piped" });
-  return Number(decode(run.output.stdout).trim());
-}
-
-/**
- * `main.ts run` as the start task starts it (its V8 flags, the agent's permission set),
- * bench/beat_floor_full.ts (the same job, nothing more) and bench/beat_floor.ts (net/dev posted
- * raw), side by side in the namespace for IDLE_SECONDS, all beating once a second (the backend's
- * replies ask for 1 s): CPU of each whole process, warm-up left out.
- */
-async function wholeProcess(workDir: string, ns: Namespace): Promise<PeerResult["idle"]> {
-  const places: AgentPlaces = {
-    configDir: join(workDir, "idle-config"),
-    proc: ns.roots.proc,
-    sys: ns.roots.sys,
-    identityDir: join(workDir, "idle-identity"),
-  };
-  await writeIdentityFiles(places.identityDir);
-  await Deno.mkdir(places.configDir, { recursive: true });
-  const lifetime = IDLE_SECONDS + IDLE_WARMUP_SECONDS + 60;
-  const backend = await startBenchBackend(lifetime, { netns: ns.name, interval: 1 });
-  try {
-    const configPath = join(places.configDir, "sensor-agent.env");
-    await Deno.writeTextFile(
-      configPath,
-      `BACKEND_URL=${backend.url}\nSENSOR_ID=bench-idle\nSENSOR_TOKEN=bench-sensor-token-idle-0123456789\n`,
-    );
-    const spawn = (command: string[], env?: Record<string, string>) =>
-      new Deno.Command("ip", {
-        args: ns.argv(command),
-        env,
-        clearEnv: env !== undefined,
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-    const agent = spawn([
-      DENO,
-      "run",
-      "-q",
-      "--no-prompt",
-      ...await v8Flags(),
-      ...await agentFlags(places),
-      MAIN,
-      "run",
-      "--config",
-      configPath,
-    ], agentEnv(places));
-    const floorProgram = (script: string) =>
-      spawn([
-        DENO,
-        "run",
-        "-q",
-        "--allow-net=127.0.0.1",
-        `--allow-read=${ns.roots.proc}/net/dev,${ns.roots.sys}/class/net`,
-        join(PROJECT, "bench", script),
-        `${backend.url}/api/sensors/heartbeat`,
-        ns.roots.proc,
-        ns.roots.sys,
-      ]);
-    const floor = floorProgram("beat_floor_full.ts");
-    const bare = floorProgram("beat_floor.ts");
-    const children = [agent, floor, bare];
-    try {
-      await new Promise((done) => setTimeout(done, IDLE_WARMUP_SECONDS * 1000));
-      const before = await Promise.all(children.map((child) => processCpuMs(child.pid)));
-      await new Promise((done) => setTimeout(done, IDLE_SECONDS * 1000));
-      const after = await Promise.all(children.map((child) => processCpuMs(child.pid)));
-      const [agentCpuMs, floorCpuMs, bareCpuMs] = after.map((ms, i) => ms - before[i]);
-      return {
-        seconds: IDLE_SECONDS,
-        agentCpuMs,
-        floorCpuMs,
-        ratio: agentCpuMs / floorCpuMs,
-        agentPeakRssKiB: await peakRssKiB(agent.pid),
-        floorPeakRssKiB: await peakRssKiB(floor.pid),
-        bareCpuMs,
-        barePeakRssKiB: await peakRssKiB(bare.pid),
-      };
-    } finally {
-      for (const child of children) {
-        child.kill("SIGTERM");
-        await child.output().catch(() => {});
-      }
-    }
-  } finally {
-    await backend.close();
   }
 }

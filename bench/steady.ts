@@ -3,15 +3,9 @@
 // host sent over real HTTP to the bench backend (its own process, so the server's work is not on
 // this process's CPU clock). RSS and CPU are read after 100 beats and after 10,000.
 //
-// Run as a script, this module is the measured child: it runs under the agent's permission set
+// The measured child is bench/steady_child.ts: it runs under the agent's permission set
 // (bench/support.ts agentFlags), loads its config as the agent does, and prints one JSON line.
 import { join } from "node:path";
-import process from "node:process";
-import { backendFor } from "../lib/backend.ts";
-import { loadConfig } from "../lib/config.ts";
-import { runHeartbeats } from "../lib/heartbeat.ts";
-import { collectSnapshot } from "../lib/inventory.ts";
-import { setLogOptions } from "../lib/log.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";
 import { createBenchNamespace, NETNS_INTERFACES, netnsUnavailable } from "./netns.ts";
 import {
@@ -32,7 +26,7 @@ export const STEADY_INTERFACES = 64;
 export const STEADY_BEATS = 10_000;
 export const STEADY_FIRST_MARK = 100;
 /** Readings in between, to tell a warm-up that levels off from growth that goes on. */
-const STEADY_MIDDLE_MARKS = [1_000, 2_500, 5_000];
+export const STEADY_MIDDLE_MARKS = [1_000, 2_500, 5_000];
 /**
  * The child stops beating after this long even if it has not reached its count, and reports the
  * beats it made (the report says so): the whole bench must stay under 3 minutes on 2 cores.
@@ -131,7 +125,7 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
       "--no-prompt",
       ...await v8Flags(["--expose-gc"]),
       ...await agentFlags(places),
-      join(PROJECT, "bench", "steady.ts"),
+      join(PROJECT, "bench", "steady_child.ts"),
       configPath,
       String(beats),
       String(STEADY_BUDGET_SECONDS),
@@ -147,7 +141,7 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
     });
     if (!run.output.success) {
       throw new Error(
-        `steady.ts failed (exit ${run.output.code}${
+        `steady_child.ts failed (exit ${run.output.code}${
           run.output.signal ? `, killed by ${run.output.signal}` : ""
         }): ${decode(run.output.stderr).slice(0, 500)}`,
       );
@@ -189,87 +183,4 @@ async function measureFloor(
     throw new Error(`steady_floor.ts failed: ${decode(run.output.stderr).slice(0, 500)}`);
   }
   return JSON.parse(decode(run.output.stdout).trim().split("\n").at(-1)!);
-}
-
-/** CPU spent in the forced collections, taken out of the readings. */
-let gcCpuMs = 0;
-
-function reading(started: number): Reading {
-  // The child runs with --expose-gc for this call only; the GC's CPU falls outside the beats.
-  const cpuBefore = process.cpuUsage();
-  (globalThis as { gc?: () => void }).gc?.();
-  const gcCpu = process.cpuUsage(cpuBefore);
-  gcCpuMs += (gcCpu.user + gcCpu.system) / 1000;
-  const cpu = process.cpuUsage();
-  const memory = Deno.memoryUsage();
-  return {
-    rssBytes: memory.rss,
-    heapUsedBytes: memory.heapUsed,
-    heapTotalBytes: memory.heapTotal,
-    externalBytes: memory.external,
-    cpuMs: (cpu.user + cpu.system) / 1000 - gcCpuMs,
-    wallMs: performance.now() - started,
-  };
-}
-
-if (import.meta.main) {
-  const [configPath, beatsText, budgetText] = Deno.args;
-  const maxBeats = Number(beatsText);
-  const config = await loadConfig(configPath);
-  if (config.sensorToken === undefined) throw new Error("the steady config holds no SENSOR_TOKEN");
-  const backend = await backendFor(config);
-  const started = performance.now();
-  let waits = 0;
-  let failedBeats = 0;
-  const warnings: string[] = [];
-  setLogOptions({ level: "warn", write: (line) => warnings.push(line) });
-  let atFirstMark: Reading | undefined;
-  const between: SteadyResult["between"] = [];
-  const stop = new AbortController();
-  const budget = setTimeout(() => stop.abort(), Number(budgetText) * 1000);
-  await runHeartbeats({
-    backend,
-    sensorToken: config.sensorToken,
-    sensorLabel: config.sensorId,
-    intervalSeconds: 30,
-    snapshot: async (signal) => {
-      const snapshot = await collectSnapshot(config, signal);
-      if (snapshot.interfaces.length !== STEADY_INTERFACES) {
-        throw new Error(`the snapshot holds ${snapshot.interfaces.length} interfaces`);
-      }
-      return snapshot;
-    },
-    signal: stop.signal,
-    // The loop calls wait once per beat but the last, after judging the reply. A success waits
-    // interval x [0.9, 1.1] >= 27 s; a failure's backoff is drawn from [0, 60 s], mostly shorter.
-    wait: (delayMs) => {
-      waits++;
-      if (delayMs < 27_000) failedBeats++;
-      if (waits === STEADY_FIRST_MARK) atFirstMark = reading(started);
-      if (STEADY_MIDDLE_MARKS.includes(waits) && waits < maxBeats) {
-        between.push({ beat: waits, reading: reading(started) });
-      }
-      return Promise.resolve();
-    },
-    maxBeats,
-  });
-  clearTimeout(budget);
-  // Every beat but the last is followed by a wait; a beat cut short by the budget counts too.
-  const beats = stop.signal.aborted ? waits : waits + 1;
-  const atEnd = reading(started);
-  const measured = beats - STEADY_FIRST_MARK;
-  const result: SteadyResult = {
-    interfaces: STEADY_INTERFACES,
-    requestedBeats: maxBeats,
-    beats,
-    atFirstMark: atFirstMark!,
-    between,
-    atEnd,
-    failedBeats,
-    warnings,
-    rssGrowth: (atEnd.rssBytes - atFirstMark!.rssBytes) / atFirstMark!.rssBytes,
-    cpuMsPerBeat: (atEnd.cpuMs - atFirstMark!.cpuMs) / measured,
-    wallMsPerBeat: (atEnd.wallMs - atFirstMark!.wallMs) / measured,
-  };
-  console.log(JSON.stringify(result));
 }

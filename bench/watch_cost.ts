@@ -1,7 +1,8 @@
-// bench/watch_cost.ts: the agent's interface read alone (InterfaceWatcher.read, lib/watcher.ts),
-// timed in its process after a warm-up, for the table beside node_exporter and the Python floors.
-// Usage: watch_cost.ts <proc> <sys> <repetitions>; prints {"interfaces": n, "samplesMs": [...]}.
-import { InterfaceWatcher } from "../lib/watcher.ts";
+// bench/watch_cost.ts: the agent's interface read alone (InterfaceWatcher.read,
+// lib/host/watcher.ts), timed in its process after a warm-up, for the table beside node_exporter
+// and the Python floors. Usage: watch_cost.ts <proc> <sys> <repetitions>; prints {"interfaces": n,
+// "samplesMs": [...]}.
+import { InterfaceWatcher } from "../lib/host/mod.ts";
 
 const [proc, sys, repetitionsText] = Deno.args;
 using watcher = new InterfaceWatcher({ proc, sys });

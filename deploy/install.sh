@@ -123,7 +123,8 @@ check_env_value() {
   fi
 }
 
-# Mirrors what the agent accepts for BACKEND_URL (lib/config.ts), so a typo fails here, not later.
+# Mirrors what the agent accepts for BACKEND_URL (lib/config/values.ts), so a typo fails here, not
+# later.
 check_backend_url() {
   local url=$1 rest host
   local advice="pass --backend-url like https://backend.example:5009"
@@ -164,9 +165,9 @@ fingerprint() {
 
 readonly ASSIGNMENT_RE='^(export[[:blank:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:blank:]]*='
 
-# parse_env_line TEXT: reads one line as lib/envfile.ts does. Returns 0 for an active line, with
-# $line_key, $line_value and $line_export set; 1 for a blank line or a comment; 2 for a line outside
-# the grammar. Builtins only: a line may hold a token.
+# parse_env_line TEXT: reads one line as lib/config/envfile.ts does. Returns 0 for an active line,
+# with $line_key, $line_value and $line_export set; 1 for a blank line or a comment; 2 for a line
+# outside the grammar. Builtins only: a line may hold a token.
 line_key='' line_value='' line_export=''
 parse_env_line() {
   local body=$1 raw c i
@@ -245,7 +246,7 @@ scan_conf() {
   done <"$CONF"
 }
 
-# The agent treats an empty value as unset (lib/config.ts mergeSettings).
+# The agent treats an empty value as unset (lib/config/settings.ts mergeSettings).
 conf_has() { [[ -n ${file_values[$1]-} ]]; }
 
 # rewrite_conf: the text of $CONF with each key of `wanted` set, every other line kept byte for byte.
@@ -416,10 +417,10 @@ ensure_user() {
   say "created system user $AGENT_USER"
 }
 
-# Writes the config under the agent's own lock (lib/persist.ts: `<config>.lock`), so an agent that
-# is enrolling right now cannot lose its SENSOR_TOKEN to this rewrite, nor this rewrite to it. While
-# root works in the directory it belongs to root: the agent's user owns it otherwise, and could
-# swap an entry for a link to a file root would then chown or overwrite.
+# Writes the config under the agent's own lock (lib/store/configlock.ts: `<config>.lock`), so an
+# agent that is enrolling right now cannot lose its SENSOR_TOKEN to this rewrite, nor this rewrite
+# to it. While root works in the directory it belongs to root: the agent's user owns it otherwise,
+# and could swap an entry for a link to a file root would then chown or overwrite.
 write_conf() {
   local lock_fd=''
   if [[ ! -d $CONF_DIR ]]; then mkdir -m 0700 -- "$CONF_DIR"; fi

@@ -1,5 +1,5 @@
 // lib/sha256.ts: SHA-256 (FIPS 180-4) in plain TypeScript, synchronous, for token fingerprints only
-// (a label in logs; the Idempotency-Key's HMAC is WebCrypto's, lib/enrollment.ts).
+// (a label in logs; the Idempotency-Key's HMAC is WebCrypto's, lib/backend/enrollment.ts).
 // Why not node:crypto: loading it costs Deno ~40 ms at start, a third of the enrollment's budget.
 // Why not crypto.subtle: it is asynchronous, and a token's fingerprint is needed inside log
 // formatting, which is synchronous. The inputs are a few hundred bytes; speed does not matter.

@@ -3,7 +3,7 @@
 // names it in X-Forwarded-For. That header is believed only on a connection from an address in
 // TRUSTED_PROXIES: from anyone else it is the client's own claim, and a client choosing its address
 // could dodge every per-address limit or pin one on someone else. Pure.
-import { isIpAddress } from "../lib/values.ts";
+import { isIpAddress } from "../lib/config/mod.ts";
 
 /** The request's client, and whether a trusted proxy failed to say who it was. */
 export interface Client {

@@ -2,7 +2,7 @@
 // One-time consumption rests on the store's atomic check; a request that loses the race, or retries
 // after a lost reply, gets the winner's credential back only with the same Idempotency-Key within
 // the replay window.
-import type { EnrollmentPayload } from "../lib/enrollment.ts";
+import type { EnrollmentPayload } from "../lib/backend/mod.ts";
 import {
   type Consumption,
   type InstallTokenRecord,

@@ -2,7 +2,7 @@
 // a write that enrollment and heartbeats share: a sensor with its interface slices, the counter
 // sample of a beat, and a commit that turns the store's size refusal into a 413. Types and pure
 // helpers, but for `commit`.
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { packInterfaces } from "./interfaces.ts";
 import type { Sealed } from "./tokens.ts";
 

@@ -6,7 +6,7 @@
 // through escapeForDisplay.
 import { isLogged, log } from "../lib/log.ts";
 import { fingerprint } from "../lib/secrets.ts";
-import type { HeartbeatBody } from "../lib/heartbeat.ts";
+import type { HeartbeatBody } from "../lib/backend/mod.ts";
 import { isConsolePath, serveConsole } from "./console/mod.ts";
 import { Coalescer, TooManyWaiting } from "./coalesce.ts";
 import { escapeForDisplay } from "./display.ts";

@@ -175,7 +175,7 @@ function publicUrl(text: string | undefined): string | undefined {
   if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
     throw new SettingsError("PUBLIC_URL must be an http:// or https:// URL without credentials");
   }
-  // The agent refuses a BACKEND_URL with a query or fragment (lib/config.ts), and install.sh one
+  // The agent refuses a BACKEND_URL with a query or fragment (lib/config/values.ts), and install.sh one
   // with a single quote (its env file cannot hold it): the install command would fail on the host.
   if (/[?#']/.test(url.href)) {
     throw new SettingsError(

@@ -12,7 +12,7 @@
 // The records' types and the pieces of a write are in records.ts; the heartbeat's path, which
 // keeps what it reads in memory, in beats.ts.
 import { join } from "node:path";
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { Beats } from "./beats.ts";
 import { unpackInterfaces } from "./interfaces.ts";
 import {

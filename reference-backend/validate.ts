@@ -2,10 +2,9 @@
 // Pure: each function takes parsed JSON and returns the typed value or the reason it is refused,
 // naming the field. Strict on purpose: a field the contract does not name is refused, so an agent
 // that drifts from the contract shows up in tests instead of in production data.
-import { isIpAddress } from "../lib/config.ts";
-import type { EnrollmentPayload } from "../lib/enrollment.ts";
-import type { HeartbeatBody } from "../lib/heartbeat.ts";
-import type { NetworkInterface } from "../lib/interfaces.ts";
+import { isIpAddress } from "../lib/config/mod.ts";
+import type { EnrollmentPayload, HeartbeatBody } from "../lib/backend/mod.ts";
+import type { NetworkInterface } from "../lib/host/mod.ts";
 import { escapeForDisplay } from "./display.ts";
 
 /** A value that passed, or the reason it did not (sent back with a 400). */

@@ -4,19 +4,18 @@
 // everything and removes what it made. Tokens are only ever shown as fingerprints.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseEnvFile } from "../lib/envfile.ts";
+import { parseEnvFile } from "../lib/config/mod.ts";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { backendPermissionFlags, launchBackend } from "../reference-backend/launch.ts";
 import { randomToken } from "../reference-backend/tokens.ts";
-import { relayLines } from "./child.ts";
+import { type RelayedChild, startRelayed } from "./child.ts";
+import { agentFlags, type PermissionSet, SHIPPED_CONFIG_DIR } from "./grants.ts";
 
 const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** By name, so that the task's `--allow-run=deno` covers it (Deno.execPath() may be a symlink's target). */
 const DENO = "deno";
 const HEARTBEAT_INTERVAL_SECONDS = 1;
 const BEATS = 3;
-/** The directory the shipped permission set grants for the env file. */
-const SHIPPED_CONFIG_DIR = "/etc/ravenxcope";
 
 const started = performance.now();
 const interrupted = new AbortController();
@@ -55,34 +54,6 @@ async function showEnvFile(path: string): Promise<string> {
     if (line.key?.endsWith("_TOKEN")) registerSecret(line.value);
   }
   return redact(text).trimEnd().split("\n").map((line) => `     ${line}`).join("\n");
-}
-
-interface PermissionSet {
-  read?: string[] | boolean;
-  write?: string[] | boolean;
-  env?: string[] | boolean;
-  sys?: string[] | boolean;
-  net?: string[] | boolean | { allow?: string[] | boolean; deny?: string[] };
-}
-
-/**
- * deno.json's `agent` set as flags, with `configDir` in place of /etc/ravenxcope and the network
- * narrowed to loopback (the demo's backend is there, and nothing else may be reached).
- */
-function agentFlags(set: PermissionSet, configDir: string): string[] {
-  const flag = (name: string, value: string[] | boolean | undefined) => {
-    if (value === undefined || value === false) return [];
-    if (value === true) return [`--allow-${name}`];
-    const paths = value.map((path) => path === SHIPPED_CONFIG_DIR ? configDir : path);
-    return [`--allow-${name}=${paths.join(",")}`];
-  };
-  return [
-    ...flag("read", set.read),
-    ...flag("write", set.write),
-    ...flag("env", set.env),
-    ...flag("sys", set.sys),
-    "--allow-net=127.0.0.1",
-  ];
 }
 
 async function demo(dir: string, children: { stop(): Promise<unknown> }[]): Promise<void> {
@@ -216,40 +187,17 @@ async function holdForConsole(url: string): Promise<void> {
 }
 
 /** The agent as a subprocess: its log lines are relayed as they come. */
-function startAgent(flags: string[], config: string) {
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-q",
-      "--no-prompt",
-      ...flags,
-      join(PROJECT, "main.ts"),
-      "run",
-      "--config",
-      config,
-    ],
-    cwd: PROJECT,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", LOG_LEVEL: "debug" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reading = relayLines(child.stderr, relay("agent"));
-  let code: number | undefined;
-  const exited = Promise.all([child.status, reading]).then(([status]) => code = status.code);
-  let stopping: Promise<number> | undefined;
-  return {
-    pid: child.pid,
-    exitCode: () => code,
-    stop(): Promise<number> {
-      if (stopping === undefined) {
-        if (code === undefined) child.kill("SIGTERM");
-        stopping = exited;
-      }
-      return stopping;
+function startAgent(flags: string[], config: string): RelayedChild {
+  const main = join(PROJECT, "main.ts");
+  return startRelayed(
+    DENO,
+    ["run", "-q", "--no-prompt", ...flags, main, "run", "--config", config],
+    {
+      cwd: PROJECT,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", LOG_LEVEL: "debug" },
+      show: relay("agent"),
     },
-  };
+  );
 }
 
 async function main(): Promise<number> {

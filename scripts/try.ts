@@ -19,15 +19,14 @@ import { parseArgs } from "node:util";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { launchBackend } from "../reference-backend/launch.ts";
 import { randomToken } from "../reference-backend/tokens.ts";
-import { KEPT_VARIABLES, relayLines } from "./child.ts";
+import { KEPT_VARIABLES, type RelayedChild, startRelayed } from "./child.ts";
+import { IDENTITY, MOUNT_SCRIPT, namespaceUnavailable } from "./try_mounts.ts";
 
 const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** The scratch directory; deno.json's `try` set grants paths below it. */
 const SCRATCH = join(PROJECT, ".try");
 /** By name, so that the task's `--allow-run=deno` covers it. */
 const DENO = "deno";
-/** The host identity files a deployment mounts at /host-<name>, here at .try/host-<name>. */
-const IDENTITY = ["hostname", "os-release", "machine-id"];
 
 const USAGE = `Usage: deno task try [--beats N] [--interval SECONDS]
 
@@ -69,65 +68,19 @@ function environment(extra: Record<string, string>): Record<string, string> {
   return { ...env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...extra };
 }
 
-/**
- * The shell script run inside `unshare -rm`: bind-mounts the machine's procfs, sysfs and identity
- * files into the scratch directory ($1), then becomes the rest of its arguments. The mounts exist
- * only in that namespace and vanish with it.
- */
-const MOUNT_SCRIPT = `set -e
-scratch=$1; shift
-mount --rbind /proc "$scratch/proc"
-mount --rbind /sys "$scratch/sys"
-for name in ${IDENTITY.join(" ")}; do
-  if [ -f "/etc/$name" ]; then : > "$scratch/host-$name"; mount --bind "/etc/$name" "$scratch/host-$name"; fi
-done
-exec "$@"`;
-
-/** Why the mount namespace cannot be made here, or undefined when it can. */
-async function namespaceUnavailable(): Promise<string | undefined> {
-  try {
-    const probe = await new Deno.Command("unshare", {
-      args: ["-rm", "sh", "-c", MOUNT_SCRIPT, "sh", SCRATCH, "true"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (probe.success) return undefined;
-    const reason = new TextDecoder().decode(probe.stderr).trim().split("\n")[0];
-    return `unshare -rm cannot bind-mount /proc and /sys here (${reason})`;
-  } catch (error) {
-    return `unshare is not available (${error instanceof Error ? error.message : error})`;
-  } finally {
-    for (const name of IDENTITY) await Deno.remove(join(SCRATCH, `host-${name}`)).catch(() => {});
-  }
-}
-
 /** Starts the agent, in the mount namespace when `namespaced`; its log lines are relayed. */
-function startAgent(config: string, namespaced: boolean) {
+function startAgent(config: string, namespaced: boolean): RelayedChild {
   const deno = [DENO, "run", "-q", "--no-prompt", "-P=try", join(PROJECT, "main.ts")];
   const args = [...deno, "run", "--config", config];
+  // In the namespace, sh exec's deno: SIGTERM to the child's pid reaches the agent.
   const [program, ...rest] = namespaced
     ? ["unshare", "-rm", "sh", "-c", MOUNT_SCRIPT, "sh", SCRATCH, ...args]
     : args;
-  const child = new Deno.Command(program, {
-    args: rest,
+  return startRelayed(program, rest, {
     cwd: PROJECT,
     env: environment({ LOG_LEVEL: "info" }),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reading = relayLines(child.stderr, relay("agent  "));
-  let code: number | undefined;
-  const exited = Promise.all([child.status, reading]).then(([status]) => code = status.code);
-  return {
-    exitCode: () => code,
-    async stop(): Promise<number> {
-      if (code === undefined) child.kill("SIGTERM"); // the namespace's sh exec'd deno: same pid
-      return await exited;
-    },
-  };
+    show: relay("agent  "),
+  });
 }
 
 /** Prints a sensor's interfaces as the backend last received them. */
@@ -189,7 +142,7 @@ async function tryOut(beats: number, interval: number, stack: AsyncDisposableSta
   say(`env file ${config} (the install token in it shown as its fingerprint):`);
   for (const line of lines) say(`    ${line}`);
 
-  const unavailable = await namespaceUnavailable();
+  const unavailable = await namespaceUnavailable(SCRATCH);
   if (unavailable !== undefined) {
     say(`${unavailable}: running without .try/proc and .try/sys, so no flags or counters.`);
   } else {

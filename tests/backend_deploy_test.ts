@@ -207,7 +207,7 @@ Deno.test("backend deploy: install.md's private-CA commands make a certificate t
     onListen: () => {},
   }, () => new Response("trusted"));
   try {
-    // The agent's TLS: the runtime's fetch with the CA added (lib/http.ts, clientTrusting).
+    // The agent's TLS: the runtime's fetch with the CA added (lib/backend/http.ts, clientTrusting).
     using client = Deno.createHttpClient({ caCerts: [await read("ca.pem")] });
     const response = await fetch(`https://localhost:${server.addr.port}/`, { client });
     assert.equal(await response.text(), "trusted");

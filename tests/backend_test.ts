@@ -3,7 +3,7 @@
 // process at the end.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/envfile.ts";
+import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/config/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
 import { loadDownloads } from "../reference-backend/downloads.ts";
 import { replayRefusal } from "../reference-backend/enrollment.ts";

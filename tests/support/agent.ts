@@ -2,7 +2,7 @@
 // way it ships, and keeps every token a test used so output can be scanned for leaks.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONFIG_KEYS } from "../../lib/config.ts";
+import { CONFIG_KEYS } from "../../lib/config/mod.ts";
 import { keptEnv } from "./env.ts";
 
 export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));

@@ -106,7 +106,7 @@ function flagsText(iface: FakeInterface): string {
 /**
  * What a permission set grants to read a host tree's roots: the files under them, as the shipped
  * set grants /host/proc's and /host/sys's. A root inside a directory granted whole is refused
- * (lib/hostroots.ts), so a test grants these, never the tree's directory.
+ * (lib/config/hostroots.ts), so a test grants these, never the tree's directory.
  */
 export function rootReads(roots: { proc: string; sys: string }): string[] {
   return [

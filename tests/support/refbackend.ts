@@ -1,7 +1,7 @@
 // tests/support/refbackend.ts: the reference backend (reference-backend/) as a subprocess on a free
 // loopback port with a temporary store, and the requests tests make to it. Every token it hands
 // out is added to the tokens no agent output may contain.
-import { idempotencyKey } from "../../lib/enrollment.ts";
+import { idempotencyKey } from "../../lib/backend/mod.ts";
 import { launchBackend, type LaunchOptions } from "../../reference-backend/launch.ts";
 import type { AgentBinary } from "../../reference-backend/settings.ts";
 import { usedTokens } from "./agent.ts";

@@ -8,7 +8,8 @@
 // machine are masked as well. `await using` kills the container and removes its cgroup.
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
-import { topLevelLinks } from "./sandbox.ts";
+import { ownCgroup, removeCgroup } from "./cgroup.ts";
+import { topLevelLinks } from "./sandbox_fs.ts";
 import { type TempDir, tempDir } from "./tempdir.ts";
 
 const SYSTEMD = "/lib/systemd/systemd";
@@ -44,26 +45,6 @@ export interface SystemdContainer extends AsyncDisposable {
   readonly inside: string[];
   /** The host path of a file the units write under /run/test (StandardOutput=file:/run/test/x). */
   output(name: string): Promise<string>;
-}
-
-/**
- * This process's own cgroup v2 directory, where the container's subtree is made: the unified tree
- * at /sys/fs/cgroup, or at /sys/fs/cgroup/unified in the hybrid layout.
- */
-async function ownCgroup(): Promise<string | undefined> {
-  const line = (await Deno.readTextFile("/proc/self/cgroup")).split("\n")
-    .find((l) => l.startsWith("0::"));
-  if (line === undefined) return undefined;
-  for (const root of ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]) {
-    const dir = join(root, line.slice(3));
-    try {
-      await Deno.stat(join(dir, "cgroup.procs"));
-      if ((await Deno.stat(join(root, "cgroup.controllers"))).isFile) return dir;
-    } catch {
-      // not this layout
-    }
-  }
-  return undefined;
 }
 
 /** Why the container cannot run here, or undefined when it can. */
@@ -262,31 +243,4 @@ export async function startSystemdContainer(options: ContainerOptions): Promise<
 function ancestors(path: string): string[] {
   const parts = path.split("/").filter((part) => part !== "");
   return parts.slice(0, -1).map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
-}
-
-/** Removes a cgroup and everything systemd made below it, deepest first, once it is empty. */
-async function removeCgroup(path: string): Promise<void> {
-  const dirs: string[] = [];
-  const walk = async (at: string) => {
-    dirs.push(at);
-    for await (const entry of Deno.readDir(at)) {
-      if (entry.isDirectory) await walk(join(at, entry.name));
-    }
-  };
-  try {
-    await walk(path);
-  } catch {
-    return; // never made
-  }
-  for (const at of dirs.reverse()) {
-    await waitFor(`${at} to empty`, 5_000, async () => {
-      try {
-        await Deno.remove(at);
-        return true;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return true;
-        return undefined;
-      }
-    }).catch(() => {});
-  }
 }

@@ -1,0 +1,38 @@
+// bench/report/text.ts: what every section of BENCHMARKS.md shares: the targets, the verdict on a
+// figure, number formats and Markdown tables. Pure.
+import { fixed } from "../support.ts";
+
+export { fixed };
+
+/** The targets of the issues behind the bench, by figure. */
+export const TARGETS = {
+  enrollRatio: 3.0,
+  rssGrowth: 0.10,
+  cpuMsPerBeat: 1.0,
+  wholeProcessRatio: 1.3,
+  inventoryGrowth: 20,
+  inventoryFloorRatio: 2.0,
+  fleetPeakRatio: 2.0,
+  backendFloorRatio: 0.8,
+} as const;
+
+/** `met` when value <= target (or < for strict), else how far over, in percent. */
+export function verdict(value: number, target: number, strict = false): string {
+  const met = strict ? value < target : value <= target;
+  return met ? "met" : `**missed** by ${fixed((value / target - 1) * 100, 0)} %`;
+}
+
+/** Bytes as MiB, one decimal. */
+export const mb = (bytes: number) => fixed(bytes / 1024 / 1024, 1);
+/** Milliseconds, one decimal unless `digits` says otherwise. */
+export const ms = (value: number, digits = 1) => fixed(value, digits);
+
+/** A Markdown table; columns after the first are numbers, right-aligned, unless `textOnly`. */
+export function table(header: string[], rows: (string | number)[][], textOnly = false): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(header),
+    line(header.map((_, i) => (i === 0 || textOnly ? "---" : "---:"))),
+    ...rows.map(line),
+  ].join("\n");
+}

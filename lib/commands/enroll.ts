@@ -1,0 +1,190 @@
+// lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
+// config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
+// exit code of docs/configuration.md, Exit codes.
+import { type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
+import {
+  type Backend,
+  backendFor,
+  DEFAULT_INTERVAL_SECONDS,
+  type Enrollment,
+  enrollmentPayload,
+  requestEnrollment,
+  TransportError,
+} from "../backend/mod.ts";
+import { AgentError, describe, ExitCode } from "../errors.ts";
+import { collectSnapshot, readMachineId } from "../host/mod.ts";
+import { log, warnOnce } from "../log.ts";
+import { checkWritable, lockConfigUnlessStopped } from "../store/mod.ts";
+import { fingerprint, registerSecret } from "../secrets.ts";
+import type { CommandContext } from "./context.ts";
+
+/** An agent ready to report: its configuration, its sensor token and the interval to start with. */
+export interface Enrolled {
+  readonly config: Config;
+  readonly sensorToken: string;
+  readonly intervalSeconds: number;
+}
+
+/**
+ * Makes sure the sensor is enrolled and returns its token, or undefined when a signal stopped the
+ * enrollment. Holds the config lock from reading the config to persisting, so a second agent waits,
+ * re-reads, finds SENSOR_TOKEN and skips (docs/configuration.md). `mode` decides what a failed
+ * write means: `enroll` checks before spending the token (73); `run` warns and keeps the token in
+ * memory.
+ */
+export async function ensureEnrolled(
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+  force = false,
+): Promise<Enrolled | undefined> {
+  // Every check that needs no backend runs before the lock, a directory or a temporary file is
+  // made, so that a configuration error leaves the machine as it was.
+  const unlocked = ctx.config;
+  if (unlocked.sensorToken !== undefined && !force) {
+    return alreadyEnrolled(unlocked, unlocked.sensorToken);
+  }
+  checkReadyToEnroll(unlocked);
+  const backend = await backendFor(unlocked); // BACKEND_URL and BACKEND_CA_FILE: 78s too
+  try {
+    // (enroll's check of where its config really lies ran first of all, in main.ts: its 73 comes
+    // before any 78.)
+    return await enrollUnderLock(ctx, mode, force, backend);
+  } finally {
+    backend.client?.close();
+  }
+}
+
+async function enrollUnderLock(
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+  force: boolean,
+  backend: Backend,
+): Promise<Enrolled | undefined> {
+  const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
+  if (lock === undefined) {
+    log.info("stopped by a signal while waiting for the config lock; nothing was sent");
+    return undefined;
+  }
+  try {
+    if (!lock.held) {
+      log.warn("cannot lock the config; going on without the lock", {
+        path: `${ctx.configPath}.lock`,
+        reason: lock.reason,
+      });
+    }
+    const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
+    if (config.sensorToken !== undefined && !force) {
+      return alreadyEnrolled(config, config.sensorToken);
+    }
+    const enrollment = await enroll(config, backend, ctx, mode);
+    if (enrollment === undefined) return undefined;
+    await save(ctx.configPath, enrollment.sensorToken, mode);
+    return {
+      config,
+      sensorToken: enrollment.sensorToken,
+      intervalSeconds: enrollment.heartbeatIntervalSeconds,
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+function alreadyEnrolled(config: Config, sensorToken: string): Enrolled {
+  log.info("already enrolled; enrollment skipped", { token: fingerprint(sensorToken) });
+  return { config, sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+}
+
+/** The 78s of an enrollment about to spend its install token: no token, or a file unsafe to rewrite. */
+function checkReadyToEnroll(config: Config): asserts config is Config & { installToken: string } {
+  if (config.installToken === undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `not enrolled and no install token: INSTALL_TOKEN is missing from the environment and ${config.configPath}`,
+      "Obtain an install token (the backend's admin API or console mints them) and set INSTALL_TOKEN or INSTALL_TOKEN_FILE",
+    );
+  }
+  if (config.rewriteHazard !== undefined) {
+    throw new AgentError(
+      ExitCode.config,
+      `${config.rewriteHazard}; the sensor token is not requested, so the install token is not spent`,
+      "Fix that line (plain KEY=value lines with LF endings are read alike by every consumer), then start again",
+    );
+  }
+}
+
+async function enroll(
+  config: Config,
+  backend: Backend,
+  ctx: CommandContext,
+  mode: "run" | "enroll",
+): Promise<Enrollment | undefined> {
+  checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
+  if (mode === "enroll") await checkWritable(config.configPath);
+  const [snapshot, machineId] = await Promise.all([
+    collectSnapshot(config),
+    readMachineId(config.machineIdFile),
+  ]);
+  if (snapshot.degraded) warnOnce(snapshot.degraded);
+  const payload = enrollmentPayload(
+    config.installToken,
+    snapshot.facts,
+    snapshot.sensorIp,
+    config.sensorPort,
+    snapshot.interfaces,
+  );
+  log.info("enrolling", {
+    backend: backend.url.href,
+    installToken: fingerprint(config.installToken),
+    hostname: snapshot.facts.hostname,
+    sensorIp: snapshot.sensorIp ?? null,
+    interfaces: snapshot.interfaces.length,
+  });
+  try {
+    const enrollment = await requestEnrollment(backend, payload, machineId, ctx.signal);
+    registerSecret(enrollment.sensorToken);
+    if (enrollment.intervalWarning) log.warn(enrollment.intervalWarning);
+    log.info("enrolled", {
+      sensorId: enrollment.sensorId ?? null,
+      backendUrl: enrollment.backendUrl ?? null,
+      heartbeatIntervalSeconds: enrollment.heartbeatIntervalSeconds,
+      token: fingerprint(enrollment.sensorToken),
+    });
+    return enrollment;
+  } catch (error) {
+    if (error instanceof TransportError && error.kind === "aborted") {
+      log.info("stopped by a signal before enrollment completed; nothing was saved");
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+async function save(
+  configPath: string,
+  sensorToken: string,
+  mode: "run" | "enroll",
+): Promise<void> {
+  try {
+    await saveSensorToken(configPath, sensorToken);
+    log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
+  } catch (error) {
+    if (mode === "enroll") {
+      throw new AgentError(
+        ExitCode.cantCreate,
+        `enrolled, but the sensor token could not be saved: ${describe(error)}`,
+        "The install token is spent: free the disk or fix the permissions, obtain a new install token, and run enroll again",
+      );
+    }
+    // The description's rule: a failed write must not take the sensor offline.
+    log.warn("the sensor token could not be saved; going on with it in memory", {
+      path: configPath,
+      reason: describe(error),
+    });
+  }
+}
+
+/** `enroll`: enrolls if needed (or again with `force`), persists, returns 0. */
+export async function enrollCommand(ctx: CommandContext, force: boolean): Promise<ExitCode> {
+  await ensureEnrolled(ctx, "enroll", force);
+  return ExitCode.ok;
+}
