@@ -4,14 +4,17 @@
 // loopback, real bash, curl and sha256sum; the pure modules in process at the end.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Coalescer, TooManyWaiting } from "../reference-backend/coalesce.ts";
-import { escapeForDisplay } from "../reference-backend/display.ts";
-import { PROJECT_ROOT } from "../reference-backend/downloads.ts";
-import { installCommand } from "../reference-backend/install.ts";
+import { Coalescer, TooManyWaiting } from "../reference-backend/store/mod.ts";
+import { escapeForDisplay } from "../reference-backend/api/display.ts";
+import { installCommand, PROJECT_ROOT } from "../reference-backend/install/mod.ts";
 import { launchBackend } from "../reference-backend/launch.ts";
-import { clientOf, parseTrustedProxies } from "../reference-backend/client.ts";
-import { FailureLimiter, GuessBackoff } from "../reference-backend/ratelimit.ts";
-import { isPlainPath } from "../reference-backend/target.ts";
+import {
+  clientOf,
+  FailureLimiter,
+  GuessBackoff,
+  isPlainPath,
+  parseTrustedProxies,
+} from "../reference-backend/http/mod.ts";
 import {
   heartbeatBody,
   type RefBackend,

@@ -5,22 +5,31 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { envValues, parseEnvFile, SENSOR_TOKEN_PATTERN } from "../lib/config/mod.ts";
 import { setLogOptions } from "../lib/log.ts";
-import { loadDownloads } from "../reference-backend/downloads.ts";
-import { replayRefusal } from "../reference-backend/enrollment.ts";
-import { installCommand } from "../reference-backend/install.ts";
-import { packInterfaces, unpackInterfaces } from "../reference-backend/interfaces.ts";
-import { backendPermissionFlags } from "../reference-backend/launch.ts";
-import { type AgentBinary, readSettings, SettingsError } from "../reference-backend/settings.ts";
-import { createHandler, ONLINE_INTERVALS } from "../reference-backend/server.ts";
-import type { Store } from "../reference-backend/store.ts";
-import { REPLAY_WINDOW_MS } from "../reference-backend/store.ts";
-import { digest, randomToken, seal, unseal } from "../reference-backend/tokens.ts";
+import { replayRefusal } from "../reference-backend/api/enrollment.ts";
+import { createHandler } from "../reference-backend/api/mod.ts";
 import {
   checkEnrollment,
   checkHeartbeat,
   checkIdempotencyKey,
   checkMintRequest,
-} from "../reference-backend/validate.ts";
+} from "../reference-backend/api/validate.ts";
+import {
+  type AgentBinary,
+  installCommand,
+  loadDownloads,
+} from "../reference-backend/install/mod.ts";
+import { backendPermissionFlags } from "../reference-backend/launch.ts";
+import { readSettings, SettingsError } from "../reference-backend/settings.ts";
+import { packInterfaces, unpackInterfaces } from "../reference-backend/store/interfaces.ts";
+import {
+  digest,
+  ONLINE_INTERVALS,
+  randomToken,
+  REPLAY_WINDOW_MS,
+  seal,
+  type Store,
+  unseal,
+} from "../reference-backend/store/mod.ts";
 import { assertNoTokens, PROJECT } from "./support/agent.ts";
 import {
   heartbeatBody,

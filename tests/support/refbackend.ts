@@ -3,7 +3,7 @@
 // out is added to the tokens no agent output may contain.
 import { idempotencyKey } from "../../lib/backend/mod.ts";
 import { launchBackend, type LaunchOptions } from "../../reference-backend/launch.ts";
-import type { AgentBinary } from "../../reference-backend/settings.ts";
+import type { AgentBinary } from "../../reference-backend/install/mod.ts";
 import { usedTokens } from "./agent.ts";
 import { tempDir } from "./tempdir.ts";
 import { SEED_PAYLOAD } from "./seed.ts";

@@ -1,6 +1,6 @@
-// reference-backend/beats.ts: the heartbeat's path through the store, the backend's hottest. A beat
-// used to read five records (the token's index and the sensor to judge the token, then both again
-// and the counters) before its one atomic write of three; the reads cost more than the write.
+// reference-backend/store/beats.ts: the heartbeat's path through the store, the backend's hottest.
+// A beat used to read five records (the token's index and the sensor to judge the token, then both
+// again and the counters) before its one atomic write of three; the reads cost more than the write.
 // Here the record a sensor's last beat read or wrote is kept in memory, versionstamp included, and
 // the next beat writes with a `check` on exactly that version. So the cache is never trusted
 // blindly: if anything changed the record meanwhile (a revocation, another backend on a hosted

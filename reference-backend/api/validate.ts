@@ -1,10 +1,12 @@
-// reference-backend/validate.ts: what the backend accepts, field by field (docs/protocol.md).
+// reference-backend/api/validate.ts: what the backend accepts, field by field (docs/protocol.md).
 // Pure: each function takes parsed JSON and returns the typed value or the reason it is refused,
-// naming the field. Strict on purpose: a field the contract does not name is refused, so an agent
-// that drifts from the contract shows up in tests instead of in production data.
-import { isIpAddress } from "../lib/config/mod.ts";
-import type { EnrollmentPayload, HeartbeatBody } from "../lib/backend/mod.ts";
-import type { NetworkInterface } from "../lib/host/mod.ts";
+// naming the field; `valid` turns a refusal into the route's 400. Strict on purpose: a field the
+// contract does not name is refused, so an agent that drifts from the contract shows up in tests
+// instead of in production data.
+import { isIpAddress } from "../../lib/config/mod.ts";
+import type { EnrollmentPayload, HeartbeatBody } from "../../lib/backend/mod.ts";
+import type { NetworkInterface } from "../../lib/host/mod.ts";
+import { HttpError } from "../http/mod.ts";
 import { escapeForDisplay } from "./display.ts";
 
 /** A value that passed, or the reason it did not (sent back with a 400). */
@@ -12,6 +14,12 @@ export type Checked<T> = { readonly ok: true; readonly value: T } | {
   readonly ok: false;
   readonly reason: string;
 };
+
+/** The checked value, or HttpError 400 with the reason (it names a field, never a value). */
+export function valid<T>(result: Checked<T>): T {
+  if (!result.ok) throw new HttpError(400, result.reason);
+  return result.value;
+}
 
 /** What an admin may ask for when minting an install token. */
 export interface MintRequest {

@@ -1,10 +1,10 @@
-// reference-backend/serve.ts: Deno.serve on 127.0.0.1, kept serving. The runtime's HTTP server
+// reference-backend/http/serve.ts: Deno.serve on 127.0.0.1, kept serving. The runtime's HTTP server
 // parses requests; what it lacks for the open internet (header and body deadlines, connection and
 // rate limits, TLS) is the reverse proxy's job (deploy/backend/). One gap stays ours: when accept
 // fails (EMFILE at the open-file limit), Deno.serve stops accepting for good and rejects
 // `finished`, and with nobody handling that rejection the process dies. Here the failure is logged
 // once per burst and the same port is served again a moment later, by the same process.
-import { log } from "../lib/log.ts";
+import { log } from "../../lib/log.ts";
 
 /** Where and until when to serve. */
 export interface ServeOptions {

@@ -1,10 +1,10 @@
-// reference-backend/groupcommit.ts: many atomic writes committed as one (group commit). Each Deno KV
-// commit is a SQLite transaction ending in an fsync: a heartbeat per transaction spent most of its
-// cost there, and a fleet beating at once queued behind the disk. Here writes that arrive while a
-// commit runs wait for it, then go together in the next one, within the store's limits per
+// reference-backend/store/groupcommit.ts: many atomic writes committed as one (group commit). Each
+// Deno KV commit is a SQLite transaction ending in an fsync: a heartbeat per transaction spent most
+// of its cost there, and a fleet beating at once queued behind the disk. Here writes that arrive
+// while a commit runs wait for it, then go together in the next one, within the store's limits per
 // operation. Each keeps its own `check`s, so the batch holds only if every write in it would have
-// held alone; when it does not, its writes are committed one by one, and only those whose own
-// check failed are told so. Nothing is acknowledged before the commit that holds it.
+// held alone; when it does not, its writes are committed one by one, and only those whose own check
+// failed are told so. Nothing is acknowledged before the commit that holds it.
 import { commit } from "./records.ts";
 
 /** One write that could be an atomic operation of its own. */

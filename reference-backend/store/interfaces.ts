@@ -1,8 +1,8 @@
-// reference-backend/interfaces.ts: a sensor's interface list packed for Deno KV. A KV value holds
-// at most 64 KiB and an atomic write 800 KiB, while a heartbeat may carry up to 1 MiB of interfaces;
-// as [name, flags, bytesSent, bytesRecv] tuples the list takes well under half its JSON size, and
-// is stored as UTF-8 slices of at most 60,000 bytes. Pure.
-import type { NetworkInterface } from "../lib/host/mod.ts";
+// reference-backend/store/interfaces.ts: a sensor's interface list packed for Deno KV. A KV value
+// holds at most 64 KiB and an atomic write 800 KiB, while a heartbeat may carry up to 1 MiB of
+// interfaces; as [name, flags, bytesSent, bytesRecv] tuples the list takes well under half its JSON
+// size, and is stored as UTF-8 slices of at most 60,000 bytes. Pure.
+import type { NetworkInterface } from "../../lib/host/mod.ts";
 
 const CHUNK_BYTES = 60_000;
 const FLAGS = ["isManagement", "isLoopback", "isVirtual", "isWireless", "isUp"] as const;

@@ -1,11 +1,12 @@
-// reference-backend/downloads.ts: the two files the install command fetches from the backend,
-// deploy/install.sh and deploy/sensor-agent.service (docs/install.md). They are read once, when the
-// backend starts; the permission set grants read on exactly these two paths (launch.ts).
+// reference-backend/install/downloads.ts: the two files the install command fetches from the
+// backend, deploy/install.sh and deploy/sensor-agent.service (docs/install.md). They are read once,
+// when the backend starts; the permission set grants read on exactly these two paths
+// (reference-backend/launch.ts).
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The project's root directory: `deno task backend` runs there. */
-export const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+export const PROJECT_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 /** Route -> the file it serves, relative to the project's root. */
 export const DOWNLOADS: Readonly<Record<string, string>> = {

@@ -1,6 +1,5 @@
-// reference-backend/http.ts: the JSON envelope of every reply ({ success, data } or { success,
-// error }) and reading a request body: JSON only, at most 1 MiB however it is framed.
-import type { Checked } from "./validate.ts";
+// reference-backend/http/envelope.ts: the JSON envelope of every reply ({ success, data } or
+// { success, error }) and reading a request body: JSON only, at most 1 MiB however it is framed.
 
 /** Request bodies are read up to this many bytes; a larger one gets 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -15,12 +14,6 @@ export const MAX_BODY_PIECES = 16_384;
 export function bearerToken(request: Request): string | undefined {
   const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "");
   return match?.[1];
-}
-
-/** The checked value, or HttpError 400 with the reason (it names a field, never a value). */
-export function valid<T>(result: Checked<T>): T {
-  if (!result.ok) throw new HttpError(400, result.reason);
-  return result.value;
 }
 
 /**

@@ -1,9 +1,9 @@
-// reference-backend/client.ts: who the client is. Behind the reverse proxy (deploy/backend/) every
-// connection comes from the proxy, so the socket's address says nothing about the client; the proxy
-// names it in X-Forwarded-For. That header is believed only on a connection from an address in
-// TRUSTED_PROXIES: from anyone else it is the client's own claim, and a client choosing its address
-// could dodge every per-address limit or pin one on someone else. Pure.
-import { isIpAddress } from "../lib/config/mod.ts";
+// reference-backend/http/client.ts: who the client is. Behind the reverse proxy (deploy/backend/)
+// every connection comes from the proxy, so the socket's address says nothing about the client; the
+// proxy names it in X-Forwarded-For. That header is believed only on a connection from an address
+// in TRUSTED_PROXIES: from anyone else it is the client's own claim, and a client choosing its
+// address could dodge every per-address limit or pin one on someone else. Pure.
+import { isIpAddress } from "../../lib/config/mod.ts";
 
 /** The request's client, and whether a trusted proxy failed to say who it was. */
 export interface Client {

@@ -1,8 +1,8 @@
-// reference-backend/display.ts: text that came from a sensor (hostname, label, interface names),
-// made safe to print. The store keeps it as received; wherever it is shown to a person (a log
-// line, a terminal, an HTML console) a control or bidirectional-formatting character could forge
-// a line, hide text or reorder what the reader sees (e.g. U+202E turns "evil\u202Etxt.exe" into
-// "evilexe.txt"). Pure.
+// reference-backend/api/display.ts: text that came from a sensor (hostname, label, interface
+// names), made safe to print. The store keeps it as received; wherever it is shown to a person (a
+// log line, a terminal, an HTML console) a control or bidirectional-formatting character could
+// forge a line, hide text or reorder what the reader sees (e.g. U+202E turns "evil\u202Etxt.exe"
+// into "evilexe.txt"). Pure.
 
 // Cc: C0, DEL and C1 controls. Cf: format characters, among them the bidi embeddings, overrides
 // and isolates (U+202A-U+202E, U+2066-U+2069), the marks U+200E/U+200F/U+061C, zero-width

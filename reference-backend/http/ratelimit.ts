@@ -1,5 +1,6 @@
-// reference-backend/ratelimit.ts: how often a client address may fail. Two policies, both keyed by
-// the real client's address (client.ts), so that one client's failures never hold back another's:
+// reference-backend/http/ratelimit.ts: how often a client address may fail. Two policies, both
+// keyed by the real client's address (client.ts), so that one client's failures never hold back
+// another's:
 //   - FailureLimiter, for install tokens: `limit` failures per window, then 429 until the window
 //     ends. A token is 256 random bits, so guessing one is hopeless anyway; the limit keeps a
 //     guesser from costing the store a read per guess, and makes it visible in the log.
@@ -14,6 +15,12 @@ export interface FailureLimit {
   readonly limit: number;
   readonly windowMs: number;
 }
+
+/**
+ * Failed enrollments allowed per client address unless ENROLL_FAILURE_LIMIT and
+ * ENROLL_FAILURE_WINDOW_SECONDS say otherwise: ten in ten minutes.
+ */
+export const DEFAULT_ENROLL_FAILURES: FailureLimit = { limit: 10, windowMs: 600_000 };
 
 interface Window {
   readonly start: number;
@@ -75,6 +82,18 @@ interface Guesses {
   /** When the address may try again. */
   until: number;
 }
+
+// ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
+// a console login) slow their address down, or it could be guessed at full speed. Ten free (typos),
+// then 1 s, 2 s, 4 s ... up to a minute between tries: about a thousand guesses a day per address,
+// while the operator at that address waits a minute at most, and no other address waits at all.
+/** The admin token's policy: ten free wrong tokens, then a doubling wait capped at a minute. */
+export const ADMIN_BACKOFF: BackoffPolicy = {
+  free: 10,
+  firstWaitMs: 1_000,
+  maxWaitMs: 60_000,
+  forgetMs: 15 * 60_000,
+};
 
 /** Wrong guesses per address, answered with a growing wait instead of a lockout. */
 export class GuessBackoff {

@@ -1,5 +1,5 @@
-// reference-backend/store.ts: everything the backend keeps, in Deno KV. A token is only ever a key
-// by its SHA-256; the one exception, the sensor token kept for the replay window, is sealed.
+// reference-backend/store/kv.ts: everything the backend keeps, in Deno KV. A token is only ever a
+// key by its SHA-256; the one exception, the sensor token kept for the replay window, is sealed.
 //
 //   ["install_tokens", sha256(installToken)]  InstallTokenRecord; expires with the token, and once
 //                                             consumed, REPLAY_WINDOW_MS after consumption
@@ -9,10 +9,10 @@
 //   ["sensor_interfaces", sensorId, n]        slice n of the latest interface list (interfaces.ts)
 //   ["sensor_tokens", sha256(sensorToken)]    sensorId: the heartbeat's lookup; deleted on revoke
 //
-// The records' types and the pieces of a write are in records.ts; the heartbeat's path, which
-// keeps what it reads in memory, in beats.ts.
+// The records' types and the pieces of a write are in records.ts; the heartbeat's path, which keeps
+// what it reads in memory, in beats.ts.
 import { join } from "node:path";
-import type { NetworkInterface } from "../lib/host/mod.ts";
+import type { NetworkInterface } from "../../lib/host/mod.ts";
 import { Beats } from "./beats.ts";
 import { unpackInterfaces } from "./interfaces.ts";
 import {
@@ -28,9 +28,6 @@ import {
   type SensorUpdate,
   sensorWrite,
 } from "./records.ts";
-
-// What the routes need of records.ts comes through here: the store is their one door.
-export * from "./records.ts";
 
 /** Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is. */
 export async function openStore(location: string): Promise<Store> {

@@ -1,11 +1,12 @@
-// reference-backend/target.ts: the path a request names, as the routes see it. Deno.serve hands a
-// handler `request.url` built from the Host header and the raw request target, unchecked: the URL
-// parser then reads `%2e%2e` and `\` as `..` and `/`, so `/api/sensors/enroll/%2e%2e/%2e%2e/sensors`
-// and `/api\sensors` become `/api/sensors`, and a Host of `x/api` moves the path itself. A proxy
-// that judged the raw path (a rate limit on enroll, an allow-list for admin routes) would then
-// disagree with the backend about which route a request reached. So the backend routes only a plain
-// path, one every parser reads the same way, and refuses anything else with 400. Pure.
-import { HttpError } from "./http.ts";
+// reference-backend/http/target.ts: the path a request names, as the routes see it. Deno.serve
+// hands a handler `request.url` built from the Host header and the raw request target, unchecked:
+// the URL parser then reads `%2e%2e` and `\` as `..` and `/`, so
+// `/api/sensors/enroll/%2e%2e/%2e%2e/sensors` and `/api\sensors` become `/api/sensors`, and a Host
+// of `x/api` moves the path itself. A proxy that judged the raw path (a rate limit on enroll, an
+// allow-list for admin routes) would then disagree with the backend about which route a request
+// reached. So the backend routes only a plain path, one every parser reads the same way, and
+// refuses anything else with 400. Pure.
+import { HttpError } from "./envelope.ts";
 
 // A host name, an IPv4 address or a bracketed IPv6 address, with an optional port: nothing that
 // could end the authority early (`/`, `?`, `#`, `@`, `\`).

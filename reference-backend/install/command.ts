@@ -1,13 +1,19 @@
-// reference-backend/install.ts: the command an operator pastes on a sensor host to install and
-// enroll it (docs/install.md, "The one-liner"). It downloads deploy/install.sh and the systemd unit
-// from this backend (GET /install.sh, GET /sensor-agent.service) into the current directory,
+// reference-backend/install/command.ts: the command an operator pastes on a sensor host to install
+// and enroll it (docs/install.md, "The one-liner"). It downloads deploy/install.sh and the systemd
+// unit from this backend (GET /install.sh, GET /sensor-agent.service) into the current directory,
 // checks both against the SHA-256 digests the backend computed when it started, and only then runs
 // install.sh as root: a file swapped on the way (or on a mirror) stops the command before anything
 // runs. The install token is in no part of it: install.sh asks for it at a hidden prompt, so it is
 // never in the command (which may be shown or logged), in the shell's history, or on any process's
 // argv, where every local user could read it in /proc.
 import { createHash } from "node:crypto";
-import type { AgentBinary } from "./settings.ts";
+
+/** An agent binary to download, pinned by its SHA-256 (install.sh refuses a URL without one). */
+export interface AgentBinary {
+  readonly url: string;
+  /** 64 lowercase hex digits. */
+  readonly sha256: string;
+}
 
 /** The binary install.sh installs when the backend names none: the operator copies it there. */
 export const LOCAL_BINARY = "./sensor-agent";

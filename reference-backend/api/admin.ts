@@ -1,29 +1,19 @@
-// reference-backend/admin.ts: the admin API's routes (docs/api.md): minting install tokens, the
-// fleet, one sensor, revocation. Each needs `Authorization: Bearer <ADMIN_TOKEN>`; wrong tokens
-// slow their client down (ratelimit.ts, GuessBackoff) and the right one is never locked out.
-import { log } from "../lib/log.ts";
-import { fingerprint } from "../lib/secrets.ts";
-import { bearerToken, HttpError, ok, readJson, valid } from "./http.ts";
-import { installCommand } from "./install.ts";
-import type { BackoffPolicy, GuessBackoff } from "./ratelimit.ts";
-import type { Context, ServerOptions } from "./server.ts";
-import type { SensorRecord } from "./store.ts";
-import { digest, randomToken, sameSecret } from "./tokens.ts";
-import { checkMintRequest } from "./validate.ts";
-
-// ADMIN_TOKEN may be as short as 16 characters, chosen by a person: wrong ones (a Bearer header or
-// a console login) slow their address down, or it could be guessed at full speed. Ten free (typos),
-// then 1 s, 2 s, 4 s ... up to a minute between tries: about a thousand guesses a day per address,
-// while the operator at that address waits a minute at most, and no other address waits at all.
-export const ADMIN_BACKOFF: BackoffPolicy = {
-  free: 10,
-  firstWaitMs: 1_000,
-  maxWaitMs: 60_000,
-  forgetMs: 15 * 60_000,
-};
-
-/** A sensor counts as online while its last beat is at most this many intervals old. */
-export const ONLINE_INTERVALS = 3;
+// reference-backend/api/admin.ts: the admin API's routes (docs/api.md): minting install tokens,
+// the fleet, one sensor, revocation. Each needs `Authorization: Bearer <ADMIN_TOKEN>`; wrong tokens
+// slow their client down (http/ratelimit.ts, GuessBackoff) and the right one is never locked out.
+import { log } from "../../lib/log.ts";
+import { fingerprint } from "../../lib/secrets.ts";
+import { bearerToken, type GuessBackoff, HttpError, ok, readJson } from "../http/mod.ts";
+import { installCommand } from "../install/mod.ts";
+import {
+  digest,
+  ONLINE_INTERVALS,
+  randomToken,
+  sameSecret,
+  type SensorRecord,
+} from "../store/mod.ts";
+import type { Context, ServerOptions } from "./context.ts";
+import { checkMintRequest, valid } from "./validate.ts";
 
 /**
  * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without

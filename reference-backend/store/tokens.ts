@@ -1,6 +1,6 @@
-// reference-backend/tokens.ts: the backend's secrets. Random tokens, the SHA-256 digests that are
-// all the store keeps of them, and the sealing of a sensor token for the enrollment replay window
-// (HKDF from the install token, then AES-GCM), so a reader of the store cannot replay it.
+// reference-backend/store/tokens.ts: the backend's secrets. Random tokens, the SHA-256 digests that
+// are all the store keeps of them, and the sealing of a sensor token for the enrollment replay
+// window (HKDF from the install token, then AES-GCM), so a reader of the store cannot replay it.
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** A fresh token: base64url of 32 random bytes (256 bits, 43 characters of the contract's charset). */

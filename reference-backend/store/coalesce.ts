@@ -1,8 +1,8 @@
-// reference-backend/coalesce.ts: writes to one record, one at a time, with the waiting ones merged.
-// A thousand heartbeats of one sensor at once used to race for one Deno KV record: each read it,
-// all but one failed the atomic check, retried, and gave up as 500s. Here the first writes; the
-// others wait, merged into one item, and the next single write answers them all. Memory per key
-// stays one merged item, however many wait.
+// reference-backend/store/coalesce.ts: writes to one record, one at a time, with the waiting ones
+// merged. A thousand heartbeats of one sensor at once used to race for one Deno KV record: each
+// read it, all but one failed the atomic check, retried, and gave up as 500s. Here the first
+// writes; the others wait, merged into one item, and the next single write answers them all. Memory
+// per key stays one merged item, however many wait.
 
 /** Too many requests wait for one key: the caller answers 429 with Retry-After. */
 export class TooManyWaiting extends Error {}

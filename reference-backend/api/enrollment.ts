@@ -1,16 +1,20 @@
-// reference-backend/enrollment.ts: trading an install token for a sensor token (docs/protocol.md).
-// One-time consumption rests on the store's atomic check; a request that loses the race, or retries
-// after a lost reply, gets the winner's credential back only with the same Idempotency-Key within
-// the replay window.
-import type { EnrollmentPayload } from "../lib/backend/mod.ts";
+// reference-backend/api/enrollment.ts: trading an install token for a sensor token
+// (docs/protocol.md). One-time consumption rests on the store's atomic check; a request that loses
+// the race, or retries after a lost reply, gets the winner's credential back only with the same
+// Idempotency-Key within the replay window.
+import type { EnrollmentPayload } from "../../lib/backend/mod.ts";
 import {
   type Consumption,
+  digest,
   type InstallTokenRecord,
+  randomToken,
   REPLAY_WINDOW_MS,
+  sameSecret,
+  seal,
   type SensorRecord,
   type Store,
-} from "./store.ts";
-import { digest, randomToken, sameSecret, seal, unseal } from "./tokens.ts";
+  unseal,
+} from "../store/mod.ts";
 
 /** A credential (new or replayed), or why the install token was refused (for the log, not the reply). */
 export type EnrollResult =

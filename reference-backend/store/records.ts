@@ -1,8 +1,8 @@
-// reference-backend/records.ts: what the store keeps (the layout is in store.ts) and the pieces of
-// a write that enrollment and heartbeats share: a sensor with its interface slices, the counter
+// reference-backend/store/records.ts: what the store keeps (the layout is in kv.ts) and the pieces
+// of a write that enrollment and heartbeats share: a sensor with its interface slices, the counter
 // sample of a beat, and a commit that turns the store's size refusal into a 413. Types and pure
 // helpers, but for `commit`.
-import type { NetworkInterface } from "../lib/host/mod.ts";
+import type { NetworkInterface } from "../../lib/host/mod.ts";
 import { packInterfaces } from "./interfaces.ts";
 import type { Sealed } from "./tokens.ts";
 
@@ -65,6 +65,12 @@ export interface SensorUpdate {
   readonly sensor: SensorRecord;
   readonly interfaces: readonly NetworkInterface[];
 }
+
+/**
+ * A sensor counts as online while its last beat (`lastSeenAt`) is at most this many heartbeat
+ * intervals old: the admin API's `online`, and the line past which the console calls it silent.
+ */
+export const ONLINE_INTERVALS = 3;
 
 /** How many beats' byte totals the store keeps per sensor (the console charts their rates). */
 export const RECENT_BEATS = 30;
