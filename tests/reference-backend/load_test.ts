@@ -10,15 +10,15 @@ import {
   idleFlood,
   rssBytes,
   statusCounts,
-} from "./support/backendload.ts";
-import { usedTokens } from "./support/agent.ts";
+} from "../support/backendload.ts";
+import { usedTokens } from "../support/agent.ts";
 import {
   type Answer,
   heartbeatBody,
   type RefBackend,
   seedPayload,
   startRefBackend,
-} from "./support/refbackend.ts";
+} from "../support/refbackend.ts";
 
 /** Mints a token and enrolls the seed's sensor with it; the sensor token. */
 async function enrollOne(backend: RefBackend): Promise<string> {

@@ -5,16 +5,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
-import { assertNoTokens, PROJECT, startAgent, usedTokens } from "./support/agent.ts";
-import { browserUnavailable, launchBrowser } from "./support/browser.ts";
+import { assertNoTokens, PROJECT, startAgent, usedTokens } from "../../support/agent.ts";
+import { browserUnavailable, launchBrowser } from "../../support/browser.ts";
 import {
   heartbeatBody,
   type RefBackend,
   seedPayload,
   startRefBackend,
-} from "./support/refbackend.ts";
-import { FIXTURE, FIXTURE_READS } from "./support/seed.ts";
-import { tempDir } from "./support/tempdir.ts";
+} from "../../support/refbackend.ts";
+import { FIXTURE, FIXTURE_READS } from "../../support/seed.ts";
+import { tempDir } from "../../support/tempdir.ts";
 
 const noBrowser = await browserUnavailable();
 if (noBrowser !== undefined) console.log(`skipped: console_test.ts (browser tests): ${noBrowser}`);

@@ -6,10 +6,10 @@
 // reverse_proxy_test.ts. Where nginx or systemd-analyze is missing, those tests say they skipped.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { backendPermissionFlags } from "../reference-backend/launch.ts";
-import { PROJECT } from "./support/agent.ts";
-import { freePort, NGINX, nginxMissing, PROXY_CONFIG, proxyConfigFor } from "./support/nginx.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { backendPermissionFlags } from "../../reference-backend/launch.ts";
+import { PROJECT } from "../support/agent.ts";
+import { freePort, NGINX, nginxMissing, PROXY_CONFIG, proxyConfigFor } from "../support/nginx.ts";
+import { tempDir } from "../support/tempdir.ts";
 
 const DIR = join(PROJECT, "deploy", "backend");
 const BACKEND_UNIT = join(DIR, "ravenxcope-backend.service");

@@ -1,15 +1,15 @@
-// The reference backend's heartbeat path (reference-backend/beats.ts, groupcommit.ts): it keeps
-// each sensor's record in memory and commits the beats of many sensors together, and is still
+// The reference backend's heartbeat path (reference-backend/store/beats.ts, groupcommit.ts): it
+// keeps each sensor's record in memory and commits the beats of many sensors together, and is still
 // right when the store changes under it. Two real backend processes on one store stand in for a
 // second backend on a hosted Deno KV: each one's cache goes stale whenever the other writes.
 import assert from "node:assert/strict";
-import { launchBackend } from "../reference-backend/launch.ts";
+import { launchBackend } from "../../../reference-backend/launch.ts";
 import {
   heartbeatBody,
   type RefBackend,
   seedPayload,
   startRefBackend,
-} from "./support/refbackend.ts";
+} from "../../support/refbackend.ts";
 
 /** Enrolls `count` sensors, a few at a time; their ids and tokens. */
 async function enrollMany(backend: RefBackend, count: number) {

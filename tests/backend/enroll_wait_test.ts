@@ -3,9 +3,9 @@
 // most 10 minutes in all, then exit 69, never 76; SIGTERM during a wait exits 0 at once, having
 // sent nothing more. The real main.ts against a real HTTP server on 127.0.0.1.
 import assert from "node:assert/strict";
-import { agentCommand, assertNoTokens, newToken, runAgent } from "./support/agent.ts";
-import { enrolled, startBackend } from "./support/backend.ts";
-import { seed } from "./support/seed.ts";
+import { agentCommand, assertNoTokens, newToken, runAgent } from "../support/agent.ts";
+import { enrolled, startBackend } from "../support/backend.ts";
+import { seed } from "../support/seed.ts";
 
 /** The seed's config and options, with a machine id: the agent then sends an Idempotency-Key. */
 async function seedWithMachineId(url: string) {

@@ -2,10 +2,10 @@
 // backend (reference-backend/, a subprocess with a temporary store): enrollment, persistence,
 // heartbeats, the idempotent retry and revocation, end to end over loopback HTTP.
 import assert from "node:assert/strict";
-import { assertNoTokens, runAgent, startAgent, usedTokens } from "./support/agent.ts";
-import { type RefBackend, startRefBackend } from "./support/refbackend.ts";
-import { tempDir } from "./support/tempdir.ts";
-import { FIXTURE, FIXTURE_READS } from "./support/seed.ts";
+import { assertNoTokens, runAgent, startAgent, usedTokens } from "../support/agent.ts";
+import { type RefBackend, startRefBackend } from "../support/refbackend.ts";
+import { tempDir } from "../support/tempdir.ts";
+import { FIXTURE, FIXTURE_READS } from "../support/seed.ts";
 
 /** A sensor host in a temp dir: the seed's env file, a hostname and a machine id. */
 async function sensorHost(backend: RefBackend, machineId = "0123456789abcdef0123456789abcdef") {

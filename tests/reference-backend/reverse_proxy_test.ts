@@ -4,24 +4,24 @@
 // lives through every case, and must be the same process at the end. The floods run in a process
 // of their own (support/slowclients.ts); probes enroll and beat from 127.0.0.3 meanwhile.
 import assert from "node:assert/strict";
-import { alive, rssBytes } from "./support/backendload.ts";
-import { runAgent, usedTokens } from "./support/agent.ts";
-import { makeCerts, opensslMissing, type TestCerts } from "./support/certs.ts";
-import { freePort, nginxMissing, type RunningProxy, startProxy } from "./support/nginx.ts";
+import { alive, rssBytes } from "../support/backendload.ts";
+import { runAgent, usedTokens } from "../support/agent.ts";
+import { makeCerts, opensslMissing, type TestCerts } from "../support/certs.ts";
+import { freePort, nginxMissing, type RunningProxy, startProxy } from "../support/nginx.ts";
 import {
   heartbeatBody,
   type RefBackend,
   seedPayload,
   startRefBackend,
-} from "./support/refbackend.ts";
-import { FIXTURE_READS, HOST_ENV } from "./support/seed.ts";
-import { rawExchange } from "./support/rawhttp.ts";
+} from "../support/refbackend.ts";
+import { FIXTURE_READS, HOST_ENV } from "../support/seed.ts";
+import { rawExchange } from "../support/rawhttp.ts";
 import {
   slowClientsMissing,
   type SlowClientsPlan,
   startSlowClients,
-} from "./support/slowclients.ts";
-import { tempDir } from "./support/tempdir.ts";
+} from "../support/slowclients.ts";
+import { tempDir } from "../support/tempdir.ts";
 
 const PROBE_ADDRESS = "127.0.0.3";
 const ATTACKER = "127.0.0.2";
