@@ -115,9 +115,12 @@ function directionProblem(from: string, to: string): string | undefined {
     place.folder === undefined
       ? `a top-level file of ${layered.root}/`
       : `${layered.root}/${place.folder}/`;
+  const order = layered.rootFiles === "bottom"
+    ? [...layered.chain, "top-level files"]
+    : ["top-level files", ...layered.chain];
   return `${from} imports ${to}: ${where(source)} may not import ${
     where(target)
-  }, which is not below it (${layered.chain.join(" -> ")} -> top-level files)`;
+  }, which is not below it (${order.join(" -> ")})`;
 }
 
 Deno.test("layout: every folder of lib/ and reference-backend/ is in its chain, with a mod.ts saying what it owns and never does", async () => {
