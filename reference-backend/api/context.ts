@@ -15,13 +15,13 @@ export interface ServerOptions {
   readonly publicUrl: string;
   /** The agent binary installCommand downloads; unset: ./sensor-agent on the host. */
   readonly agentBinary?: AgentBinary;
-  /** install.sh and the unit, served without authentication for installCommand (downloads.ts). */
+  /** install.sh and the unit, served unauthenticated for installCommand (install/downloads.ts). */
   readonly downloads: Downloads;
   /** DEV_INSECURE_HTTP=1: installCommand may use an http:// publicUrl, and says so. */
   readonly insecureHttp?: boolean;
   /** Failed enrollments allowed per client address (default: 10 per 600 s). */
   readonly enrollFailures?: FailureLimit;
-  /** Proxies whose X-Forwarded-For names the client (client.ts); none by default. */
+  /** Proxies whose X-Forwarded-For names the client (http/client.ts); none by default. */
   readonly trustedProxies?: ReadonlySet<string>;
 }
 
