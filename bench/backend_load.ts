@@ -2,15 +2,16 @@
 // in the same run, as `deno task bench` runs it. The floor (bench/backend_floor.ts) is Deno.serve
 // with the least a heartbeat needs: a JSON parse and one Deno KV write per request. The backend is
 // the real process (reference-backend/launch.ts) under `ulimit -n 1024`, with LOG_LEVEL=info, 500
-// enrolled sensors and their real tokens. wrk drives both alike: 500 connections kept alive, each
-// request the next sensor's heartbeat, as fast as answers come. The two take turns, ROUNDS times
-// each, and the medians are reported with the CPU each server spent per request (all its threads,
-// from /proc/<pid>/stat). Loopback only; every run is bounded in time.
+// enrolled sensors and their real tokens. wrk drives both alike (bench/wrk.ts): 500 connections
+// kept alive, each request the next sensor's heartbeat, as fast as answers come. The two take
+// turns, ROUNDS times each, and the medians are reported with the CPU each server spent per
+// request. Loopback only; every run is bounded in time.
 import { join } from "node:path";
 import { launchBackend } from "../reference-backend/launch.ts";
 import { rssBytes } from "../tests/support/backendload.ts";
 import { SEED_PAYLOAD } from "../tests/support/seed.ts";
-import { decode, DENO, median, PROJECT } from "./support.ts";
+import { DENO, median, PROJECT } from "./support.ts";
+import { drive, type Run, WRK_SCRIPT } from "./wrk.ts";
 
 export const LOAD_SENSORS = 500;
 export const LOAD_CONNECTIONS = 500;
@@ -50,31 +51,6 @@ export interface BackendLoadOptions {
   readonly sensors?: number;
   readonly seconds?: number;
   readonly rounds?: number;
-}
-
-// wrk's script: each request the next token of tokens.txt, the body of body.json.
-const WRK_SCRIPT = `
-local tokens, body, n = {}, nil, 0
-function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-  body = io.open(args[2]):read("*a")
-  n = math.random(#tokens)
-end
-function request()
-  n = n % #tokens + 1
-  return wrk.format("POST", "/api/sensors/heartbeat", {
-    ["Authorization"] = "Bearer " .. tokens[n],
-    ["Content-Type"] = "application/json",
-  }, body)
-end
-`;
-
-interface Run {
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly cpuMsPerRequest: number;
-  readonly failed: number;
 }
 
 /** Runs the comparison with its stores and scripts in `workDir`. */
@@ -121,8 +97,8 @@ export async function measureBackendLoad(
     floor = await startFloor(join(dir, "floor"));
     const runs = { floor: [] as Run[], backend: [] as Run[] };
     for (let round = 0; round < rounds; round++) {
-      runs.floor.push(await drive(floor.url, floor.pid, seconds, files));
-      runs.backend.push(await drive(backend.url, backend.pid, seconds, files));
+      runs.floor.push(await drive(floor.url, floor.pid, seconds, LOAD_CONNECTIONS, files));
+      runs.backend.push(await drive(backend.url, backend.pid, seconds, LOAD_CONNECTIONS, files));
     }
     const result = {
       floor: summary(runs.floor, await rssBytes(floor.pid)),
@@ -185,71 +161,6 @@ async function startFloor(dir: string) {
       await Promise.all([child.status, draining]);
     },
   };
-}
-
-/** One wrk run against `url`; the server's CPU time is read before and after. */
-async function drive(
-  url: string,
-  pid: number,
-  seconds: number,
-  files: { script: string; tokens: string; body: string },
-): Promise<Run> {
-  const before = await cpuMs(pid);
-  const output = await new Deno.Command("wrk", {
-    args: [
-      "-t2",
-      `-c${LOAD_CONNECTIONS}`,
-      `-d${seconds}s`,
-      "--latency",
-      "-s",
-      files.script,
-      url,
-      "--",
-      files.tokens,
-      files.body,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const after = await cpuMs(pid);
-  const text = decode(output.stdout);
-  if (!output.success) throw new Error(`wrk failed: ${decode(output.stderr)}`);
-  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
-  const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0) +
-    [...text.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce(
-      (sum, match) => sum + Number(match[1]),
-      0,
-    );
-  return {
-    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
-    p50Ms: latencyMs(text, "50%"),
-    p99Ms: latencyMs(text, "99%"),
-    cpuMsPerRequest: (after - before) / requests,
-    failed,
-  };
-}
-
-/** A percentile line of wrk's latency distribution, e.g. `99%  123.45ms`, in ms. */
-function latencyMs(text: string, percentile: string): number {
-  const match = new RegExp(`^\\s*${percentile}\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(text);
-  if (match === null) return NaN;
-  const scale = { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
-  return Number(match[1]) * scale;
-}
-
-/** User + system CPU of process `pid`, every thread, in ms. Deno refuses /proc: Python reads it. */
-async function cpuMs(pid: number): Promise<number> {
-  const output = await new Deno.Command("python3", {
-    args: [
-      "-c",
-      "import os,sys; f=open('/proc/%d/stat' % int(sys.argv[1])).read().rsplit(')',1)[1].split();" +
-      "print((int(f[11]) + int(f[12])) * 1000 / os.sysconf('SC_CLK_TCK'))",
-      String(pid),
-    ],
-    stdout: "piped",
-  }).output();
-  return Number(decode(output.stdout).trim());
 }
 
 function summary(runs: readonly Run[], rss: number): Throughput {

@@ -1,14 +1,14 @@
 // reference-backend/launch.ts: starts the reference backend as a subprocess under its permission
 // set, the way `deno task backend` does, and waits for it to listen. Used by the demo and tests.
 import { join } from "node:path";
-import { DOWNLOADS, PROJECT_ROOT } from "./downloads.ts";
-import { type AgentBinary, BACKEND_ENV } from "./settings.ts";
+import { type AgentBinary, DOWNLOADS, PROJECT_ROOT } from "./install/mod.ts";
+import { BACKEND_ENV } from "./settings.ts";
 
 /**
  * The backend's permissions: loopback only, its own variables, read/write on the store's directory,
- * and read on the two files it serves (downloads.ts), nothing else. The served files are named
- * relative to the project's root, where `deno task backend` runs, unless `root` is given. `deno
- * task backend` uses the same with `.backend-data`.
+ * and read on the two files it serves (install/downloads.ts), nothing else. The served files are
+ * named relative to the project's root, where `deno task backend` runs, unless `root` is given.
+ * `deno task backend` uses the same with `.backend-data`.
  */
 export function backendPermissionFlags(dataDir: string, root?: string): string[] {
   const served = Object.values(DOWNLOADS).map((path) =>

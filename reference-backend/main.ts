@@ -1,15 +1,14 @@
 // reference-backend/main.ts: the reference backend's entry point (`deno task backend`). Reads the
-// settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure
-// to start into one line and an exit code. Once serving, nothing but the signal ends it: the server
-// survives a failing accept (serve.ts), and a rejection nobody handled is logged as the bug it is
-// instead of killing every sensor's backend. Sensors reach it through the reverse proxy of
+// settings, opens the store, serves on 127.0.0.1 until SIGTERM/SIGINT, and turns every failure to
+// start into one line and an exit code. Once serving, nothing but the signal ends it: the server
+// survives a failing accept (http/serve.ts), and a rejection nobody handled is logged as the bug it
+// is instead of killing every sensor's backend. Sensors reach it through the reverse proxy of
 // deploy/backend/, named in TRUSTED_PROXIES; without one it says it runs as a development server.
 import { log, setLogOptions } from "../lib/log.ts";
-import { loadDownloads, PROJECT_ROOT } from "./downloads.ts";
-import { failure, HttpError } from "./http.ts";
-import { serve, type Serving } from "./serve.ts";
-import { createHandler } from "./server.ts";
-import { openStore, type Store } from "./store.ts";
+import { createHandler } from "./api/mod.ts";
+import { failure, HttpError, serve, type Serving } from "./http/mod.ts";
+import { loadDownloads, PROJECT_ROOT } from "./install/mod.ts";
+import { openStore, type Store } from "./store/mod.ts";
 import { readSettings, SettingsError } from "./settings.ts";
 
 const EX_UNAVAILABLE = 69;

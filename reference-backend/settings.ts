@@ -1,7 +1,8 @@
 // reference-backend/settings.ts: the backend's environment variables, checked. Pure: the caller
 // passes a lookup, and gets the settings or one line saying what to fix.
 import { LOG_LEVELS, type LogLevel } from "../lib/log.ts";
-import { parseTrustedProxies } from "./client.ts";
+import { DEFAULT_ENROLL_FAILURES, type FailureLimit, parseTrustedProxies } from "./http/mod.ts";
+import type { AgentBinary } from "./install/mod.ts";
 
 /** Every variable the backend reads: the permission set grants exactly these (launch.ts). */
 export const BACKEND_ENV = [
@@ -23,8 +24,8 @@ export const DEFAULT_PORT = 5009;
 export const DEFAULT_DATA = "./.backend-data";
 export const DEFAULT_INTERVAL_SECONDS = 30;
 const MIN_ADMIN_TOKEN_LENGTH = 16;
-export const DEFAULT_ENROLL_FAILURE_LIMIT = 10;
-export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = 600;
+export const DEFAULT_ENROLL_FAILURE_LIMIT = DEFAULT_ENROLL_FAILURES.limit;
+export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = DEFAULT_ENROLL_FAILURES.windowMs / 1000;
 
 export interface BackendSettings {
   /** 0 picks a free port (tests and the demo read the address from the "listening" line). */
@@ -42,24 +43,17 @@ export interface BackendSettings {
    */
   readonly agentBinary?: AgentBinary;
   /**
-   * The addresses of the reverse proxies whose X-Forwarded-For names the client (client.ts). Empty:
-   * the backend serves clients directly, a development mode without the proxy's protections.
+   * The addresses of the reverse proxies whose X-Forwarded-For names the client (http/client.ts).
+   * Empty: the backend serves clients directly, a development mode without the proxy's protections.
    */
   readonly trustedProxies: ReadonlySet<string>;
-  /** Failed enrollments allowed per client address and window (ratelimit.ts). */
-  readonly enrollFailures: { readonly limit: number; readonly windowMs: number };
+  /** Failed enrollments allowed per client address and window (http/ratelimit.ts). */
+  readonly enrollFailures: FailureLimit;
   /**
    * DEV_INSECURE_HTTP=1: the public URL may be plain http, and the install command says it is
    * for development only. Without it the backend refuses to hand out an http:// install command.
    */
   readonly insecureHttp: boolean;
-}
-
-/** An agent binary to download, pinned by its SHA-256 (install.sh refuses a URL without one). */
-export interface AgentBinary {
-  readonly url: string;
-  /** 64 lowercase hex digits. */
-  readonly sha256: string;
 }
 
 /** A setting that cannot be used; the message is the whole line the operator sees. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseEnvFile } from "../lib/config/mod.ts";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { backendPermissionFlags, launchBackend } from "../reference-backend/launch.ts";
-import { randomToken } from "../reference-backend/tokens.ts";
+import { randomToken } from "../reference-backend/store/mod.ts";
 import { type RelayedChild, startRelayed } from "./child.ts";
 import { agentFlags, type PermissionSet, SHIPPED_CONFIG_DIR } from "./grants.ts";
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fingerprint, redact, registerSecret } from "../lib/secrets.ts";
 import { launchBackend } from "../reference-backend/launch.ts";
-import { randomToken } from "../reference-backend/tokens.ts";
+import { randomToken } from "../reference-backend/store/mod.ts";
 import { KEPT_VARIABLES, type RelayedChild, startRelayed } from "./child.ts";
 import { IDENTITY, MOUNT_SCRIPT, namespaceUnavailable } from "./try_mounts.ts";
 

@@ -5,12 +5,19 @@
 import { SENSOR_TOKEN_PATTERN } from "../config/mod.ts";
 import { deadline, lightTimer } from "../deadline.ts";
 import { AgentError, ExitCode } from "../errors.ts";
-import { type HostFacts, type NetworkInterface, SUDO_USER } from "../host/mod.ts";
+import type { HostFacts, NetworkInterface } from "../host/mod.ts";
 import { log } from "../log.ts";
 import { hex } from "../sha256.ts";
 import { AGENT_VERSION } from "../version.ts";
 import { type Backend, type Reply, request, TransportError } from "./http.ts";
 import { parseRetryAfter } from "./schedule.ts";
+
+/**
+ * The account Ansible escalates to on sensor hosts: the payload's `sudoUser`, the description's
+ * hard-coded value. Here beside the payload, not with the host's facts: the agent reads nothing to
+ * know it, and `status`, which loads this module, then loads nothing of host/.
+ */
+export const SUDO_USER = "sensoradmin";
 
 /** The nine fields of the description's example, in its order and with its JSON types. */
 export interface EnrollmentPayload {

@@ -6,9 +6,6 @@ import { warnOnce } from "../log.ts";
 import { readSmallFile } from "../store/mod.ts";
 import { architectureName } from "../version.ts";
 
-/** The account Ansible escalates to on sensor hosts (the description's hard-coded value). */
-export const SUDO_USER = "sensoradmin";
-
 /** Host identity for the enrollment payload and heartbeats. */
 export interface HostFacts {
   readonly hostname: string;

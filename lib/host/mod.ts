@@ -4,7 +4,7 @@
 // sysfs files opened only where they are what they must be, the watcher that keeps them between
 // beats, the address fallback), the sensor IP, the snapshot of all of it, and the one warning when
 // the host's roots cannot be read. Never writes, and never sends: it only looks.
-export { type HostFacts, readHostFacts, readMachineId, SUDO_USER } from "./hostfacts.ts";
+export { type HostFacts, readHostFacts, readMachineId } from "./hostfacts.ts";
 export type { Inventory, NetworkInterface } from "./interfaces.ts";
 export { interfaceHolding, inventoryFromAddresses } from "./addresses.ts";
 export { parseDefaultRouteInterface, parseFlags, parseNetDev } from "./netdev.ts";

@@ -1,9 +1,9 @@
 // reference-backend/console/assets.ts: the console's page, style and browser modules, and the
 // headers every console reply carries. The files are plain HTML, CSS and JavaScript, imported as
 // text: they load with the backend's module graph, so serving them needs no read permission and no
-// build step. The JavaScript carries JSDoc types; tests/console_test.ts type-checks it against the
-// DOM's library (checkJs), which cannot join the backend's own check: the DOM's globals clash
-// with Deno's.
+// build step. The JavaScript carries JSDoc types; tests/reference-backend/console/console_test.ts
+// type-checks it against the DOM's library (checkJs), which cannot join the backend's own check:
+// the DOM's globals clash with Deno's.
 import appJs from "./static/app.js" with { type: "text" };
 import apiJs from "./static/api.js" with { type: "text" };
 import chartJs from "./static/chart.js" with { type: "text" };

@@ -1,7 +1,7 @@
 // reference-backend/console/fleet.ts: the fleet as the console shows it. Each sensor gets a state
 // from its last beat and the heartbeat interval, and each view an ETag, so the page's polling
 // costs a 304 and no body while nothing changed. Pure.
-import { ONLINE_INTERVALS } from "../server.ts";
+import { ONLINE_INTERVALS } from "../store/mod.ts";
 
 /** How the console names a sensor's health. */
 export type SensorState = "online" | "late" | "silent" | "revoked";

@@ -5,9 +5,9 @@
 // session's CSRF token is in the X-CSRF-Token header, which no other page can read or set. The
 // SameSite=Strict cookie is a fourth layer: it does not help against a page on the same site
 // (another port of the same host), which the first three do.
-import { HttpError } from "../http.ts";
+import { HttpError } from "../http/mod.ts";
+import { sameSecret } from "../store/mod.ts";
 import type { Session } from "./session.ts";
-import { sameSecret } from "../tokens.ts";
 
 /** The header that carries the session's CSRF token. */
 export const CSRF_HEADER = "x-csrf-token";

@@ -4,7 +4,7 @@
 // token the page sends back in a header with every state-changing request (guard.ts). The page's
 // script never holds the admin token after the login request, so an injected script could not
 // steal it. Sessions live in memory: a restart logs everyone out, which suits a reference backend.
-import { digest, randomToken, sameSecret } from "../tokens.ts";
+import { digest, randomToken, sameSecret } from "../store/mod.ts";
 
 /** The cookie's name; its Path is /console, so the admin API never sees it. */
 export const COOKIE_NAME = "rx_console";

@@ -3,7 +3,7 @@
 // env_file and `sh` sourcing. A file where one of them would read something else is refused with
 // a 78 naming the line, before the install token is spent; in any other file the token line ends
 // in LF, which all of them read alike. `sh` is run for real; systemd and Docker are not on this
-// machine, so their rules are the ones docs/env-file.md spells out.
+// machine, so their rules are the ones docs/configuration.md spells out ("Who reads the file").
 import assert from "node:assert/strict";
 import { newToken, runAgent } from "../support/agent.ts";
 import { enrolled, startBackend } from "../support/backend.ts";

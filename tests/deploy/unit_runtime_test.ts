@@ -13,6 +13,7 @@ import { newToken, PROJECT } from "../support/agent.ts";
 import { keptEnv } from "../support/env.ts";
 import {
   CONTAINER_DENO,
+  CONTAINER_PROJECT,
   startSystemdContainer,
   type SystemdContainer,
   systemdContainerUnavailable,
@@ -37,7 +38,7 @@ DefaultDependencies=no
 [Service]
 ExecStart=
 ExecStart=${CONTAINER_DENO} run -q --no-prompt --no-lock ${command}
-WorkingDirectory=${PROJECT}
+WorkingDirectory=${CONTAINER_PROJECT}
 Environment=DENO_DIR=/tmp/deno DENO_NO_UPDATE_CHECK=1
 StandardOutput=truncate:/run/test/${name}
 StandardError=inherit
@@ -108,7 +109,16 @@ async function writeConfig(container: SystemdContainer, text: string): Promise<v
 async function denoInside(container: SystemdContainer, args: string[]) {
   const [program, ...rest] = container.inside;
   const output = await new Deno.Command(program, {
-    args: [...rest, "sh", "-c", 'cd "$0" && exec "$@"', PROJECT, CONTAINER_DENO, "run", "-q"]
+    args: [
+      ...rest,
+      "sh",
+      "-c",
+      'cd "$0" && exec "$@"',
+      CONTAINER_PROJECT,
+      CONTAINER_DENO,
+      "run",
+      "-q",
+    ]
       .concat(["--no-prompt", "--no-lock", ...args]),
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", DENO_DIR: "/tmp/deno-operator", NO_COLOR: "1" },
     clearEnv: true,
@@ -144,7 +154,7 @@ Deno.test({
     await container.writeUnit(
       "sensor-agent.service.d/test.conf",
       swapExec(
-        `-P=agent ${PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
+        `-P=agent ${CONTAINER_PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
         "agent",
       ),
     );
@@ -179,7 +189,11 @@ Deno.test({
       ...METADATA,
       "fd00:ec2::254",
     ]);
-    const probe = [`${PROJECT}/tests/support/network_probe.ts`, standIn.lines[0], "500"];
+    const probe = [
+      `${CONTAINER_PROJECT}/tests/support/network_probe.ts`,
+      standIn.lines[0],
+      "500",
+    ];
     // The same probe in the same network, outside the unit: every stand-in answers.
     const outside = await denoInside(container, ["-A", ...probe]);
     assert.equal(outside.code, 0, outside.stderr);
@@ -230,7 +244,7 @@ Deno.test({
     await container.writeUnit(
       "sensor-agent.service.d/test.conf",
       swapExec(
-        `-P=agent ${PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
+        `-P=agent ${CONTAINER_PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
         "agent",
       ),
     );
@@ -278,7 +292,7 @@ Deno.test({
     await container.writeUnit(
       "sensor-agent.service.d/test.conf",
       swapExec(
-        `-P=agent ${PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
+        `-P=agent ${CONTAINER_PROJECT}/main.ts run --config /etc/ravenxcope/sensor-agent.env`,
         "agent",
       ),
     );

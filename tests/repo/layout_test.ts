@@ -1,9 +1,11 @@
 // tests/repo/layout_test.ts: the layout of README's Layout section, held against the real module
-// graph (`deno info --json`: every import, static or dynamic, of code or of types alone). lib/ is
-// a chain of folders, top to bottom; each folder's mod.ts is its public face, and a folder imports
-// only the faces of the folders below it and lib's own top-level files, which import no folder. No
-// file anywhere imports another folder's inner file (a folder's own tests, in tests/<folder>/,
-// may), and no import cycle appears in the code the chain holds for.
+// graph (`deno info --json`: every import, static or dynamic, of code or of types alone). lib/ and
+// reference-backend/ are each a chain of folders, top to bottom; each folder's mod.ts is its public
+// face, and a folder imports only the faces of the folders below it. lib's own top-level files
+// stand below its folders and import none; reference-backend's (main.ts, settings.ts, launch.ts)
+// stand above its folders, and it imports lib/ only through faces. No file anywhere imports another
+// folder's inner file (a folder's own tests, in tests/<folder>/ or tests/reference-backend/<folder>/,
+// may), and no import cycle appears in the code the chains hold for.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PROJECT } from "../support/agent.ts";
@@ -23,10 +25,7 @@ interface Layered {
   readonly uses: readonly string[];
 }
 
-/**
- * The layered directories. reference-backend/ joins this list (with its folders, its top-level
- * routes above them, and `uses: ["lib"]`) once it is cut the same way (issue 21, phase 2).
- */
+/** The layered directories. */
 const LAYERED: readonly Layered[] = [
   {
     root: "lib",
@@ -34,6 +33,15 @@ const LAYERED: readonly Layered[] = [
     rootFiles: "bottom",
     tests: "tests",
     uses: [],
+  },
+  {
+    // The process (main.ts, settings.ts, launch.ts) on top; the routes, then the console they
+    // mount, the install one-liner's files, the HTTP front, and the store at the bottom.
+    root: "reference-backend",
+    chain: ["api", "console", "install", "http", "store"],
+    rootFiles: "top",
+    tests: "tests/reference-backend",
+    uses: ["lib"],
   },
 ];
 
@@ -43,11 +51,8 @@ const SCANNED = ["main.ts", "lib", "reference-backend", "scripts", "bench", "tes
 /** The module graph of everything scanned. */
 const moduleGraph = () => graphOf(SCANNED);
 
-/**
- * Where no import cycle may appear. reference-backend/ joins once server.ts and console/ no longer
- * import each other (issue 21, phase 2).
- */
-const ACYCLIC = ["main.ts", "lib", "scripts", "bench"];
+/** Where no import cycle may appear. */
+const ACYCLIC = ["main.ts", "lib", "reference-backend", "scripts", "bench"];
 
 /** Where a file stands in a layered directory: its folder (undefined for a top-level file). */
 interface Place {
@@ -110,12 +115,15 @@ function directionProblem(from: string, to: string): string | undefined {
     place.folder === undefined
       ? `a top-level file of ${layered.root}/`
       : `${layered.root}/${place.folder}/`;
+  const order = layered.rootFiles === "bottom"
+    ? [...layered.chain, "top-level files"]
+    : ["top-level files", ...layered.chain];
   return `${from} imports ${to}: ${where(source)} may not import ${
     where(target)
-  }, which is not below it (${layered.chain.join(" -> ")} -> top-level files)`;
+  }, which is not below it (${order.join(" -> ")})`;
 }
 
-Deno.test("layout: every folder of lib/ is in the chain, with a mod.ts saying what it owns and never does", async () => {
+Deno.test("layout: every folder of lib/ and reference-backend/ is in its chain, with a mod.ts saying what it owns and never does", async () => {
   for (const layered of LAYERED) {
     const folders: string[] = [];
     for await (const entry of Deno.readDir(join(PROJECT, layered.root))) {
@@ -147,7 +155,7 @@ Deno.test("layout: a folder imports only the folders below it in the chain", asy
   assert.deepEqual(problems, []);
 });
 
-Deno.test("layout: no import cycle in lib/, main.ts, scripts/ or bench/", async () => {
+Deno.test("layout: no import cycle in lib/, reference-backend/, main.ts, scripts/ or bench/", async () => {
   assert.deepEqual(cyclesIn(await moduleGraph(), ACYCLIC), []);
 });
 
@@ -165,4 +173,8 @@ Deno.test("layout: the graph holds what the rules judge (every face, dynamic and
     "a type-only import",
   );
   assert.ok(graph.get("main.ts")?.has("lib/commands/mod.ts"), "main.ts and its imports");
+  assert.ok(
+    graph.get("reference-backend/main.ts")?.has("reference-backend/api/mod.ts"),
+    "the backend's entry point and its imports",
+  );
 });

@@ -1,10 +1,12 @@
 // tests/support/refbackend.ts: the reference backend (reference-backend/) as a subprocess on a free
 // loopback port with a temporary store, and the requests tests make to it. Every token it hands
 // out is added to the tokens no agent output may contain.
+import assert from "node:assert/strict";
 import { idempotencyKey } from "../../lib/backend/mod.ts";
 import { launchBackend, type LaunchOptions } from "../../reference-backend/launch.ts";
-import type { AgentBinary } from "../../reference-backend/settings.ts";
+import type { AgentBinary } from "../../reference-backend/install/mod.ts";
 import { usedTokens } from "./agent.ts";
+import { rawExchange } from "./rawhttp.ts";
 import { tempDir } from "./tempdir.ts";
 import { SEED_PAYLOAD } from "./seed.ts";
 
@@ -157,4 +159,26 @@ export function heartbeatBody(bytesSent = 1073741824): Record<string, unknown> {
 /** The Idempotency-Key the agent on the machine `machineId` sends with `installToken`. */
 export function keyFor(installToken: string, machineId: string): Promise<string> {
   return idempotencyKey(installToken, machineId);
+}
+
+/** Two machine ids (/etc/machine-id), for a retry from the same machine and one from another. */
+export const MACHINE_A = "0123456789abcdef0123456789abcdef";
+export const MACHINE_B = "fedcba9876543210fedcba9876543210";
+
+/**
+ * Mints a token and enrolls the seed's example with it, with the Idempotency-Key of `machineId`
+ * when given; returns the token, the key and the reply's data.
+ */
+export async function enrollSeed(backend: RefBackend, machineId?: string) {
+  const installToken = await backend.mint();
+  const key = machineId === undefined ? undefined : await keyFor(installToken, machineId);
+  const answer = await backend.enroll(seedPayload(installToken), key);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return { installToken, key, ...answer.body.data as { sensorId: string; sensorToken: string } };
+}
+
+/** Raw bytes to the backend (no proxy); what came back within `ms` or before the close. */
+export async function rawToBackend(backend: RefBackend, raw: string, ms = 2_000): Promise<string> {
+  const port = Number(new URL(backend.url).port);
+  return await rawExchange(await Deno.connect({ hostname: "127.0.0.1", port }), raw, ms);
 }

@@ -1,11 +1,12 @@
 // tests/support/systemd_container.ts: systemd 252 as PID 1 of a throwaway container, to start the
 // shipped unit for real (systemd is not PID 1 on the test machines). The container is a bubblewrap
-// sandbox in which nothing of the host is writable: its / and /etc are tmpfs, /usr, the project
-// and the Deno binary read-only binds, /proc/sys and /sys read-only (so systemd-sysctl, udev and
-// their kin find nothing to change), its own PID, IPC, UTS, cgroup and network namespaces, and a
-// cgroup v2 subtree of its own for systemd to manage. systemd boots a target of the test's with
-// no default dependencies, so nothing of sysinit.target runs; the units that could touch the
-// machine are masked as well. `await using` kills the container and removes its cgroup.
+// sandbox in which nothing of the host is writable: its / and /etc are tmpfs, /usr, the project and
+// the Deno binary read-only binds at fixed paths (CONTAINER_PROJECT, CONTAINER_DENO), /proc/sys and
+// /sys read-only (so systemd-sysctl, udev and their kin find nothing to change), its own PID, IPC,
+// UTS, cgroup and network namespaces, and a cgroup v2 subtree of its own for systemd to manage.
+// systemd boots a target of the test's with no default dependencies, so nothing of sysinit.target
+// runs; the units that could touch the machine are masked as well. `await using` kills the
+// container and removes its cgroup.
 import { join } from "node:path";
 import { PROJECT } from "./agent.ts";
 import { ownCgroup, removeCgroup } from "./cgroup.ts";
@@ -13,8 +14,13 @@ import { topLevelLinks } from "./sandbox_fs.ts";
 import { type TempDir, tempDir } from "./tempdir.ts";
 
 const SYSTEMD = "/lib/systemd/systemd";
-/** Inside the container: the Deno binary, and where units find the project. */
+/** Inside the container: the Deno binary. */
 export const CONTAINER_DENO = "/opt/deno/deno";
+/**
+ * Inside the container: the project, wherever it lives. Under /tmp, /var or /home it could not keep
+ * its own path: the container's tmpfs, or the unit's ProtectHome=, would hide it.
+ */
+export const CONTAINER_PROJECT = "/opt/ravenxcope";
 /** Units that touch kernel or devices state, masked whatever pulls them in. */
 const MASKED = [
   "systemd-sysctl.service",
@@ -158,9 +164,9 @@ export async function startSystemdContainer(options: ContainerOptions): Promise<
       ...["--symlink", "../usr/lib/os-release", "/etc/os-release"],
       ...["--bind", configDir, "/etc/ravenxcope"],
       // Mount points bwrap makes are 0700: the agent's user must pass through them.
-      ...[...ancestors(PROJECT), ...ancestors(CONTAINER_DENO)]
+      ...[...ancestors(CONTAINER_PROJECT), ...ancestors(CONTAINER_DENO)]
         .flatMap((path) => ["--perms", "0755", "--dir", path]),
-      ...["--ro-bind", PROJECT, PROJECT, "--ro-bind", Deno.execPath(), CONTAINER_DENO],
+      ...["--ro-bind", PROJECT, CONTAINER_PROJECT, "--ro-bind", Deno.execPath(), CONTAINER_DENO],
       ...["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"],
       ...["--dev", "/dev", "--ro-bind", "/sys", "/sys", "--bind", cgroup, "/sys/fs/cgroup"],
       ...["--tmpfs", "/run", "--bind", runTest, "/run/test", "--tmpfs", "/tmp", "--tmpfs", "/var"],
@@ -239,7 +245,7 @@ export async function startSystemdContainer(options: ContainerOptions): Promise<
   }
 }
 
-/** The directories above `path`, outermost first: /work, /work/wt19b for /work/wt19b/x. */
+/** The directories above `path`, outermost first: /opt, /opt/deno for /opt/deno/deno. */
 function ancestors(path: string): string[] {
   const parts = path.split("/").filter((part) => part !== "");
   return parts.slice(0, -1).map((_, i) => "/" + parts.slice(0, i + 1).join("/"));

@@ -1,7 +1,7 @@
 // reference-backend/console/static/text.js: putting sensor-supplied text on the page inert. Text
 // only ever goes in through textContent (never as HTML), so `<script>` is just characters; and the
 // characters that would hide or reorder what the operator reads are written out as escapes, the
-// way reference-backend/display.ts writes them in the backend's log: controls (Cc), format
+// way reference-backend/api/display.ts writes them in the backend's log: controls (Cc), format
 // characters such as the bidi overrides and isolates and zero-width marks (Cf), line and paragraph
 // separators (Zl, Zp) and lone surrogates (Cs) become `\uXXXX`, and `\` becomes `\\`, so an escape
 // cannot be faked.

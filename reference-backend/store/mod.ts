@@ -1,0 +1,23 @@
+// reference-backend/store/mod.ts: what the reference backend keeps, and its secrets (docs/api.md,
+// "What the store holds"). Owns the Deno KV store and its layout (kv.ts), the records and the
+// pieces of a write (records.ts), the heartbeat's cached path and the group commit under it
+// (beats.ts, groupcommit.ts), the packing of interface lists into KV values (interfaces.ts), one
+// write at a time per record (coalesce.ts), and the tokens: random ones, their SHA-256 digests,
+// the sealing of a sensor token for the replay window (tokens.ts). Never speaks HTTP (no request,
+// reply or status: a load condition is an error the routes translate), and never keeps a token in
+// clear: only its digest, or sealed.
+export { openStore, Store } from "./kv.ts";
+export {
+  type Consumption,
+  Contended,
+  type CounterSample,
+  type InstallTokenRecord,
+  ONLINE_INTERVALS,
+  REPLAY_WINDOW_MS,
+  type ReplayRecord,
+  type SensorRecord,
+  type SensorUpdate,
+  TooLargeToStore,
+} from "./records.ts";
+export { Coalescer, TooManyWaiting } from "./coalesce.ts";
+export { digest, randomToken, sameSecret, seal, type Sealed, unseal } from "./tokens.ts";
