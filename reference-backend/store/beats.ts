@@ -8,6 +8,7 @@
 // revocation also drops the entry at once. A beat writes two rows: the record, with its recent
 // counters, and the interface slice (more for a long list); beats of many sensors arriving together
 // share one commit (groupcommit.ts).
+import type { FleetIndex } from "./fleet.ts";
 import { GroupCommit } from "./groupcommit.ts";
 import {
   Contended,
@@ -28,7 +29,8 @@ export class Beats {
   readonly #cache = new Map<string, Deno.KvEntry<SensorRecord>>();
   readonly #writes: GroupCommit;
 
-  constructor(private readonly kv: Deno.Kv) {
+  /** `index` is told every record a beat writes (fleet.ts). */
+  constructor(private readonly kv: Deno.Kv, private readonly index: FleetIndex) {
     this.#writes = new GroupCommit(kv);
   }
 
@@ -74,6 +76,7 @@ export class Beats {
           value: written,
           versionstamp: result.versionstamp,
         });
+        this.index.put(written, result.versionstamp);
         return written;
       }
       this.#cache.delete(tokenDigest); // changed under us: read it again

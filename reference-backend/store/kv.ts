@@ -8,13 +8,26 @@
 //                                             totals for the console's rate chart
 //   ["sensor_interfaces", sensorId, n]        slice n of the latest interface list (interfaces.ts)
 //   ["sensor_tokens", sha256(sensorToken)]    sensorId: the heartbeat's lookup; deleted on revoke
+//   ["audit", at, seq]                        AuditEvent (audit.ts)
+//   ["console_sessions", sha256(id)], ["console_login_codes", sha256(code)]  (sessions.ts)
+//   ["silent_sensors", sensorId]              reported silent by the alert sweep (alerts.ts)
 //
 // The records' types and the pieces of a write are in records.ts; the heartbeat's path, which keeps
-// what it reads in memory, in beats.ts.
+// what it reads in memory, in beats.ts; the whole fleet in memory, for listing, in fleet.ts.
 import { join } from "node:path";
 import type { NetworkInterface } from "../../lib/host/mod.ts";
+import { SilentMarks } from "./alerts.ts";
+import { AuditTrail } from "./audit.ts";
 import { Beats } from "./beats.ts";
+import { FleetIndex } from "./fleet.ts";
+import {
+  cancelInstallToken,
+  type CancelRefusal,
+  type ListedInstallToken,
+  listInstallTokens,
+} from "./installs.ts";
 import { unpackInterfaces } from "./interfaces.ts";
+import { SessionRecords } from "./sessions.ts";
 import {
   commit,
   type Consumption,
@@ -29,18 +42,52 @@ import {
   sensorWrite,
 } from "./records.ts";
 
-/** Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is. */
+/**
+ * Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is; then
+ * reads the fleet into memory (fleet.ts) and counts the audit trail.
+ */
 export async function openStore(location: string): Promise<Store> {
-  if (/^https?:\/\//i.test(location)) return new Store(await Deno.openKv(location));
-  await Deno.mkdir(location, { recursive: true, mode: 0o700 });
-  return new Store(await Deno.openKv(join(location, "kv.sqlite3")));
+  let kv: Deno.Kv;
+  if (/^https?:\/\//i.test(location)) {
+    kv = await Deno.openKv(location);
+  } else {
+    await Deno.mkdir(location, { recursive: true, mode: 0o700 });
+    kv = await Deno.openKv(join(location, "kv.sqlite3"));
+  }
+  const store = new Store(kv);
+  try {
+    await store.load();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return store;
 }
+
+/** What a removal came to: the record removed, or why the sensor may not be removed. */
+export type Removal = { readonly removed: SensorRecord } | { readonly refused: string };
 
 export class Store {
   readonly #beats: Beats;
+  readonly #index = new FleetIndex();
+  /** Who did what, kept (audit.ts). */
+  readonly audit: AuditTrail;
+  /** The console's sessions and one-time login codes (sessions.ts). */
+  readonly sessions: SessionRecords;
+  /** The sensors the alert sweep reported silent (alerts.ts). */
+  readonly silentMarks: SilentMarks;
 
   constructor(private readonly kv: Deno.Kv) {
-    this.#beats = new Beats(kv);
+    this.#beats = new Beats(kv, this.#index);
+    this.audit = new AuditTrail(kv);
+    this.sessions = new SessionRecords(kv);
+    this.silentMarks = new SilentMarks(kv);
+  }
+
+  /** Reads what is kept in memory: the fleet's index, the audit trail's size. */
+  async load(): Promise<void> {
+    await this.#index.load(this.kv);
+    await this.audit.load();
   }
 
   close(): void {
@@ -73,19 +120,35 @@ export class Store {
       .check({ key: ["sensor_tokens", sensor.tokenDigest], versionstamp: null })
       .set(entry.key, { ...entry.value, consumed: consumption }, { expireIn: REPLAY_WINDOW_MS })
       .set(["sensor_tokens", sensor.tokenDigest], sensor.id);
-    sensorWrite(update, 0).add(op);
+    const write = sensorWrite(update, 0);
+    write.add(op);
     if (replay !== undefined) {
       op.set(["replays", sensor.installTokenDigest], replay, { expireIn: REPLAY_WINDOW_MS });
     }
-    return (await commit(op)).ok;
+    const result = await commit(op);
+    if (result.ok) this.#index.put(write.sensor, result.versionstamp);
+    return result.ok;
+  }
+
+  /** Every install token still held: unexpired, or spent within the replay window (installs.ts). */
+  installTokens(): Promise<ListedInstallToken[]> {
+    return listInstallTokens(this.kv);
+  }
+
+  /** Deletes the unused install token with `fingerprint`; its record, or why not (installs.ts). */
+  cancelInstallToken(fingerprint: string): Promise<ListedInstallToken | CancelRefusal> {
+    return cancelInstallToken(this.kv, fingerprint);
   }
 
   async replay(installDigest: string): Promise<ReplayRecord | null> {
     return (await this.kv.get<ReplayRecord>(["replays", installDigest])).value;
   }
 
+  /** The sensor `id` as the store holds it (what the fleet's memory keeps is brought up to it). */
   async sensor(id: string): Promise<SensorRecord | null> {
-    return (await this.kv.get<SensorRecord>(["sensors", id])).value;
+    const entry = await this.kv.get<SensorRecord>(["sensors", id]);
+    if (entry.value !== null) this.#index.put(entry.value, entry.versionstamp);
+    return entry.value;
   }
 
   /** The sensor holding the token with `tokenDigest`, or null when none does (or it is revoked). */
@@ -93,12 +156,9 @@ export class Store {
     return this.#beats.sensorByToken(tokenDigest);
   }
 
-  async sensors(): Promise<SensorRecord[]> {
-    const list: SensorRecord[] = [];
-    for await (const entry of this.kv.list<SensorRecord>({ prefix: ["sensors"] })) {
-      list.push(entry.value);
-    }
-    return list;
+  /** Every sensor, from memory (fleet.ts): as the store holds them, without a read. */
+  fleet(): IterableIterator<SensorRecord> {
+    return this.#index.records();
   }
 
   /** The interface list last stored for the sensor. */
@@ -140,9 +200,39 @@ export class Store {
         .commit();
       if (result.ok) {
         this.#beats.forget(revoked.tokenDigest);
+        this.#index.put(revoked, result.versionstamp);
         return revoked;
       }
     }
     throw new Contended("revoke: the sensor record kept changing; giving up");
+  }
+
+  /**
+   * Removes the sensor `id` and everything kept for it (its interfaces, its token's index, its
+   * replay record), if `refusal` finds no reason not to in the record as it is at the moment of
+   * the write: the removal holds only if no beat changed the record since. Null if unknown.
+   */
+  async remove(id: string, refusal: (sensor: SensorRecord) => string | undefined) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = await this.kv.get<SensorRecord>(["sensors", id]);
+      if (entry.value === null) return null;
+      const why = refusal(entry.value);
+      if (why !== undefined) return { refused: why } as Removal;
+      const sensor = entry.value;
+      const op = this.kv.atomic()
+        .check(entry)
+        .delete(entry.key)
+        .delete(["sensor_tokens", sensor.tokenDigest])
+        .delete(["replays", sensor.installTokenDigest])
+        .delete(["silent_sensors", id]);
+      for (let n = 0; n < sensor.interfaceSlices; n++) op.delete(["sensor_interfaces", id, n]);
+      const result = await op.commit();
+      if (result.ok) {
+        this.#beats.forget(sensor.tokenDigest);
+        this.#index.remove(id, result.versionstamp);
+        return { removed: sensor } as Removal;
+      }
+    }
+    throw new Contended("remove: the sensor record kept changing; giving up");
   }
 }
