@@ -18,6 +18,7 @@ export const BACKEND_ENV = [
   "ENROLL_FAILURE_LIMIT",
   "ENROLL_FAILURE_WINDOW_SECONDS",
   "DEV_INSECURE_HTTP",
+  "ALERT_WEBHOOK_URL",
 ] as const;
 
 export const DEFAULT_PORT = 5009;
@@ -54,6 +55,11 @@ export interface BackendSettings {
    * for development only. Without it the backend refuses to hand out an http:// install command.
    */
   readonly insecureHttp: boolean;
+  /**
+   * Where the alert sweep POSTs a sensor going silent or coming back (api/alerts.ts); unset: the
+   * audit trail alone records them.
+   */
+  readonly alertWebhookUrl?: string;
 }
 
 /** A setting that cannot be used; the message is the whole line the operator sees. */
@@ -128,7 +134,25 @@ export function readSettings(
       ),
     },
     insecureHttp,
+    alertWebhookUrl: webhookUrl(env("ALERT_WEBHOOK_URL")),
   };
+}
+
+function webhookUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError("ALERT_WEBHOOK_URL must be an absolute http:// or https:// URL");
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
+    throw new SettingsError(
+      "ALERT_WEBHOOK_URL must be an http:// or https:// URL without credentials (a secret the " +
+        "receiver needs goes in its path)",
+    );
+  }
+  return url.href;
 }
 
 function trustedProxies(text: string | undefined): ReadonlySet<string> {

@@ -1,0 +1,147 @@
+// reference-backend/console/static/facts.js: what the detail panel says of a sensor: its facts,
+// its credential (when the backend keeps one: token age, last rotation, a rotation asked or under
+// way, and a duplicate token's hosts, loudly), and its interfaces.
+import { stateCell, tokenAge } from "./row.js";
+import { duration, element, sensorText } from "./text.js";
+
+/**
+ * The sensor's facts as a definition list; its state "unknown" while the page is stale.
+ * @param {any} sensor
+ * @param {number | null} staleAt
+ */
+export function facts(sensor, staleAt) {
+  /** @type {[string, Node | string][]} */
+  const pairs = [
+    ["State", stateCell(sensor, staleAt)],
+    ["Hostname", sensorText(sensor.hostname)],
+    ["Label", sensorText(sensor.label)],
+    ["IP", sensorText(sensor.sensorIp)],
+    ["OS", sensorText(sensor.osInfo)],
+    ["Architecture", sensorText(sensor.architecture)],
+    ["Agent", sensorText(sensor.agentVersion)],
+    ["Heartbeats", String(sensor.heartbeats)],
+    ["Uptime", sensor.uptimeSeconds === null ? "—" : duration(sensor.uptimeSeconds)],
+    ["Enrolled", new Date(sensor.enrolledAt).toLocaleString()],
+    ["Last beat", new Date(sensor.lastSeenAt).toLocaleString()],
+    ["Revoked", sensor.revokedAt === null ? "no" : new Date(sensor.revokedAt).toLocaleString()],
+    ["Sensor id", element("code", {}, sensor.id)],
+  ];
+  if (sensor.tokenIssuedAt !== undefined) {
+    pairs.push(
+      ["Token age", tokenAge(sensor)],
+      ["Token issued", new Date(sensor.tokenIssuedAt).toLocaleString()],
+      [
+        "Last rotation",
+        sensor.lastRotatedAt ? new Date(sensor.lastRotatedAt).toLocaleString() : "never",
+      ],
+    );
+  }
+  return list(pairs);
+}
+
+/**
+ * A duplicate token's warning and the hosts seen with it; nothing for a sensor without one.
+ * @param {any} sensor
+ * @returns {HTMLElement[]}
+ */
+export function credentialFacts(sensor) {
+  const duplicate = sensor.duplicate;
+  if (duplicate === undefined || duplicate === null) return [];
+  const headers = ["Binding", "Hostname", "IP", "Last beat"];
+  return [
+    element(
+      "div",
+      { className: "duplicate-box", attrs: { role: "note" } },
+      element("h3", {}, `Duplicate token: ${duplicate.bindings} hosts beat with it`),
+      element(
+        "p",
+        {},
+        `Since ${new Date(duplicate.firstSeenAt).toLocaleString()} more than one machine sends ` +
+          "this sensor's token: a cloned VM or a copied env file. Rotate it (the copy that does " +
+          "not get the new token is shut out) or revoke it, then re-enroll the copy with its own " +
+          "install token.",
+      ),
+      element(
+        "table",
+        { className: "seen" },
+        element(
+          "thead",
+          {},
+          element("tr", {}, ...headers.map((h) => element("th", { attrs: { scope: "col" } }, h))),
+        ),
+        element(
+          "tbody",
+          {},
+          .../** @type {any[]} */ (duplicate.seen).map((seen) =>
+            element(
+              "tr",
+              {},
+              element(
+                "td",
+                { attrs: { "data-label": "Binding" } },
+                element("code", {}, seen.binding),
+              ),
+              element(
+                "th",
+                { attrs: { scope: "row", "data-label": "Hostname" } },
+                sensorText(seen.hostname),
+              ),
+              element("td", { attrs: { "data-label": "IP" } }, sensorText(seen.sensorIp)),
+              element(
+                "td",
+                { attrs: { "data-label": "Last beat" } },
+                new Date(seen.lastSeenAt).toLocaleString(),
+              ),
+            )
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+/** @param {any[]} interfaces */
+export function interfaceTable(interfaces) {
+  const flags = (/** @type {any} */ nic) =>
+    ["isUp", "isManagement", "isLoopback", "isVirtual", "isWireless"]
+      .filter((flag) => nic[flag])
+      .map((flag) => flag.slice(2).toLowerCase())
+      .join(", ") || "down";
+  const headers = ["Name", "Flags", "Bytes sent", "Bytes received"];
+  return element(
+    "table",
+    { className: "interfaces" },
+    element(
+      "thead",
+      {},
+      element("tr", {}, ...headers.map((h) => element("th", { attrs: { scope: "col" } }, h))),
+    ),
+    element(
+      "tbody",
+      {},
+      ...interfaces.map((nic) =>
+        element(
+          "tr",
+          {},
+          element("th", { attrs: { scope: "row", "data-label": "Name" } }, sensorText(nic.name)),
+          element("td", { attrs: { "data-label": "Flags" } }, flags(nic)),
+          element("td", { attrs: { "data-label": "Bytes sent" } }, nic.bytesSent.toLocaleString()),
+          element(
+            "td",
+            { attrs: { "data-label": "Bytes received" } },
+            nic.bytesRecv.toLocaleString(),
+          ),
+        )
+      ),
+    ),
+  );
+}
+
+/** @param {[string, Node | string][]} pairs */
+function list(pairs) {
+  return element(
+    "dl",
+    { className: "facts" },
+    ...pairs.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)]),
+  );
+}
