@@ -115,6 +115,7 @@ export function inPage<T>(page: Page, expression: string): Promise<T> {
 export async function screenshot(page: Page, name: string, fullPage = true) {
   const where = Deno.env.get("CONSOLE_SCREENSHOTS");
   if (where === undefined) return;
+  await page.evaluate("window.scrollTo(0, 0)");
   await page.screenshot({ path: join(PROJECT, where, name), fullPage });
 }
 

@@ -86,6 +86,7 @@ export function createDetail(panel, hooks) {
     shown = null;
     last = null;
     panel.hidden = true;
+    document.body.classList.remove("drawer-open");
     opener?.focus();
   };
   $("#detail-close").addEventListener("click", close);
@@ -161,6 +162,7 @@ export function createDetail(panel, hooks) {
       etag = null;
       last = null;
       panel.hidden = false;
+      document.body.classList.add("drawer-open");
       heading.replaceChildren("Sensor");
       content.replaceChildren(element("p", {}, "Loading…"));
       heading.focus();

@@ -2,7 +2,7 @@
 // its credential (when the backend keeps one: token age, last rotation, a rotation asked or under
 // way, and a duplicate token's hosts, loudly), and its interfaces.
 import { stateCell, tokenAge } from "./row.js";
-import { duration, element, sensorText } from "./text.js";
+import { ago, duration, element, sensorText } from "./text.js";
 
 /**
  * The sensor's facts as a definition list; its state "unknown" while the page is stale.
@@ -89,8 +89,13 @@ export function credentialFacts(sensor) {
               element("td", { attrs: { "data-label": "IP" } }, sensorText(seen.sensorIp)),
               element(
                 "td",
-                { attrs: { "data-label": "Last beat" } },
-                new Date(seen.lastSeenAt).toLocaleString(),
+                {
+                  attrs: {
+                    "data-label": "Last beat",
+                    title: new Date(seen.lastSeenAt).toLocaleString(),
+                  },
+                },
+                ago(Date.now() - Date.parse(seen.lastSeenAt)),
               ),
             )
           ),

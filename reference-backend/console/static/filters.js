@@ -130,6 +130,7 @@ export function createFilters(section, changed) {
      * @param {FleetAnswer} answer
      * @param {number} rows
      * @param {string | null} asOf the time the counts are from, while the page is stale
+     * @returns {string} which rows of how many the page shows
      */
     show(answer, rows, asOf) {
       query.nextCursor = answer.nextCursor;
@@ -165,6 +166,7 @@ export function createFilters(section, changed) {
         }`;
       prev.disabled = query.cursors.length === 0;
       next.disabled = answer.nextCursor === null;
+      return where.textContent;
     },
   };
 }

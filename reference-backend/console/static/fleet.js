@@ -62,14 +62,14 @@ export function createFleet(section, hooks) {
     if (performance.getEntriesByName("fleet-first-render").length === 0) {
       performance.mark("fleet-first-render");
     }
-    filters.show(last, sensors.length, staleAt === null ? null : clock(staleAt));
+    const where = filters.show(last, sensors.length, staleAt === null ? null : clock(staleAt));
     empty.hidden = sensors.length > 0;
     empty.textContent = last.total === 0 && sumOf(last.counts) === 0
       ? "No sensor has enrolled yet: mint an install token under Install tokens."
       : "No sensor matches these filters.";
     summary.textContent = staleAt === null
-      ? `Updated ${clock(Date.now())}`
-      : `As of ${clock(staleAt)}: the backend does not answer`;
+      ? `${where}, updated ${clock(Date.now())}`
+      : `${where}, as of ${clock(staleAt)}: the backend does not answer`;
     // Without tokenIssuedAt the backend does not rotate tokens: no column, no button.
     const credentials = sensors.some((row) => row.tokenIssuedAt !== undefined);
     table.classList.toggle("no-credentials", !credentials);

@@ -165,7 +165,7 @@ Deno.test({
     })();
     try {
       await using chromium = await launchBrowser();
-      const page = await openConsole(chromium, backend);
+      const page = await openConsole(chromium, backend, 1600, 1000);
       const silent = (await enrollDirectly(backend, "sensor-03.dc1.example", 1, "rack-3")).id;
       await waitForState(page, silent, "online");
       await waitForState(page, silent, "late", 20_000);
