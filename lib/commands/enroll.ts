@@ -1,7 +1,13 @@
 // lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
-import { type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
+import {
+  bindingVerdict,
+  type Config,
+  copiedConfigError,
+  loadConfig,
+  saveSensorToken,
+} from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -12,7 +18,7 @@ import {
   TransportError,
 } from "../backend/mod.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
-import { collectSnapshot, readMachineId } from "../host/mod.ts";
+import { collectSnapshot, hostBinding, readMachineId } from "../host/mod.ts";
 import { log, warnOnce } from "../log.ts";
 import { checkWritable, lockConfigUnlessStopped } from "../store/mod.ts";
 import { fingerprint, registerSecret } from "../secrets.ts";
@@ -23,6 +29,38 @@ export interface Enrolled {
   readonly config: Config;
   readonly sensorToken: string;
   readonly intervalSeconds: number;
+  /** This host's binding, sent with every request made with the token; none without a machine id. */
+  readonly hostBinding?: string;
+  /**
+   * Where the next start finds the token: the env file (where a rotated token is saved), the
+   * environment, or nowhere (`run` enrolled, and the save failed).
+   */
+  readonly tokenHome: "file" | "environment" | "memory";
+  /** True when the env file holds this host's binding beside the token. */
+  readonly bindingSaved: boolean;
+}
+
+/** This host's machine id and the binding derived from it; both undefined without a machine id. */
+interface HostIdentity {
+  readonly machineId?: string;
+  readonly hostBinding?: string;
+}
+
+async function hostIdentity(config: Config): Promise<HostIdentity> {
+  const machineId = await readMachineId(config.machineIdFile);
+  return { machineId, hostBinding: machineId && await hostBinding(machineId) };
+}
+
+/**
+ * True when `config` is a copy of another machine's env file that holds an install token: this
+ * host enrolls with it, as `enroll --force` would. Throws the 78 of a copy without one: nothing is
+ * sent with a token that belongs to another machine.
+ */
+function enrollsCopy(config: Config, identity: HostIdentity): boolean {
+  if (config.sensorToken === undefined) return false;
+  if (bindingVerdict(config.hostBinding, identity.hostBinding) !== "another host") return false;
+  if (config.installToken === undefined) throw copiedConfigError(config);
+  return true;
 }
 
 /**
@@ -40,15 +78,20 @@ export async function ensureEnrolled(
   // Every check that needs no backend runs before the lock, a directory or a temporary file is
   // made, so that a configuration error leaves the machine as it was.
   const unlocked = ctx.config;
+  let identity: HostIdentity | undefined;
   if (unlocked.sensorToken !== undefined && !force) {
-    return alreadyEnrolled(unlocked, unlocked.sensorToken);
+    identity = await hostIdentity(unlocked);
+    if (!enrollsCopy(unlocked, identity)) {
+      return alreadyEnrolled(unlocked, unlocked.sensorToken, identity);
+    }
   }
   checkReadyToEnroll(unlocked);
   const backend = await backendFor(unlocked); // BACKEND_URL and BACKEND_CA_FILE: 78s too
+  identity ??= await hostIdentity(unlocked); // after the 78s: its warning is no news then
   try {
     // (enroll's check of where its config really lies ran first of all, in main.ts: its 73 comes
     // before any 78.)
-    return await enrollUnderLock(ctx, mode, force, backend);
+    return await enrollUnderLock(ctx, mode, force, backend, identity);
   } finally {
     backend.client?.close();
   }
@@ -59,6 +102,7 @@ async function enrollUnderLock(
   mode: "run" | "enroll",
   force: boolean,
   backend: Backend,
+  identity: HostIdentity,
 ): Promise<Enrolled | undefined> {
   const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
   if (lock === undefined) {
@@ -73,25 +117,47 @@ async function enrollUnderLock(
       });
     }
     const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
-    if (config.sensorToken !== undefined && !force) {
-      return alreadyEnrolled(config, config.sensorToken);
+    const copy = enrollsCopy(config, identity);
+    if (config.sensorToken !== undefined && !force && !copy) {
+      return alreadyEnrolled(config, config.sensorToken, identity);
     }
-    const enrollment = await enroll(config, backend, ctx, mode);
+    if (copy) {
+      log.warn(
+        "the env file was enrolled on another machine (a copy); enrolling this host with its install token",
+        { path: ctx.configPath },
+      );
+    }
+    const enrollment = await enroll(config, backend, ctx, mode, identity.machineId);
     if (enrollment === undefined) return undefined;
-    await save(ctx.configPath, enrollment.sensorToken, mode);
+    const saved = await save(ctx.configPath, enrollment.sensorToken, identity.hostBinding, mode);
     return {
       config,
       sensorToken: enrollment.sensorToken,
       intervalSeconds: enrollment.heartbeatIntervalSeconds,
+      hostBinding: identity.hostBinding,
+      tokenHome: !saved ? "memory" : fromEnvironment(config) ? "environment" : "file",
+      bindingSaved: saved && identity.hostBinding !== undefined,
     };
   } finally {
     lock.release();
   }
 }
 
-function alreadyEnrolled(config: Config, sensorToken: string): Enrolled {
+function alreadyEnrolled(config: Config, sensorToken: string, identity: HostIdentity): Enrolled {
   log.info("already enrolled; enrollment skipped", { token: fingerprint(sensorToken) });
-  return { config, sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+  return {
+    config,
+    sensorToken,
+    intervalSeconds: DEFAULT_INTERVAL_SECONDS,
+    hostBinding: identity.hostBinding,
+    tokenHome: fromEnvironment(config) ? "environment" : "file",
+    bindingSaved: bindingVerdict(config.hostBinding, identity.hostBinding) === "this host",
+  };
+}
+
+/** True when the environment sets SENSOR_TOKEN: it wins over the file at every start. */
+function fromEnvironment(config: Config): boolean {
+  return config.sensorToken !== undefined && !config.sensorTokenInFile;
 }
 
 /** The 78s of an enrollment about to spend its install token: no token, or a file unsafe to rewrite. */
@@ -117,13 +183,11 @@ async function enroll(
   backend: Backend,
   ctx: CommandContext,
   mode: "run" | "enroll",
+  machineId: string | undefined,
 ): Promise<Enrollment | undefined> {
   checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
   if (mode === "enroll") await checkWritable(config.configPath);
-  const [snapshot, machineId] = await Promise.all([
-    collectSnapshot(config),
-    readMachineId(config.machineIdFile),
-  ]);
+  const snapshot = await collectSnapshot(config);
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken,
@@ -159,14 +223,17 @@ async function enroll(
   }
 }
 
+/** Saves the token (and this host's binding); true when saved. `run` goes on when it cannot. */
 async function save(
   configPath: string,
   sensorToken: string,
+  hostBinding: string | undefined,
   mode: "run" | "enroll",
-): Promise<void> {
+): Promise<boolean> {
   try {
-    await saveSensorToken(configPath, sensorToken);
+    await saveSensorToken(configPath, sensorToken, hostBinding);
     log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
+    return true;
   } catch (error) {
     if (mode === "enroll") {
       throw new AgentError(
@@ -180,6 +247,7 @@ async function save(
       path: configPath,
       reason: describe(error),
     });
+    return false;
   }
 }
 
