@@ -47,6 +47,8 @@ export interface SensorRecord {
   pending?: string;
   /** Ask for a rotation in every beat reply until the new token is used. */
   rotationWanted: boolean;
+  /** Ask for a rotation in every beat reply, rotation after rotation (a test's policy). */
+  askEveryBeat: boolean;
   /** Every binding seen with this sensor's tokens. */
   readonly bindings: Set<string>;
   /** How many rotations have been completed (a new token used). */
@@ -128,6 +130,7 @@ export function startProtocolBackend(options: { intervalSeconds?: number } = {})
       id: crypto.randomUUID(),
       token: newToken("sensor"),
       rotationWanted: false,
+      askEveryBeat: false,
       bindings: new Set(),
       rotations: 0,
       issued: 0,
@@ -203,7 +206,7 @@ export function startProtocolBackend(options: { intervalSeconds?: number } = {})
         return refuse(400, "not a heartbeat body");
       }
       const data: Record<string, unknown> = { heartbeatIntervalSeconds: backend.intervalSeconds };
-      if (sensor.rotationWanted) data.rotateSensorToken = true;
+      if (sensor.rotationWanted || sensor.askEveryBeat) data.rotateSensorToken = true;
       return {
         ...json(200, { success: true, data }),
         effect: promoted ? "promoted" : "accepted",
