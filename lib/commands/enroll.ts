@@ -1,13 +1,7 @@
 // lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
-import {
-  bindingVerdict,
-  type Config,
-  copiedConfigError,
-  loadConfig,
-  saveSensorToken,
-} from "../config/mod.ts";
+import { bindingVerdict, type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -18,11 +12,12 @@ import {
   TransportError,
 } from "../backend/mod.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
-import { collectSnapshot, hostBinding, readMachineId } from "../host/mod.ts";
+import { collectSnapshot } from "../host/mod.ts";
 import { log, warnOnce } from "../log.ts";
 import { checkWritable, lockConfigUnlessStopped } from "../store/mod.ts";
 import { fingerprint, registerSecret } from "../secrets.ts";
 import type { CommandContext } from "./context.ts";
+import { enrollsCopy, fromEnvironment, type HostIdentity, hostIdentity } from "./identity.ts";
 
 /** An agent ready to report: its configuration, its sensor token and the interval to start with. */
 export interface Enrolled {
@@ -38,29 +33,6 @@ export interface Enrolled {
   readonly tokenHome: "file" | "environment" | "memory";
   /** True when the env file holds this host's binding beside the token. */
   readonly bindingSaved: boolean;
-}
-
-/** This host's machine id and the binding derived from it; both undefined without a machine id. */
-interface HostIdentity {
-  readonly machineId?: string;
-  readonly hostBinding?: string;
-}
-
-async function hostIdentity(config: Config): Promise<HostIdentity> {
-  const machineId = await readMachineId(config.machineIdFile);
-  return { machineId, hostBinding: machineId && await hostBinding(machineId) };
-}
-
-/**
- * True when `config` is a copy of another machine's env file that holds an install token: this
- * host enrolls with it, as `enroll --force` would. Throws the 78 of a copy without one: nothing is
- * sent with a token that belongs to another machine.
- */
-function enrollsCopy(config: Config, identity: HostIdentity): boolean {
-  if (config.sensorToken === undefined) return false;
-  if (bindingVerdict(config.hostBinding, identity.hostBinding) !== "another host") return false;
-  if (config.installToken === undefined) throw copiedConfigError(config);
-  return true;
 }
 
 /**
@@ -153,11 +125,6 @@ function alreadyEnrolled(config: Config, sensorToken: string, identity: HostIden
     tokenHome: fromEnvironment(config) ? "environment" : "file",
     bindingSaved: bindingVerdict(config.hostBinding, identity.hostBinding) === "this host",
   };
-}
-
-/** True when the environment sets SENSOR_TOKEN: it wins over the file at every start. */
-function fromEnvironment(config: Config): boolean {
-  return config.sensorToken !== undefined && !config.sensorTokenInFile;
 }
 
 /** The 78s of an enrollment about to spend its install token: no token, or a file unsafe to rewrite. */
