@@ -10,7 +10,6 @@ import {
 } from "../backend/mod.ts";
 import { bindingVerdict, type Config } from "../config/mod.ts";
 import { describe, ExitCode } from "../errors.ts";
-import { readHostBinding } from "../host/mod.ts";
 import { capText, escapeText, MAX_FIELD_CHARS } from "../log.ts";
 import { fingerprint, redact } from "../secrets.ts";
 import type { CommandContext } from "./context.ts";
@@ -66,6 +65,8 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
 async function enrollmentLines(config: Config): Promise<string[]> {
   if (config.sensorToken === undefined) return ["enrolled: no"];
   const token = `sensor token sha256:${fingerprint(config.sensorToken)}`;
+  // host/ is loaded only here: a status without a token has no binding to judge.
+  const { readHostBinding } = await import("../host/mod.ts");
   switch (bindingVerdict(config.hostBinding, await readHostBinding(config.machineIdFile))) {
     case "another host":
       return [

@@ -2,7 +2,7 @@
 // token): HMAC-SHA-256 keyed by the machine id over the fixed label, as OpenSSL computes it; stable
 // for a host, different across hosts, and nothing of the id in it.
 import assert from "node:assert/strict";
-import { idempotencyKey } from "../../lib/backend/enrollment.ts";
+import { idempotencyKey } from "../../lib/backend/mod.ts";
 import { HOST_BINDING_LABEL, hostBinding, readHostBinding } from "../../lib/host/binding.ts";
 import { tempDir } from "../support/tempdir.ts";
 import { unavailable } from "../support/wrapped.ts";
