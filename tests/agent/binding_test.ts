@@ -35,6 +35,12 @@ Deno.test("binding: enrollment saves it beside SENSOR_TOKEN, and every beat carr
   assert.equal(backend.of("enroll")[0].binding, null);
   assert.ok(beats(backend.exchanges).every((e) => e.binding === host.binding && e.status === 200));
   assert.deepEqual([...sensor.bindings], [host.binding]);
+  const status = await runAgent(["status", ...host.args], host.options);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(
+    status.stdout,
+    /^enrolled: yes \(sensor token sha256:[0-9a-f]{12}\)\nhost binding: this host's$/m,
+  );
 });
 
 Deno.test("binding: a copied env file on another machine exits 78 with nothing sent; the original beats on", async () => {
