@@ -1,9 +1,8 @@
 // lib/backend/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST
 // /api/sensors/heartbeat): one beat right away, then one per interval, backing off on failure,
 // rotating the token when a reply asks (rotation.ts), stopping only for a rejected token or a
-// signal. Judging a reply is pure; the loop takes its
-// clock, random source and wait function as parameters so tests and benchmarks can drive thousands
-// of real beats without waiting.
+// signal. Judging a reply is pure; the loop takes its clock, random source and wait function as
+// parameters so tests and benchmarks can drive thousands of real beats without waiting.
 import { clearableTimer } from "../deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "../errors.ts";
