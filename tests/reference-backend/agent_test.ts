@@ -6,9 +6,12 @@ import { assertNoTokens, runAgent, startAgent, usedTokens } from "../support/age
 import { type RefBackend, startRefBackend } from "../support/refbackend.ts";
 import { tempDir } from "../support/tempdir.ts";
 import { FIXTURE, FIXTURE_READS } from "../support/seed.ts";
+import { hostBinding } from "../../lib/host/mod.ts";
+
+const MACHINE_ID = "0123456789abcdef0123456789abcdef";
 
 /** A sensor host in a temp dir: the seed's env file, a hostname and a machine id. */
-async function sensorHost(backend: RefBackend, machineId = "0123456789abcdef0123456789abcdef") {
+async function sensorHost(backend: RefBackend, machineId = MACHINE_ID) {
   const dir = await tempDir();
   const installToken = await backend.mint();
   const config = dir.join("sensor-agent.env");
@@ -64,7 +67,8 @@ Deno.test("agent + reference backend: enrolls, saves the token, and its heartbea
   assert.equal(run.code, 0, run.stderr);
   assert.equal(
     await Deno.readTextFile(host.config),
-    `SENSOR_ID=sensor-1\n# INSTALL_TOKEN consumed during enrollment\nBACKEND_URL=${backend.url}\nSENSOR_TOKEN=${sensorToken}\n`,
+    `SENSOR_ID=sensor-1\n# INSTALL_TOKEN consumed during enrollment\nBACKEND_URL=${backend.url}\n` +
+      `SENSOR_TOKEN=${sensorToken}\nSENSOR_HOST_BINDING=${await hostBinding(MACHINE_ID)}\n`,
   );
   assert.equal(sensor.hostname, "sensor-e2e");
   assert.equal(sensor.label, "sensor-1");
