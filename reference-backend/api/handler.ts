@@ -17,7 +17,7 @@ import {
   requestPath,
 } from "../http/mod.ts";
 import { DOWNLOADS, type Downloads, fileDigest, type FileDigests } from "../install/mod.ts";
-import { Contended, TooLargeToStore, TooManyWaiting } from "../store/mod.ts";
+import { Contended, isStoreBusy, TooLargeToStore, TooManyWaiting } from "../store/mod.ts";
 import { listSensors, mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
 import type { Context, Handler, RequestInfo, ServerOptions } from "./context.ts";
 import { escapeForDisplay } from "./display.ts";
@@ -89,7 +89,7 @@ function shed(error: unknown): unknown {
     });
   }
   if (error instanceof TooLargeToStore) return new HttpError(413, error.message);
-  if (error instanceof Contended) {
+  if (error instanceof Contended || isStoreBusy(error)) {
     return new HttpError(503, "the record is busy; retry", {
       "Retry-After": String(CONTENDED_RETRY_AFTER_SECONDS),
     }, { why: error.message });

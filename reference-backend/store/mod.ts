@@ -12,6 +12,7 @@ export {
   Contended,
   type CounterSample,
   type InstallTokenRecord,
+  isStoreBusy,
   ONLINE_INTERVALS,
   REPLAY_WINDOW_MS,
   type ReplayRecord,

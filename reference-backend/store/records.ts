@@ -106,6 +106,15 @@ export class TooLargeToStore extends Error {}
  */
 export class Contended extends Error {}
 
+/**
+ * True for the error a local Deno KV store throws when another process holds its SQLite file's
+ * write lock longer than the store waits ("database is locked"): two backends on one local store,
+ * as the tests run them. A load condition like Contended, answered the same way.
+ */
+export function isStoreBusy(error: unknown): boolean {
+  return error instanceof Error && /\bdatabase is (locked|busy)\b/i.test(error.message);
+}
+
 /** A sensor record and its interface slices, ready to go into an atomic operation. */
 export interface SensorWrite {
   /** The record as written (interfaceSlices counted). */
