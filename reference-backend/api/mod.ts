@@ -9,4 +9,3 @@
 // its fingerprint.
 export { createHandler } from "./handler.ts";
 export type { RequestInfo, ServerOptions } from "./context.ts";
-export { HOST_BINDING_HEADER } from "./credentials.ts";
