@@ -4,8 +4,7 @@
 // admin API (admin.ts), a token's rotation and the hosts seen with it (rotation.ts,
 // credentials.ts: the Sensor-Host-Binding header, the age policy, the fields the admin API shows),
 // what each request body may hold (validate.ts), and sensor text made safe to log (display.ts);
-// the console is mounted under /console. Never reads the environment, opens
-// the store or listens: main.ts hands it an open store and the settings. Never logs a token, only
-// its fingerprint.
+// the console is mounted under /console. Never reads the environment, opens the store or listens:
+// main.ts hands it an open store and the settings. Never logs a token, only its fingerprint.
 export { createHandler } from "./handler.ts";
 export type { RequestInfo, ServerOptions } from "./context.ts";

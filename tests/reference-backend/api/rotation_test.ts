@@ -5,7 +5,7 @@
 // token; a revocation while a rotation is pending; and what the request may carry.
 import assert from "node:assert/strict";
 import { digest } from "../../../reference-backend/store/mod.ts";
-import { enrollSeed, startRefBackend } from "../../support/refbackend.ts";
+import { enrollSeed, MACHINE_A, seedPayload, startRefBackend } from "../../support/refbackend.ts";
 import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
 
 const TOKEN_RULE = /^[A-Za-z0-9._+/=-]{8,4096}$/;
@@ -177,4 +177,17 @@ Deno.test("rotation: no token, a forged one or an enrollment's install token is 
   const empty = await backend.call("POST", "/api/sensors/token", undefined, sensor.sensorToken);
   assert.equal(empty.status, 200);
   assert.match(empty.body.data.sensorToken, TOKEN_RULE);
+});
+
+Deno.test("rotation: an enrollment retried after the rotation completed is 401, not the retired token; before, it is the token still valid", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrollSeed(backend, MACHINE_A);
+  const retry = () => backend.enroll(seedPayload(sensor.installToken), sensor.key);
+  const fresh = (await rotateFrom(backend, sensor.sensorToken, null)).body.data.sensorToken;
+  const pending = await retry();
+  assert.equal(pending.status, 200, "the first token is still valid while the new one waits");
+  assert.equal(pending.body.data.sensorToken, sensor.sensorToken);
+  assert.equal((await beatFrom(backend, fresh, null)).status, 200);
+  assert.equal((await retry()).status, 401);
+  assert.match(backend.output(), /its sensor's token was rotated since/);
 });
