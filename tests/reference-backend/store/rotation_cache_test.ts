@@ -13,13 +13,30 @@ import {
 } from "../../support/refbackend.ts";
 import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
 
+/** A backend, and a second backend process on its store (`second` calls it); `await using` stops both. */
+async function onOneStore() {
+  const first = await startRefBackend();
+  let process;
+  try {
+    process = await launchBackend({ dataDir: first.dataDir, adminToken: first.adminToken });
+  } catch (error) {
+    await first[Symbol.asyncDispose]();
+    throw error;
+  }
+  return {
+    first,
+    process,
+    second: backendClient(process.url, first.adminToken),
+    async [Symbol.asyncDispose]() {
+      await process.stop();
+      await first[Symbol.asyncDispose]();
+    },
+  };
+}
+
 Deno.test("rotation cache: a second backend with the sensor in memory asks for the pending token, gets the same one, and refuses the old token once the new one was used", async () => {
-  await using first = await startRefBackend();
-  await using process = await launchBackend({
-    dataDir: first.dataDir,
-    adminToken: first.adminToken,
-  });
-  const second = backendClient(process.url, first.adminToken);
+  await using backends = await onOneStore();
+  const { first, process, second } = backends;
   const sensor = await enrollSeed(first);
   const host = await bindingOf("sensor-a");
   const old = sensor.sensorToken;
@@ -46,12 +63,8 @@ Deno.test("rotation cache: a second backend with the sensor in memory asks for t
 });
 
 Deno.test("rotation cache: two backends asked to rotate at once issue one token between them", async () => {
-  await using first = await startRefBackend();
-  await using process = await launchBackend({
-    dataDir: first.dataDir,
-    adminToken: first.adminToken,
-  });
-  const second = backendClient(process.url, first.adminToken);
+  await using backends = await onOneStore();
+  const { first, process, second } = backends;
   const host = await bindingOf("sensor-a");
   /** A rotation request, asked again after a 503 (two processes on one local store: busy). */
   const rotation = async (backend: BackendClient, token: string) => {
