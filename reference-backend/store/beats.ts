@@ -111,13 +111,20 @@ export class Beats {
       }>,
   ): Promise<R | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = this.#cache.get(tokenDigest) ?? await this.#read(tokenDigest);
+      const kept = this.#cache.get(tokenDigest);
+      const entry = kept ?? await this.#read(tokenDigest);
       if (entry === undefined || !opens(entry.value, tokenDigest)) return null;
       const sensor = settle(entry.value, tokenDigest, now);
       const decided = await decide(sensor);
       // A request that completed a rotation is written even when it changed nothing else.
       const write = decided.write ?? (sensor === entry.value ? undefined : recordWrite(sensor));
-      if (write === undefined) return decided.result;
+      if (write === undefined) {
+        // No write, so no check: an answer decided on what memory kept (another backend may have
+        // changed the record) is decided again on the record as the store has it.
+        if (kept === undefined) return decided.result;
+        this.#cache.delete(tokenDigest);
+        continue;
+      }
       const indexed = withTokenIndex(entry, write);
       const outcome = await this.#writes.commit(indexed.write);
       if (outcome.ok) {

@@ -88,3 +88,18 @@ Deno.test("rotation cache: two backends asked to rotate at once issue one token 
   }
   assert.doesNotMatch(first.output() + process.output(), /status=500|failed:/);
 });
+
+Deno.test("rotation cache: an answer that writes nothing is not decided on memory alone: the old token asked again at a backend that issued the new one, after it was used at the other, is 401", async () => {
+  await using backends = await onOneStore();
+  const { first, second } = backends;
+  const sensor = await enrollSeed(first);
+  const host = await bindingOf("sensor-a");
+  // Issued through the second, which keeps the record with the pending token in memory.
+  const fresh = (await rotateFrom(second, sensor.sensorToken, host)).body.data.sensorToken;
+  assert.equal((await beatFrom(first, fresh, host)).status, 200, "used through the first");
+  // The second's memory still says "pending": asked again there, it must read the store.
+  assert.equal((await rotateFrom(second, sensor.sensorToken, host)).status, 401);
+  // And an admin's request made at the first reaches the next beat at the second.
+  await first.call("POST", `/api/sensors/${sensor.sensorId}/rotate`);
+  assert.equal((await beatFrom(second, fresh, host)).body.data.rotateSensorToken, true);
+});
