@@ -81,18 +81,31 @@ function issued(sensor: SensorRecord, sensorToken: string, again: boolean): Rota
   return { kind: "issued", sensorId: sensor.id, sensorToken, again };
 }
 
+/**
+ * Logs the completion of a rotation when the request made with the token of `tokenDigest` was the
+ * first made with it: `before` is the sensor as the request found it.
+ */
+export function logCompletion(before: SensorRecord, tokenDigest: string): void {
+  if (before.pendingToken?.digest !== tokenDigest) return;
+  log.info("sensor token rotation completed: the new token is in use, the old one refused", {
+    sensorId: before.id,
+    token: tokenDigest.slice(0, 12), // its fingerprint: the first digits of its SHA-256
+  });
+}
+
 /** POST /api/sensors/token: the sensor's current token for a new one. */
 export async function rotateToken(request: Request, options: Context, now: number) {
-  const token = bearerToken(request);
-  const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
-  if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
-    throw sensorRejected();
-  }
+  const token = bearerToken(request);
+  if (token === undefined) throw sensorRejected();
+  const tokenDigest = digest(token);
+  const before = await options.store.sensorByToken(tokenDigest);
+  if (before === null) throw sensorRejected();
   valid(checkRotationRequest(await readJson(request)));
-  const rotation = await rotate(options.store, token!, tokenDigest, hostBinding(request), now);
+  const rotation = await rotate(options.store, token, tokenDigest, hostBinding(request), now);
   // Null: revoked, or replaced by a rotation completed meanwhile.
   if (rotation === null) throw sensorRejected();
+  logCompletion(before, tokenDigest);
   if (rotation.kind === "refused") {
     throw new HttpError(
       401,
@@ -107,7 +120,7 @@ export async function rotateToken(request: Request, options: Context, now: numbe
     {
       sensorId: rotation.sensorId,
       token: fingerprint(rotation.sensorToken),
-      previous: fingerprint(token!),
+      previous: fingerprint(token),
     },
   );
   return ok({ sensorToken: rotation.sensorToken });

@@ -19,6 +19,7 @@ import {
 } from "../store/mod.ts";
 import type { Beat, Context } from "./context.ts";
 import { hostBinding, tokenMaxAgeMs } from "./credentials.ts";
+import { logCompletion } from "./rotation.ts";
 import { escapeForDisplay } from "./display.ts";
 import { enroll } from "./enrollment.ts";
 import { checkEnrollment, checkHeartbeat, checkIdempotencyKey, valid } from "./validate.ts";
@@ -81,12 +82,12 @@ export async function enrollSensor(
 
 /** POST /api/sensors/heartbeat: the sensor token, and the host as it is now. */
 export async function heartbeat(request: Request, options: Context, now: number) {
-  const token = bearerToken(request);
-  const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
-  if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
-    throw sensorRejected();
-  }
+  const token = bearerToken(request);
+  if (token === undefined) throw sensorRejected();
+  const tokenDigest = digest(token);
+  const before = await options.store.sensorByToken(tokenDigest);
+  if (before === null) throw sensorRejected();
   const body = valid(checkHeartbeat(await readJson(request)));
   const binding = hostBinding(request);
   const sightings = binding === null
@@ -95,6 +96,7 @@ export async function heartbeat(request: Request, options: Context, now: number)
   // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
   const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1, sightings });
   if (sensor === null) throw sensorRejected();
+  logCompletion(before, tokenDigest);
   if (isLogged("debug")) {
     log.debug("heartbeat", {
       sensorId: sensor.id,

@@ -4,6 +4,7 @@
 // token to a repeated request and to requests at once; beats racing the first use of the new
 // token; a revocation while a rotation is pending; and what the request may carry.
 import assert from "node:assert/strict";
+import { fingerprint } from "../../../lib/secrets.ts";
 import { digest } from "../../../reference-backend/store/mod.ts";
 import { enrollSeed, MACHINE_A, seedPayload, startRefBackend } from "../../support/refbackend.ts";
 import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
@@ -45,6 +46,9 @@ Deno.test("rotation: a new token; the old one keeps working until the new one is
   assert.equal(shown.heartbeats, 4, "every accepted beat counted, on either token");
   const log = (await backend.stop()).output;
   assert.match(log, /sensor token rotated: new token issued/);
+  const completed = log.split("\n").filter((line) => /rotation completed/.test(line));
+  assert.equal(completed.length, 1, "the first use alone completes it");
+  assert.match(completed[0], new RegExp(`sensorId=${sensor.sensorId} token=${fingerprint(fresh)}`));
   for (const token of [old, fresh]) {
     assert.ok(!log.includes(token), "no token in the log");
   }
