@@ -1,5 +1,5 @@
 // reference-backend/api/credentials.ts: a sensor's credential as requests carry it and the admin
-// API shows it (docs/api.md, Token rotation; Copied hosts): the Sensor-Host-Binding header of
+// API shows it (docs/api.md, GET /api/sensors; Copied hosts): the Sensor-Host-Binding header of
 // every request made with a sensor token, the age past which a token is asked to rotate, and the
 // fields each sensor of GET /api/sensors gains: the token's age, its rotation, and whether two
 // hosts use it. Pure.

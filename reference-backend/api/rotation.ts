@@ -1,5 +1,5 @@
 // reference-backend/api/rotation.ts: a sensor token's rotation (docs/protocol.md, POST
-// /api/sensors/token; docs/api.md, Token rotation). The sensor asks with its current token and gets
+// /api/sensors/token; docs/api.md, the same). The sensor asks with its current token and gets
 // a new one; the old one stays valid until the first request made with the new one, and a repeated
 // request before that gets the same new token, kept sealed under the old one as the enrollment's
 // replay is under the install token, so a lost reply costs nothing and makes no chain. Like the

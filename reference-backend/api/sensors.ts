@@ -19,9 +19,9 @@ import {
 } from "../store/mod.ts";
 import type { Beat, Context } from "./context.ts";
 import { hostBinding, tokenMaxAgeMs } from "./credentials.ts";
-import { logCompletion } from "./rotation.ts";
 import { escapeForDisplay } from "./display.ts";
 import { enroll } from "./enrollment.ts";
+import { logCompletion } from "./rotation.ts";
 import { checkEnrollment, checkHeartbeat, checkIdempotencyKey, valid } from "./validate.ts";
 
 // A sensor beats once per interval; this many of its beats waiting at once is a storm (a leaked

@@ -1,13 +1,13 @@
 // reference-backend/store/credentials.ts: a sensor token's life after enrollment (docs/api.md,
-// Token rotation). What a sensor record carries of it: when its token was issued, an admin's
-// request to rotate, the new token issued and not yet used (sealed under the old one, so that a
-// repeated request gets it again), and which token digests open the record. A request made with
-// the new token promotes it: from then on the old one opens nothing. Types and pure functions; the
-// writes, with the token index kept in step, are beats.ts's.
+// POST /api/sensors/token). What a sensor record carries of it: when its token was issued, an
+// admin's request to rotate, the new token issued and not yet used (sealed under the old one, so
+// that a repeated request gets it again), and which token digests open the record. A request made
+// with the new token promotes it: from then on the old one opens nothing. Types and pure
+// functions; the writes, with the token index kept in step, are beats.ts's.
 import type { BindingsSeen } from "./bindings.ts";
 import type { Sealed } from "./tokens.ts";
 
-/** A sensor token older than this many days is asked to rotate, unless the backend says otherwise. */
+/** A sensor token older than this many days is asked to rotate, unless configured otherwise. */
 export const DEFAULT_TOKEN_MAX_AGE_DAYS = 90;
 
 /** A new sensor token issued by a rotation and not used yet. */

@@ -1,7 +1,7 @@
-// The token age policy of the reference backend (SENSOR_TOKEN_MAX_AGE_DAYS; docs/api.md, Token
-// rotation): a beat whose token is older than the limit gets `rotateSensorToken: true`, until the
-// rotation completes; 0 never asks. The handler runs in this process over a real store and real
-// HTTP, with the backend's clock moved by the test instead of waiting 90 days.
+// The token age policy of the reference backend (SENSOR_TOKEN_MAX_AGE_DAYS; docs/api.md, POST
+// /api/sensors/token): a beat whose token is older than the limit gets `rotateSensorToken: true`,
+// until the rotation completes; 0 never asks. The handler runs in this process over a real store
+// and real HTTP, with the backend's clock moved by the test instead of waiting 90 days.
 import assert from "node:assert/strict";
 import { startInProcessBackend } from "../../support/inprocess_backend.ts";
 import { enrollSeed } from "../../support/refbackend.ts";

@@ -13,7 +13,7 @@ import {
 } from "../../support/refbackend.ts";
 import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
 
-/** A backend, and a second backend process on its store (`second` calls it); `await using` stops both. */
+/** A backend and a second backend process on its store (`second` calls it); disposing stops both. */
 async function onOneStore() {
   const first = await startRefBackend();
   let process;
