@@ -93,6 +93,7 @@ export async function main(): Promise<number> {
       insecureHttp: settings.insecureHttp,
       enrollFailures: settings.enrollFailures,
       trustedProxies: settings.trustedProxies,
+      sensorTokenMaxAgeDays: settings.sensorTokenMaxAgeDays,
     }));
     // Said before "listening", which launchers wait for: they have the whole start by then.
     if (settings.trustedProxies.size === 0) {
@@ -114,6 +115,7 @@ export async function main(): Promise<number> {
       enrollFailures: `${settings.enrollFailures.limit} per ${
         settings.enrollFailures.windowMs / 1000
       } s`,
+      sensorTokenMaxAgeDays: settings.sensorTokenMaxAgeDays || "never",
     });
     await server.finished;
     log.info("stopped by a signal");

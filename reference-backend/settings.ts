@@ -3,6 +3,7 @@
 import { LOG_LEVELS, type LogLevel } from "../lib/log.ts";
 import { DEFAULT_ENROLL_FAILURES, type FailureLimit, parseTrustedProxies } from "./http/mod.ts";
 import type { AgentBinary } from "./install/mod.ts";
+import { DEFAULT_TOKEN_MAX_AGE_DAYS } from "./store/mod.ts";
 
 /** Every variable the backend reads: the permission set grants exactly these (launch.ts). */
 export const BACKEND_ENV = [
@@ -18,6 +19,7 @@ export const BACKEND_ENV = [
   "ENROLL_FAILURE_LIMIT",
   "ENROLL_FAILURE_WINDOW_SECONDS",
   "DEV_INSECURE_HTTP",
+  "SENSOR_TOKEN_MAX_AGE_DAYS",
 ] as const;
 
 export const DEFAULT_PORT = 5009;
@@ -26,6 +28,9 @@ export const DEFAULT_INTERVAL_SECONDS = 30;
 const MIN_ADMIN_TOKEN_LENGTH = 16;
 export const DEFAULT_ENROLL_FAILURE_LIMIT = DEFAULT_ENROLL_FAILURES.limit;
 export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = DEFAULT_ENROLL_FAILURES.windowMs / 1000;
+export const DEFAULT_SENSOR_TOKEN_MAX_AGE_DAYS = DEFAULT_TOKEN_MAX_AGE_DAYS;
+// Ten years: a longer limit is no limit, and 0 says that plainly.
+const MAX_SENSOR_TOKEN_MAX_AGE_DAYS = 3650;
 
 export interface BackendSettings {
   /** 0 picks a free port (tests and the demo read the address from the "listening" line). */
@@ -54,6 +59,8 @@ export interface BackendSettings {
    * for development only. Without it the backend refuses to hand out an http:// install command.
    */
   readonly insecureHttp: boolean;
+  /** A sensor token older than this many days is asked to rotate at its next beat; 0: never. */
+  readonly sensorTokenMaxAgeDays: number;
 }
 
 /** A setting that cannot be used; the message is the whole line the operator sees. */
@@ -128,6 +135,13 @@ export function readSettings(
       ),
     },
     insecureHttp,
+    sensorTokenMaxAgeDays: integer(
+      env("SENSOR_TOKEN_MAX_AGE_DAYS"),
+      "SENSOR_TOKEN_MAX_AGE_DAYS",
+      DEFAULT_SENSOR_TOKEN_MAX_AGE_DAYS,
+      0,
+      MAX_SENSOR_TOKEN_MAX_AGE_DAYS,
+    ),
   };
 }
 

@@ -13,13 +13,19 @@ import {
   type SensorRecord,
 } from "../store/mod.ts";
 import type { Context, ServerOptions } from "./context.ts";
+import { credentialFields } from "./credentials.ts";
 import { checkMintRequest, valid } from "./validate.ts";
 
 /**
  * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
  * looking while `client` waits out its wrong ones (a missing header is no guess).
  */
-function requireAdmin(request: Request, options: Context, now: number, client: string): void {
+export function requireAdmin(
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+): void {
   const token = bearerToken(request);
   if (token !== undefined) refuseGuesser(options.adminGuesses, client, now);
   if (token === undefined || !sameSecret(token, options.adminToken)) {
@@ -110,7 +116,7 @@ export async function revokeSensor(
 }
 
 /** A sensor as the admin API shows it: no digests, times as ISO 8601. */
-function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
+export function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
   const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
   const online = sensor.revokedAt === null &&
     now - sensor.lastSeenAt <= ONLINE_INTERVALS * options.heartbeatIntervalSeconds * 1000;
@@ -131,5 +137,6 @@ function describeSensor(sensor: SensorRecord, options: ServerOptions, now: numbe
     uptimeSeconds: sensor.uptimeSeconds,
     interfaceCount: sensor.interfaceCount,
     revokedAt: iso(sensor.revokedAt),
+    ...credentialFields(sensor, options, now),
   };
 }

@@ -1,9 +1,10 @@
 // reference-backend/api/handler.ts: the backend's request handler (docs/api.md): the route a plain
 // path names (http/target.ts), the real client (http/client.ts), and every failure turned into its
 // reply in the JSON envelope. The sensors' routes are in sensors.ts, the admin API's in admin.ts,
-// the console under /console (console/), and the install command's two files are served as they
-// were read at start (install/). Load is shed with 429 or 503 and Retry-After; a 500 means a bug.
-// Text from sensors is logged through escapeForDisplay.
+// a token's rotation (the sensor's request and the admin's) in rotation.ts, the console under
+// /console (console/), and the install command's two files are served as they were read at start
+// (install/). Load is shed with 429 or 503 and Retry-After; a 500 means a bug. Text from sensors
+// is logged through escapeForDisplay.
 import { log } from "../../lib/log.ts";
 import { isConsolePath, serveConsole } from "../console/mod.ts";
 import {
@@ -21,12 +22,13 @@ import { Contended, isStoreBusy, TooLargeToStore, TooManyWaiting } from "../stor
 import { listSensors, mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
 import type { Context, Handler, RequestInfo, ServerOptions } from "./context.ts";
 import { escapeForDisplay } from "./display.ts";
+import { rotateFleet, rotateSensor, rotateToken } from "./rotation.ts";
 import { enrollSensor, heartbeat, heartbeatWriter } from "./sensors.ts";
 
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
-const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
+const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke|\/rotate)?$/;
 
 /**
  * The request handler for Deno.serve (http/serve.ts): every request gets an answer, load is shed
@@ -47,6 +49,7 @@ export function createHandler(
     digests: () => digests ??= downloadDigests(options.downloads),
   };
   const trusted = options.trustedProxies ?? new Set<string>();
+  const clock = options.clock ?? Date.now;
   let unnamedWarned = false;
   return async (request, info) => {
     // Until the path is known to be plain, the log shows none of it.
@@ -63,7 +66,7 @@ export function createHandler(
         );
       }
       const handler = route(request.method, path);
-      return await handler(request, context, Date.now(), client.address);
+      return await handler(request, context, clock(), client.address);
     } catch (caught) {
       const error = shed(caught);
       if (error instanceof HttpError) {
@@ -123,8 +126,13 @@ function route(method: string, path: string): Handler {
   if (path === "/api/install-tokens") return allow("POST", mintInstallToken);
   if (path === "/api/sensors/enroll") return allow("POST", enrollSensor);
   if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
+  if (path === "/api/sensors/token") return allow("POST", rotateToken);
   if (path === "/api/sensors") return allow("GET", listSensors);
+  if (path === "/api/sensors/rotate") return allow("POST", rotateFleet);
   const match = SENSOR_PATH.exec(path);
+  if (match?.[2] === "/rotate") {
+    return allow("POST", (r, o, n, c) => rotateSensor(r, o, n, c, match[1]));
+  }
   if (match?.[2]) return allow("POST", (r, o, n, c) => revokeSensor(r, o, n, c, match[1]));
   if (match) return allow("GET", (r, o, n, c) => showSensor(r, o, n, c, match[1]));
   throw new HttpError(404, "no such endpoint");

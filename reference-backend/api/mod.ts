@@ -1,9 +1,10 @@
 // reference-backend/api/mod.ts: the backend's API (docs/api.md, docs/protocol.md): one request
 // handler for every route. Owns the routing of a plain path and the replies to failures
 // (handler.ts), the sensors' routes, enrollment and the heartbeat (sensors.ts, enrollment.ts), the
-// admin API (admin.ts), what each request body may hold (validate.ts), and sensor text made safe
-// to log (display.ts); the console is mounted under /console. Never reads the environment, opens
-// the store or listens: main.ts hands it an open store and the settings. Never logs a token, only
-// its fingerprint.
+// admin API (admin.ts), a token's rotation and the hosts seen with it (rotation.ts,
+// credentials.ts: the Sensor-Host-Binding header, the age policy, the fields the admin API shows),
+// what each request body may hold (validate.ts), and sensor text made safe to log (display.ts);
+// the console is mounted under /console. Never reads the environment, opens the store or listens:
+// main.ts hands it an open store and the settings. Never logs a token, only its fingerprint.
 export { createHandler } from "./handler.ts";
 export type { RequestInfo, ServerOptions } from "./context.ts";

@@ -2,10 +2,11 @@
 // "What the store holds"). Owns the Deno KV store and its layout (kv.ts), the records and the
 // pieces of a write (records.ts), the heartbeat's cached path and the group commit under it
 // (beats.ts, groupcommit.ts), the packing of interface lists into KV values (interfaces.ts), one
-// write at a time per record (coalesce.ts), and the tokens: random ones, their SHA-256 digests,
-// the sealing of a sensor token for the replay window (tokens.ts). Never speaks HTTP (no request,
-// reply or status: a load condition is an error the routes translate), and never keeps a token in
-// clear: only its digest, or sealed.
+// write at a time per record (coalesce.ts), a sensor token's life after enrollment: its rotation
+// and the hosts seen with it (credentials.ts, bindings.ts), and the tokens: random ones, their
+// SHA-256 digests, the sealing of a sensor token for the enrollment's replay window and a pending
+// rotation (tokens.ts). Never speaks HTTP (no request, reply or status: a load condition is an
+// error the routes translate), and never keeps a token in clear: only its digest, or sealed.
 export { openStore, Store } from "./kv.ts";
 export {
   type Consumption,
@@ -22,3 +23,24 @@ export {
 } from "./records.ts";
 export { Coalescer, TooManyWaiting } from "./coalesce.ts";
 export { digest, randomToken, sameSecret, seal, type Sealed, unseal } from "./tokens.ts";
+export type { Decision } from "./beats.ts";
+export {
+  asksRotation,
+  DEFAULT_TOKEN_MAX_AGE_DAYS,
+  type PendingToken,
+  rotationDue,
+  type SensorCredential,
+  tokenIssuedAt,
+} from "./credentials.ts";
+export {
+  bindingCount,
+  type BindingSeen,
+  type BindingsSeen,
+  isDuplicate,
+  MAX_SEEN,
+  mergeSightings,
+  NO_SIGHTINGS,
+  noteSightings,
+  SHOWN_BINDING_DIGITS,
+  type Sighting,
+} from "./bindings.ts";

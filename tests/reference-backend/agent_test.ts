@@ -123,3 +123,23 @@ Deno.test("agent + reference backend: a revoked sensor's agent exits 77 at its n
   assert.equal(run.code, 77, run.stderr);
   assert.match(run.stderr, /rejected the sensor token \(HTTP 401\).*enroll --force/);
 });
+
+Deno.test("agent + reference backend: asked to rotate (the fleet's rotate-now), the agent's beats keep landing, and one host is no duplicate", async () => {
+  await using backend = await startRefBackend(1);
+  const host = await sensorHost(backend);
+  await using _ = host.dir;
+  const agent = startAgent(["run", ...host.args], host.options);
+  const before = await waitForSensor(backend, (s) => s.heartbeats >= 1);
+  await savedToken(host.config);
+  assert.deepEqual((await backend.call("POST", "/api/sensors/rotate", {})).body.data, {
+    requested: 1,
+  });
+  // Whether this agent rotates or not, asking never cuts it off.
+  const after = await waitForSensor(backend, (s) => s.heartbeats >= before.heartbeats + 3);
+  assert.equal(after.online, true);
+  assert.equal(after.duplicate, null);
+  const run = await agent.stop();
+  assert.equal(run.code, 0, run.stderr);
+  await savedToken(host.config);
+  assertNoTokens(run.stderr + (await backend.stop()).output);
+});
