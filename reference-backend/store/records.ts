@@ -115,7 +115,7 @@ export class Contended extends Error {}
  * write lock longer than the store waits ("database is locked"): two backends on one local store,
  * as the tests run them. A load condition like Contended, answered the same way.
  */
-export function isStoreBusy(error: unknown): boolean {
+export function isStoreBusy(error: unknown): error is Error {
   return error instanceof Error && /\bdatabase is (locked|busy)\b/i.test(error.message);
 }
 
