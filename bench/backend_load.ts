@@ -2,10 +2,11 @@
 // in the same run, as `deno task bench` runs it. The floor (bench/backend_floor.ts) is Deno.serve
 // with the least a heartbeat needs: a JSON parse and one Deno KV write per request. The backend is
 // the real process (reference-backend/launch.ts) under `ulimit -n 1024`, with LOG_LEVEL=info, 500
-// enrolled sensors and their real tokens. wrk drives both alike (bench/wrk.ts): 500 connections
-// kept alive, each request the next sensor's heartbeat, as fast as answers come. The two take
-// turns, ROUNDS times each, and the medians are reported with the CPU each server spent per
-// request. Loopback only; every run is bounded in time.
+// enrolled sensors, their real tokens and a host binding each. wrk drives both alike
+// (bench/wrk.ts): 500 connections kept alive, each request the next sensor's heartbeat, with its
+// Sensor-Host-Binding, as fast as answers come. The two take turns, ROUNDS times each, and the
+// medians are reported with the CPU each server spent per request. Loopback only; every run is
+// bounded in time.
 import { join } from "node:path";
 import { launchBackend } from "../reference-backend/launch.ts";
 import { rssBytes } from "../tests/support/backendload.ts";
@@ -92,7 +93,12 @@ export async function measureBackendLoad(
       body: join(dir, "body.json"),
     };
     await Deno.writeTextFile(files.script, WRK_SCRIPT);
-    await Deno.writeTextFile(files.tokens, tokens.join("\n") + "\n");
+    // Each sensor beats from its own host, with its Sensor-Host-Binding, as agents do.
+    const binding = () => crypto.getRandomValues(new Uint8Array(32)).toHex();
+    await Deno.writeTextFile(
+      files.tokens,
+      tokens.map((token) => `${token} ${binding()}\n`).join(""),
+    );
     await Deno.writeTextFile(files.body, JSON.stringify(beatBody()));
     floor = await startFloor(join(dir, "floor"));
     const runs = { floor: [] as Run[], backend: [] as Run[] };

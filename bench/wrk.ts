@@ -6,13 +6,17 @@
 import { decode } from "./support.ts";
 
 /**
- * wrk's Lua script: each request the next token of tokens.txt (its first argument), the body of
- * body.json (its second).
+ * wrk's Lua script: each request the next line of tokens.txt (its first argument), a token and
+ * the sensor's host binding, with the body of body.json (its second), as an agent beats.
  */
 export const WRK_SCRIPT = `
-local tokens, body, n = {}, nil, 0
+local tokens, bindings, body, n = {}, {}, nil, 0
 function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  for line in io.lines(args[1]) do
+    local token, binding = line:match("^(%S+) (%S+)$")
+    tokens[#tokens + 1] = token
+    bindings[#bindings + 1] = binding
+  end
   body = io.open(args[2]):read("*a")
   n = math.random(#tokens)
 end
@@ -20,12 +24,13 @@ function request()
   n = n % #tokens + 1
   return wrk.format("POST", "/api/sensors/heartbeat", {
     ["Authorization"] = "Bearer " .. tokens[n],
+    ["Sensor-Host-Binding"] = bindings[n],
     ["Content-Type"] = "application/json",
   }, body)
 end
 `;
 
-/** Where one run's script, tokens (one a line) and body are. */
+/** Where one run's script, tokens (a token and a binding a line) and body are. */
 export interface WrkFiles {
   readonly script: string;
   readonly tokens: string;

@@ -99,6 +99,7 @@ export async function main(): Promise<number> {
       insecureHttp: settings.insecureHttp,
       enrollFailures: settings.enrollFailures,
       trustedProxies: settings.trustedProxies,
+      sensorTokenMaxAgeDays: settings.sensorTokenMaxAgeDays,
     }));
     // Said before "listening", which launchers wait for: they have the whole start by then.
     if (settings.trustedProxies.size === 0) {
@@ -125,6 +126,7 @@ export async function main(): Promise<number> {
       enrollFailures: `${settings.enrollFailures.limit} per ${
         settings.enrollFailures.windowMs / 1000
       } s`,
+      sensorTokenMaxAgeDays: settings.sensorTokenMaxAgeDays || "never",
       alertWebhook: settings.alertWebhookUrl === undefined
         ? "none"
         : new URL(settings.alertWebhookUrl).origin,

@@ -3,6 +3,7 @@
 import { LOG_LEVELS, type LogLevel } from "../lib/log.ts";
 import { DEFAULT_ENROLL_FAILURES, type FailureLimit, parseTrustedProxies } from "./http/mod.ts";
 import type { AgentBinary } from "./install/mod.ts";
+import { DEFAULT_TOKEN_MAX_AGE_DAYS } from "./store/mod.ts";
 
 /** Every variable the backend reads: the permission set grants exactly these (launch.ts). */
 export const BACKEND_ENV = [
@@ -19,6 +20,7 @@ export const BACKEND_ENV = [
   "ENROLL_FAILURE_WINDOW_SECONDS",
   "DEV_INSECURE_HTTP",
   "ALERT_WEBHOOK_URL",
+  "SENSOR_TOKEN_MAX_AGE_DAYS",
 ] as const;
 
 export const DEFAULT_PORT = 5009;
@@ -27,6 +29,9 @@ export const DEFAULT_INTERVAL_SECONDS = 30;
 const MIN_ADMIN_TOKEN_LENGTH = 16;
 export const DEFAULT_ENROLL_FAILURE_LIMIT = DEFAULT_ENROLL_FAILURES.limit;
 export const DEFAULT_ENROLL_FAILURE_WINDOW_SECONDS = DEFAULT_ENROLL_FAILURES.windowMs / 1000;
+export const DEFAULT_SENSOR_TOKEN_MAX_AGE_DAYS = DEFAULT_TOKEN_MAX_AGE_DAYS;
+// Ten years: a longer limit is no limit, and 0 says that plainly.
+const MAX_SENSOR_TOKEN_MAX_AGE_DAYS = 3650;
 
 export interface BackendSettings {
   /** 0 picks a free port (tests and the demo read the address from the "listening" line). */
@@ -60,6 +65,8 @@ export interface BackendSettings {
    * audit trail alone records them.
    */
   readonly alertWebhookUrl?: string;
+  /** A sensor token older than this many days is asked to rotate at its next beat; 0: never. */
+  readonly sensorTokenMaxAgeDays: number;
 }
 
 /** A setting that cannot be used; the message is the whole line the operator sees. */
@@ -135,6 +142,13 @@ export function readSettings(
     },
     insecureHttp,
     alertWebhookUrl: webhookUrl(env("ALERT_WEBHOOK_URL")),
+    sensorTokenMaxAgeDays: integer(
+      env("SENSOR_TOKEN_MAX_AGE_DAYS"),
+      "SENSOR_TOKEN_MAX_AGE_DAYS",
+      DEFAULT_SENSOR_TOKEN_MAX_AGE_DAYS,
+      0,
+      MAX_SENSOR_TOKEN_MAX_AGE_DAYS,
+    ),
   };
 }
 

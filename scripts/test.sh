@@ -20,11 +20,13 @@ export XDG_CACHE_HOME="$scratch/cache" XDG_CONFIG_HOME="$scratch/config"
 # No deno of the run asks dl.deno.land whether a newer Deno exists (a proxy test would see it).
 export DENO_NO_UPDATE_CHECK=1
 
+# --unstable-kv: some tests run the reference backend's handler in their own process, over a real
+# Deno KV store, to set its clock (tests/support/inprocess_backend.ts).
 {
   deno fmt --check &&
     deno lint &&
     deno check main.ts lib/ tests/ reference-backend/ scripts/ bench/ &&
-    deno test --sanitize-ops --sanitize-resources --allow-all --parallel tests/
+    deno test --sanitize-ops --sanitize-resources --allow-all --unstable-kv --parallel tests/
 } 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

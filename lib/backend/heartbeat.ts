@@ -1,8 +1,8 @@
 // lib/backend/heartbeat.ts: the agent's life after enrollment (docs/protocol.md, POST
 // /api/sensors/heartbeat): one beat right away, then one per interval, backing off on failure,
-// stopping only for a rejected token or a signal. Judging a reply is pure; the loop takes its
-// clock, random source and wait function as parameters so tests and benchmarks can drive thousands
-// of real beats without waiting.
+// rotating the token when a reply asks (rotation.ts), stopping only for a rejected token or a
+// signal. Judging a reply is pure; the loop takes its clock, random source and wait function as
+// parameters so tests and benchmarks can drive thousands of real beats without waiting.
 import { clearableTimer } from "../deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "../errors.ts";
@@ -10,6 +10,7 @@ import { AGENT_VERSION } from "../version.ts";
 import { type Backend, HEARTBEAT_PATH, request, TransportError } from "./http.ts";
 import type { HostSnapshot, NetworkInterface } from "../host/mod.ts";
 import { log, warnOnce } from "../log.ts";
+import { SensorCredential, TokenRotation, type TokenStore } from "./rotation.ts";
 import { type BeatOutcome, initialSchedule, nextStep, parseRetryAfter } from "./schedule.ts";
 
 /** The heartbeat body of docs/protocol.md, in its order. */
@@ -22,8 +23,14 @@ export interface HeartbeatBody {
   interfaces: NetworkInterface[];
 }
 
-/** A beat's result: a scheduling outcome, or the sensor token rejected (the end of the loop). */
-export type BeatResult = BeatOutcome | { readonly kind: "rejected"; readonly status: number };
+/**
+ * A beat's result: a scheduling outcome (an accepted beat also says whether the backend asks for a
+ * new sensor token), or the sensor token rejected (the end of the loop).
+ */
+export type BeatResult =
+  | Exclude<BeatOutcome, { kind: "ok" }>
+  | { readonly kind: "ok"; readonly intervalSeconds?: number; readonly rotateSensorToken: boolean }
+  | { readonly kind: "rejected"; readonly status: number };
 
 /** The body for one beat from a fresh look at the host. */
 export function heartbeatBody(
@@ -69,13 +76,23 @@ export function judgeBeatReply(
       string,
       unknown
     >;
-  return { kind: "ok", intervalSeconds: validInterval(data.heartbeatIntervalSeconds) };
+  return {
+    kind: "ok",
+    intervalSeconds: validInterval(data.heartbeatIntervalSeconds),
+    rotateSensorToken: data.rotateSensorToken === true,
+  };
 }
 
 /** Everything the loop needs; the clock, random source and wait are swappable for tests. */
 export interface HeartbeatOptions {
   readonly backend: Backend;
   readonly sensorToken: string;
+  /** This host's binding, sent with every request made with the token; none without a machine id. */
+  readonly hostBinding?: string;
+  /** Where a rotated token is saved; without one, a reply asking for rotation is not acted on. */
+  readonly tokenStore?: TokenStore;
+  /** Called once, after the first accepted beat, with the token it was made with. Never throws. */
+  readonly onFirstAccepted?: (sensorToken: string) => Promise<void>;
   readonly sensorLabel?: string;
   readonly intervalSeconds: number;
   readonly snapshot: (signal: AbortSignal) => Promise<HostSnapshot>;
@@ -114,8 +131,13 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
   const now = options.now ?? Date.now;
   const uptime = options.uptimeSeconds ?? (() => performance.now() / 1000);
   let schedule = initialSchedule(options.intervalSeconds);
-  // The same for every beat: made once, so a beat allocates little beyond its body.
-  const headers = { Authorization: `Bearer ${options.sensorToken}` };
+  // The headers are the same for every beat until a rotation: made once, so a beat allocates
+  // little beyond its body.
+  const credential = new SensorCredential(options.sensorToken, options.hostBinding);
+  const rotation = options.tokenStore === undefined
+    ? undefined
+    : new TokenRotation(options.backend, credential, options.tokenStore);
+  let accepted = false;
   for (let beat = 1; !options.signal.aborted; beat++) {
     const snapshot = await options.snapshot(options.signal);
     if (snapshot.degraded) warnOnce(snapshot.degraded);
@@ -125,7 +147,7 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
     try {
       const reply = await request(options.backend, "POST", HEARTBEAT_PATH, {
         body,
-        headers,
+        headers: credential.headers,
         signal: options.signal,
         timer: clearableTimer, // thousands of beats: a timer that is gone once cleared
       });
@@ -147,8 +169,15 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
     const step = nextStep(schedule, result, random);
     logTransition(schedule, step.state, result, reason, step.delayMs);
     schedule = step.state;
+    const afterBeat = now();
+    if (result.kind === "ok" && !accepted) {
+      accepted = true;
+      await options.onFirstAccepted?.(credential.sensorToken);
+    }
+    // A rotation goes between two beats and takes its time out of the wait: the schedule stays.
+    if (result.kind === "ok" && result.rotateSensorToken) await rotation?.rotate(options.signal);
     if (options.maxBeats !== undefined && beat >= options.maxBeats) break;
-    await wait(step.delayMs, options.signal);
+    await wait(Math.max(0, step.delayMs - (now() - afterBeat)), options.signal);
   }
   if (options.signal.aborted) log.info("stopped by a signal");
   return ExitCode.ok;

@@ -1,11 +1,14 @@
 // lib/backend/mod.ts: the agent's side of the protocol (docs/protocol.md). Owns the HTTP client
 // (one User-Agent, no redirects, a time limit over the whole exchange, a 1 MiB cap), the backend as
 // configured (BACKEND_URL, the timeout, BACKEND_CA_FILE's trust), the enrollment exchange, the
-// heartbeat exchange and its loop, the schedule of beats, and the check of the backend-address pin.
-// Never reads the host and never writes a file: it is handed the snapshot and the Config.
+// heartbeat exchange and its loop, the sensor token's rotation and the headers of every request
+// made with it, the schedule of beats, and the check of the backend-address pin.
+// Never reads the host and never writes a file: it is handed the snapshot, the Config, and the
+// TokenStore that saves a rotated token.
 //
 // What only some commands need is loaded when first called: the configured backend (not for
-// inventory), the heartbeat loop and its schedule (run), the pin check (status --check).
+// inventory), the heartbeat loop, its schedule and the rotation (run), the pin check (status
+// --check).
 import type { ExitCode } from "../errors.ts";
 import type { Config } from "../config/mod.ts";
 import type { Backend } from "./http.ts";
@@ -29,6 +32,7 @@ export {
   requestEnrollment,
 } from "./enrollment.ts";
 export type { HeartbeatBody, HeartbeatOptions } from "./heartbeat.ts";
+export type { RotationReply, TokenStore } from "./rotation.ts";
 export type { PinVerdict };
 export type { ScheduleState, Step } from "./schedule.ts";
 export type { AddressPin, IpPrefix } from "./addresspin.ts";

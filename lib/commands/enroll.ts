@@ -1,7 +1,7 @@
 // lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
-import { type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
+import { bindingVerdict, type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -12,17 +12,27 @@ import {
   TransportError,
 } from "../backend/mod.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
-import { collectSnapshot, readMachineId } from "../host/mod.ts";
+import { collectSnapshot } from "../host/mod.ts";
 import { log, warnOnce } from "../log.ts";
 import { checkWritable, lockConfigUnlessStopped } from "../store/mod.ts";
 import { fingerprint, registerSecret } from "../secrets.ts";
 import type { CommandContext } from "./context.ts";
+import { enrollsCopy, fromEnvironment, type HostIdentity, hostIdentity } from "./identity.ts";
 
 /** An agent ready to report: its configuration, its sensor token and the interval to start with. */
 export interface Enrolled {
   readonly config: Config;
   readonly sensorToken: string;
   readonly intervalSeconds: number;
+  /** This host's binding, sent with every request made with the token; none without a machine id. */
+  readonly hostBinding?: string;
+  /**
+   * Where the next start finds the token: the env file (where a rotated token is saved), the
+   * environment, or nowhere (`run` enrolled, and the save failed).
+   */
+  readonly tokenHome: "file" | "environment" | "memory";
+  /** True when the env file holds this host's binding beside the token. */
+  readonly bindingSaved: boolean;
 }
 
 /**
@@ -40,15 +50,20 @@ export async function ensureEnrolled(
   // Every check that needs no backend runs before the lock, a directory or a temporary file is
   // made, so that a configuration error leaves the machine as it was.
   const unlocked = ctx.config;
+  let identity: HostIdentity | undefined;
   if (unlocked.sensorToken !== undefined && !force) {
-    return alreadyEnrolled(unlocked, unlocked.sensorToken);
+    identity = await hostIdentity(unlocked);
+    if (!enrollsCopy(unlocked, identity)) {
+      return alreadyEnrolled(unlocked, unlocked.sensorToken, identity);
+    }
   }
   checkReadyToEnroll(unlocked);
   const backend = await backendFor(unlocked); // BACKEND_URL and BACKEND_CA_FILE: 78s too
+  identity ??= await hostIdentity(unlocked); // after the 78s: its warning is no news then
   try {
     // (enroll's check of where its config really lies ran first of all, in main.ts: its 73 comes
     // before any 78.)
-    return await enrollUnderLock(ctx, mode, force, backend);
+    return await enrollUnderLock(ctx, mode, force, backend, identity);
   } finally {
     backend.client?.close();
   }
@@ -59,6 +74,7 @@ async function enrollUnderLock(
   mode: "run" | "enroll",
   force: boolean,
   backend: Backend,
+  identity: HostIdentity,
 ): Promise<Enrolled | undefined> {
   const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
   if (lock === undefined) {
@@ -73,25 +89,42 @@ async function enrollUnderLock(
       });
     }
     const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
-    if (config.sensorToken !== undefined && !force) {
-      return alreadyEnrolled(config, config.sensorToken);
+    const copy = enrollsCopy(config, identity);
+    if (config.sensorToken !== undefined && !force && !copy) {
+      return alreadyEnrolled(config, config.sensorToken, identity);
     }
-    const enrollment = await enroll(config, backend, ctx, mode);
+    if (copy) {
+      log.warn(
+        "the env file was enrolled on another machine (a copy); enrolling this host with its install token",
+        { path: ctx.configPath },
+      );
+    }
+    const enrollment = await enroll(config, backend, ctx, mode, identity.machineId);
     if (enrollment === undefined) return undefined;
-    await save(ctx.configPath, enrollment.sensorToken, mode);
+    const saved = await save(ctx.configPath, enrollment.sensorToken, identity.hostBinding, mode);
     return {
       config,
       sensorToken: enrollment.sensorToken,
       intervalSeconds: enrollment.heartbeatIntervalSeconds,
+      hostBinding: identity.hostBinding,
+      tokenHome: !saved ? "memory" : fromEnvironment(config) ? "environment" : "file",
+      bindingSaved: saved && identity.hostBinding !== undefined,
     };
   } finally {
     lock.release();
   }
 }
 
-function alreadyEnrolled(config: Config, sensorToken: string): Enrolled {
+function alreadyEnrolled(config: Config, sensorToken: string, identity: HostIdentity): Enrolled {
   log.info("already enrolled; enrollment skipped", { token: fingerprint(sensorToken) });
-  return { config, sensorToken, intervalSeconds: DEFAULT_INTERVAL_SECONDS };
+  return {
+    config,
+    sensorToken,
+    intervalSeconds: DEFAULT_INTERVAL_SECONDS,
+    hostBinding: identity.hostBinding,
+    tokenHome: fromEnvironment(config) ? "environment" : "file",
+    bindingSaved: bindingVerdict(config.hostBinding, identity.hostBinding) === "this host",
+  };
 }
 
 /** The 78s of an enrollment about to spend its install token: no token, or a file unsafe to rewrite. */
@@ -117,13 +150,11 @@ async function enroll(
   backend: Backend,
   ctx: CommandContext,
   mode: "run" | "enroll",
+  machineId: string | undefined,
 ): Promise<Enrollment | undefined> {
   checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
   if (mode === "enroll") await checkWritable(config.configPath);
-  const [snapshot, machineId] = await Promise.all([
-    collectSnapshot(config),
-    readMachineId(config.machineIdFile),
-  ]);
+  const snapshot = await collectSnapshot(config);
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken,
@@ -159,14 +190,17 @@ async function enroll(
   }
 }
 
+/** Saves the token (and this host's binding); true when saved. `run` goes on when it cannot. */
 async function save(
   configPath: string,
   sensorToken: string,
+  hostBinding: string | undefined,
   mode: "run" | "enroll",
-): Promise<void> {
+): Promise<boolean> {
   try {
-    await saveSensorToken(configPath, sensorToken);
+    await saveSensorToken(configPath, sensorToken, hostBinding);
     log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
+    return true;
   } catch (error) {
     if (mode === "enroll") {
       throw new AgentError(
@@ -180,6 +214,7 @@ async function save(
       path: configPath,
       reason: describe(error),
     });
+    return false;
   }
 }
 

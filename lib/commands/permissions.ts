@@ -1,9 +1,8 @@
-// lib/commands/permissions.ts: dropping what a long-running agent no longer needs. Once the token
-// is saved and the configuration read, a compromised agent should hold only read of its host roots
-// and files, the system calls for hostname and interfaces, and the network (issue:
-// permission-scoped runtime).
-import { dirname } from "../paths.ts";
-import { type Config, hostRootFiles, isWithin } from "../config/mod.ts";
+// lib/commands/permissions.ts: dropping what a long-running agent no longer needs. Once the
+// configuration is read, a compromised agent should hold only read of its host roots and files,
+// its config directory (where a rotated token and the host binding are saved), the system calls for
+// hostname and interfaces, and the network (issue: permission-scoped runtime; docs/threat-model.md).
+import { type Config, hostRootFiles } from "../config/mod.ts";
 import { log } from "../log.ts";
 
 /** The paths the heartbeat loop still reads: host identity files and the procfs/sysfs files. */
@@ -38,29 +37,17 @@ export function readsOwnRootsWithEveryPermission(config: Config): boolean {
 }
 
 /**
- * Revokes write and env for the rest of the process, and read of the config directory where that
- * grant is the config directory's own. Returns what was revoked, for the log. Revokes nothing where
- * that would leave the heartbeats unable to read what enrollment read
- * (readsOwnRootsWithEveryPermission): a process holding every permission gains little from losing
- * two, and the backend would be told every interface went down.
+ * Revokes env for the rest of the process; returns what was revoked, for the log. Write and read of
+ * the config directory stay: a rotated token and the host binding are saved there while the agent
+ * reports, and a process that holds the token in memory gains nothing from rewriting the file that
+ * holds it (docs/threat-model.md). Revokes nothing where that would leave the heartbeats unable to
+ * read what enrollment read (readsOwnRootsWithEveryPermission): a process holding every permission
+ * gains little from losing one.
  */
 export async function dropStartupPermissions(config: Config): Promise<string[]> {
-  const dropped: string[] = [];
-  if (readsOwnRootsWithEveryPermission(config)) return dropped;
-  await Deno.permissions.revoke({ name: "write" });
-  dropped.push("write");
+  if (readsOwnRootsWithEveryPermission(config)) return [];
   await Deno.permissions.revoke({ name: "env" });
-  dropped.push("env");
-  const configDir = dirname(config.configPath);
-  // Deno revokes the whole grant that covers a path: if the grant is wider than the config dir
-  // (its parent is readable too), revoking would take host files along, so keep it then.
-  const parentGranted =
-    (await Deno.permissions.query({ name: "read", path: dirname(configDir) })).state === "granted";
-  if (!parentGranted && !pathsStillRead(config).some((path) => isWithin(path, configDir))) {
-    await Deno.permissions.revoke({ name: "read", path: configDir });
-    dropped.push(`read ${configDir}`);
-  }
-  return dropped;
+  return ["env"];
 }
 
 /** One line naming what the process still holds, at debug level. */
@@ -73,6 +60,7 @@ export async function logRemainingPermissions(config: Config): Promise<void> {
   log.debug("permissions held", {
     read: reads.join(","),
     readConfig: await state({ name: "read", path: config.configPath }),
+    writeConfig: await state({ name: "write", path: config.configPath }),
     write: await state({ name: "write" }),
     env: await state({ name: "env" }),
     net: config.backendUrl ? await state({ name: "net", host: config.backendUrl.host }) : undefined,

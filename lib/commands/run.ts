@@ -1,10 +1,12 @@
 // lib/commands/run.ts: `run`, the agent's life: enroll if needed (enroll.ts), give up what only
-// start-up needed (permissions.ts), then report until a signal or a rejected sensor token.
+// start-up needed (permissions.ts), then report until a signal or a rejected sensor token, saving
+// a rotated token and the host binding on the way (credentials.ts).
 import { backendFor, runHeartbeats } from "../backend/mod.ts";
 import { ExitCode } from "../errors.ts";
 import { collectSnapshot } from "../host/mod.ts";
 import { isLogged, log } from "../log.ts";
 import type { CommandContext } from "./context.ts";
+import { bindingSaverFor, tokenStoreFor } from "./credentials.ts";
 import { ensureEnrolled } from "./enroll.ts";
 
 /**
@@ -30,6 +32,9 @@ export async function runCommand(ctx: CommandContext): Promise<ExitCode> {
     return await runHeartbeats({
       backend,
       sensorToken: enrolled.sensorToken,
+      hostBinding: enrolled.hostBinding,
+      tokenStore: tokenStoreFor(ctx, enrolled),
+      onFirstAccepted: bindingSaverFor(ctx, enrolled),
       sensorLabel: config.sensorId,
       intervalSeconds: enrolled.intervalSeconds,
       snapshot: (signal) => collectSnapshot(config, signal),

@@ -2,6 +2,7 @@
 // caller checks size and file type, and writes the result atomically (docs/configuration.md).
 
 import { configError } from "../errors.ts";
+import { HOST_BINDING_PATTERN } from "./values.ts";
 
 /** One line of an env file. Comments and blank lines carry only `text` and `number`. */
 export interface EnvLine {
@@ -14,6 +15,9 @@ export interface EnvLine {
 
 /** Characters a sensor token may hold (docs/protocol.md): 8-4096 of A-Z a-z 0-9 . _ + / = - */
 export const SENSOR_TOKEN_PATTERN = /^[A-Za-z0-9._+\/=-]{8,4096}$/;
+
+/** The key of the host binding's line, written beside SENSOR_TOKEN (docs/configuration.md). */
+export const HOST_BINDING_KEY = "SENSOR_HOST_BINDING";
 
 /** The comment that replaces every active INSTALL_TOKEN line once enrollment has spent it. */
 export const INSTALL_TOKEN_CONSUMED = "# INSTALL_TOKEN consumed during enrollment";
@@ -60,43 +64,100 @@ export function envValues(lines: readonly EnvLine[]): Map<string, string> {
   return values;
 }
 
+/** What a rewrite of the env file changes; every other line is kept byte for byte. */
+export interface EnvFileChanges {
+  /** Every active INSTALL_TOKEN line becomes INSTALL_TOKEN_CONSUMED: an enrollment spent it. */
+  readonly consumeInstallToken?: boolean;
+  /** The new SENSOR_TOKEN; the current one is kept when undefined. */
+  readonly sensorToken?: string;
+  /** The new SENSOR_HOST_BINDING, or null to remove it; the current one is kept when undefined. */
+  readonly hostBinding?: string | null;
+}
+
 /**
- * The file text after enrollment (docs/configuration.md, What the agent writes): every active
- * INSTALL_TOKEN line becomes INSTALL_TOKEN_CONSUMED, the first active SENSOR_TOKEN line gets
- * `sensorToken` in place (its `export ` kept, the line ending in LF) and later ones go, or
- * SENSOR_TOKEN is appended; all other lines are kept byte for byte, but for a byte order mark,
- * which goes. Throws if `sensorToken` does not match SENSOR_TOKEN_PATTERN.
+ * The file text with `changes` made (docs/configuration.md, What the agent writes). The first
+ * active SENSOR_TOKEN line gets the new token in place (its `export ` kept, the line ending in LF)
+ * and later ones go, or SENSOR_TOKEN is appended; SENSOR_HOST_BINDING likewise, or, where the file
+ * has none, it goes right after the SENSOR_TOKEN line ("beside" it); consumed INSTALL_TOKEN lines
+ * take the file's own ending. All other lines are kept byte for byte, but for a byte order mark,
+ * which goes. Throws if a value is not what the agent may write unquoted.
  */
-export function withSensorToken(lines: readonly EnvLine[], sensorToken: string): string {
+export function rewriteEnvFile(lines: readonly EnvLine[], changes: EnvFileChanges): string {
+  const { sensorToken, hostBinding } = changes;
   // The token comes from the network: a newline, quote or # in it could inject lines.
-  if (!SENSOR_TOKEN_PATTERN.test(sensorToken)) {
+  if (sensorToken !== undefined && !SENSOR_TOKEN_PATTERN.test(sensorToken)) {
     throw new Error(
       "refusing to write the sensor token to the env file: it is not 8-4096 characters of " +
         "A-Z a-z 0-9 . _ + / = -",
     );
   }
+  if (typeof hostBinding === "string" && !HOST_BINDING_PATTERN.test(hostBinding)) {
+    throw new Error("refusing to write a host binding that is not 64 lowercase hex digits");
+  }
   const ending = lines[0]?.text.endsWith("\r\n") ? "\r\n" : "\n";
+  // The agent's own lines always end in a bare LF, whatever the file's own ending: `sh` would read
+  // a CR before it into the value. The other consumers take either ending.
+  const own = (line: EnvLine | undefined, key: string, value: string) =>
+    `${line?.exported ? "export " : ""}${key}=${value}\n`;
+  const hasBinding = lines.some((line) => line.key === HOST_BINDING_KEY);
+  let bindingWritten = hostBinding === undefined || hostBinding === null;
+  const bindingBeside = () => {
+    if (bindingWritten || hasBinding) return "";
+    bindingWritten = true;
+    return own(undefined, HOST_BINDING_KEY, hostBinding as string);
+  };
   let out = "";
-  let tokenWritten = false;
-  // The token line always ends in a bare LF, whatever the file's own ending: `sh` would read a CR
-  // before it into the value. The other consumers take either ending.
+  let tokenSeen = false;
+  let bindingSeen = false;
   for (const line of lines) {
     // A byte order mark goes: sh and Docker would read it into the first name.
     const text = line.number === 1 ? line.text.replace(BOM, "") : line.text;
-    if (line.key === "INSTALL_TOKEN") {
+    if (line.key === "INSTALL_TOKEN" && changes.consumeInstallToken) {
       out += INSTALL_TOKEN_CONSUMED + ending;
-    } else if (line.key !== "SENSOR_TOKEN") {
+    } else if (line.key === "SENSOR_TOKEN") {
+      // Later duplicates go: the last one would win, and it would be an older token.
+      if (tokenSeen && sensorToken === undefined) {
+        out += text;
+      } else if (!tokenSeen && sensorToken !== undefined) {
+        out += own(line, "SENSOR_TOKEN", sensorToken) + bindingBeside();
+      } else if (!tokenSeen) {
+        const beside = bindingBeside();
+        out += text + (beside !== "" && !text.endsWith("\n") ? ending : "") + beside;
+      }
+      tokenSeen = true;
+    } else if (line.key === HOST_BINDING_KEY && hostBinding !== undefined) {
+      if (!bindingSeen && hostBinding !== null) out += own(line, HOST_BINDING_KEY, hostBinding);
+      bindingSeen = bindingWritten = true;
+    } else {
       out += text;
-    } else if (!tokenWritten) {
-      out += `${line.exported ? "export " : ""}SENSOR_TOKEN=${sensorToken}\n`;
-      tokenWritten = true;
     }
   }
-  if (!tokenWritten) {
+  if (sensorToken !== undefined && !tokenSeen) {
     const lineBreak = out === "" || out.endsWith("\n") ? "" : ending;
     out += `${lineBreak}SENSOR_TOKEN=${sensorToken}\n`;
   }
+  if (!bindingWritten) {
+    const lineBreak = out === "" || out.endsWith("\n") ? "" : ending;
+    out += lineBreak + bindingBeside();
+  }
   return out;
+}
+
+/**
+ * The file text after enrollment: every active INSTALL_TOKEN line becomes INSTALL_TOKEN_CONSUMED,
+ * SENSOR_TOKEN gets `sensorToken`, and SENSOR_HOST_BINDING gets `hostBinding` (or goes, on a host
+ * without a machine id: a binding left from another host would call this one a copy).
+ */
+export function withSensorToken(
+  lines: readonly EnvLine[],
+  sensorToken: string,
+  hostBinding?: string,
+): string {
+  return rewriteEnvFile(lines, {
+    consumeInstallToken: true,
+    sensorToken,
+    hostBinding: hostBinding ?? null,
+  });
 }
 
 /**

@@ -17,12 +17,19 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.t
 import { registerSecret } from "../secrets.ts";
 import {
   type ConfigKey,
+  FROM_ENVIRONMENT,
   mergeSettings,
   readEnvironment,
   type Setting,
   type Settings,
 } from "./settings.ts";
-import { isIpAddress, parseBackendUrl, parsePort, parseTimeout } from "./values.ts";
+import {
+  isIpAddress,
+  parseBackendUrl,
+  parseHostBinding,
+  parsePort,
+  parseTimeout,
+} from "./values.ts";
 
 /** Where the agent looks for its env file when neither --config nor SENSOR_AGENT_CONFIG says. */
 export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
@@ -37,6 +44,13 @@ export interface Config {
   readonly installToken?: string;
   readonly installTokenSource?: string;
   readonly sensorToken?: string;
+  /**
+   * True when SENSOR_TOKEN comes from the config file, where a new token can be saved (a rotation)
+   * for the next start to read; false when the environment sets it, or it is not set.
+   */
+  readonly sensorTokenInFile: boolean;
+  /** SENSOR_HOST_BINDING: the binding of the host the token was issued to, when saved. */
+  readonly hostBinding?: string;
   readonly backendUrl?: URL;
   readonly sensorId?: string;
   readonly sensorPort: number;
@@ -147,6 +161,9 @@ export function resolveConfig(
       ? undefined
       : `${installTokenKey} from ${settings.get(installTokenKey)?.source}`,
     sensorToken: get("SENSOR_TOKEN"),
+    sensorTokenInFile:
+      (settings.get("SENSOR_TOKEN")?.source ?? FROM_ENVIRONMENT) !== FROM_ENVIRONMENT,
+    hostBinding: parseHostBinding(get("SENSOR_HOST_BINDING"), fail),
     backendUrl: parseBackendUrl(get("BACKEND_URL"), fail),
     sensorId: get("SENSOR_ID"),
     sensorPort: parsePort(get("SENSOR_PORT"), fail),

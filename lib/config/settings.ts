@@ -6,6 +6,7 @@ export const CONFIG_KEYS = [
   "INSTALL_TOKEN",
   "INSTALL_TOKEN_FILE",
   "SENSOR_TOKEN",
+  "SENSOR_HOST_BINDING",
   "BACKEND_URL",
   "SENSOR_ID",
   "SENSOR_PORT",
@@ -27,8 +28,11 @@ export type ConfigKey = typeof CONFIG_KEYS[number];
 /** A value and where it came from, so an error can name the place to fix. */
 export interface Setting {
   readonly value: string;
-  readonly source: string; // "the environment" or "<path> line <n>"
+  readonly source: string; // FROM_ENVIRONMENT or "<path> line <n>"
 }
+
+/** The source of a value the process environment set. */
+export const FROM_ENVIRONMENT = "the environment";
 
 /** Settings by variable, after the merge of file and environment. */
 export type Settings = ReadonlyMap<ConfigKey, Setting>;
@@ -47,7 +51,7 @@ export function mergeSettings(
     const fromEnv = env[key];
     const fromFile = fileValues.get(key);
     if (fromEnv !== undefined && fromEnv !== "") {
-      merged.set(key, { value: fromEnv, source: "the environment" });
+      merged.set(key, { value: fromEnv, source: FROM_ENVIRONMENT });
     } else if (fromFile !== undefined && fromFile.value !== "") {
       merged.set(key, { value: fromFile.value, source: `${configPath} line ${fromFile.line}` });
     }

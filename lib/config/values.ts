@@ -73,3 +73,18 @@ export function isIpAddress(text: string): boolean {
     return false;
   }
 }
+
+/** A host binding as the agent writes it (docs/protocol.md): 64 lowercase hex digits. */
+export const HOST_BINDING_PATTERN = /^[0-9a-f]{64}$/;
+
+/** SENSOR_HOST_BINDING, checked: the agent wrote it, so anything else is a damaged line. */
+export function parseHostBinding(value: string | undefined, fail: Fail): string | undefined {
+  if (value !== undefined && !HOST_BINDING_PATTERN.test(value)) {
+    fail(
+      "SENSOR_HOST_BINDING",
+      "is not 64 lowercase hex digits, as the agent writes it",
+      "Remove the SENSOR_HOST_BINDING line: the agent writes it again at its next accepted heartbeat",
+    );
+  }
+  return value;
+}

@@ -145,7 +145,8 @@ function runtimeHostname(): string | undefined {
 
 /**
  * The host's machine id (the file's first line, else /etc/machine-id), or undefined, with a
- * warning: without one, enrollment goes without an Idempotency-Key (docs/protocol.md).
+ * warning: without one, enrollment goes without an Idempotency-Key and requests without a host
+ * binding (docs/protocol.md).
  */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
   // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.
@@ -160,8 +161,9 @@ export async function readMachineId(machineIdFile: string): Promise<string | und
       `machine id: neither ${machineIdFile} (${why(host, "empty")}) nor /etc/machine-id (${
         why(own, "empty")
       }) ` +
-        "can be read, so enrollment goes without an Idempotency-Key and a retry after a lost " +
-        `reply cannot be recognised; ${mountAdvice("/etc/machine-id", machineIdFile)}`,
+        "can be read, so enrollment goes without an Idempotency-Key (a retry after a lost reply " +
+        "cannot be recognised) and requests without a Sensor-Host-Binding (a copy of the env file " +
+        `on another machine cannot be told); ${mountAdvice("/etc/machine-id", machineIdFile)}`,
     );
   }
   return id;

@@ -42,7 +42,10 @@ export async function checkWritable(configPath: string): Promise<void> {
   return await (await import("./persist.ts")).checkWritable(configPath);
 }
 
-/** Replaces the config with `rewrite` of its text, atomically, mode 0600, owner kept. */
+/**
+ * Replaces the config with `rewrite` of its text (unless that says nothing changes), atomically,
+ * mode 0600, owner kept.
+ */
 export async function replaceFile(configPath: string, rewrite: Rewrite): Promise<void> {
   return await (await import("./persist.ts")).replaceFile(configPath, rewrite);
 }

@@ -75,15 +75,17 @@ export async function checkWritable(configPath: string): Promise<void> {
 
 /**
  * The new text of a file from its current text ("" when it does not exist yet) and its resolved
- * path (for messages). May throw: nothing is written then.
+ * path (for messages), or undefined when the file already says what it should: nothing is written
+ * then. May throw: nothing is written either.
  */
-export type Rewrite = (before: string, target: string) => string;
+export type Rewrite = (before: string, target: string) => string | undefined;
 
 /**
  * Replaces the file at `configPath` (where it really is, every link followed) with what `rewrite`
  * makes of its current text, atomically: mode 0600, owner and group kept, temporary files a crash
  * left removed first. A crash at any instant leaves the old file or the new one. Throws an Error
- * naming the path and the reason; the file is untouched then.
+ * naming the path and the reason; the file is untouched then. Writes nothing when `rewrite` says
+ * the file is as it should be.
  */
 export async function replaceFile(configPath: string, rewrite: Rewrite): Promise<void> {
   const target = await resolveTarget(configPath);
@@ -102,6 +104,7 @@ export async function replaceFile(configPath: string, rewrite: Rewrite): Promise
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     const after = rewrite(before, target);
+    if (after === undefined) return;
     temp = tempName(target);
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {

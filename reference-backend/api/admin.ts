@@ -133,6 +133,6 @@ export function describeSensor(sensor: SensorRecord, options: ServerOptions, now
     uptimeSeconds: sensor.uptimeSeconds,
     interfaceCount: sensor.interfaceCount,
     revokedAt: iso(sensor.revokedAt),
-    ...credentialFields(sensor, now),
+    ...credentialFields(sensor, options, now),
   };
 }

@@ -4,7 +4,7 @@
 import type { HeartbeatBody } from "../../lib/backend/mod.ts";
 import type { FailureLimit, FailureLimiter, GuessBackoff } from "../http/mod.ts";
 import type { AgentBinary, Downloads, FileDigests } from "../install/mod.ts";
-import type { Coalescer, SensorRecord, Store } from "../store/mod.ts";
+import type { Coalescer, SensorRecord, Sighting, Store } from "../store/mod.ts";
 
 /** What the routes need: the store and the settings they check or hand out. */
 export interface ServerOptions {
@@ -23,6 +23,10 @@ export interface ServerOptions {
   readonly enrollFailures?: FailureLimit;
   /** Proxies whose X-Forwarded-For names the client (http/client.ts); none by default. */
   readonly trustedProxies?: ReadonlySet<string>;
+  /** A sensor token older than this many days is asked to rotate (0: never; default 90). */
+  readonly sensorTokenMaxAgeDays?: number;
+  /** The server's clock, in ms since the epoch (default Date.now): tests set the time. */
+  readonly clock?: () => number;
 }
 
 /** What a handler is told besides the request: the socket's peer (Deno.serve's info has it). */
@@ -39,11 +43,15 @@ export interface Context extends ServerOptions {
   readonly digests: () => FileDigests;
 }
 
-/** Heartbeats of one sensor waiting for a write, merged: the latest body, and how many. */
+/**
+ * Heartbeats of one sensor waiting for a write, merged: the latest body, how many, and the host
+ * bindings they carried.
+ */
 export interface Beat {
   readonly body: HeartbeatBody;
   readonly now: number;
   readonly count: number;
+  readonly sightings: readonly Sighting[];
 }
 
 /** A route: the request, the shared state, the time and the real client's address. */

@@ -106,6 +106,11 @@ async function replay(
     return refused("install token already used, and its sensor was revoked");
   }
   const sensorToken = await unseal(record.sealedSensorToken, installToken, consumption.sensorId);
+  // A rotation completed since (the first token was used, so it reached its host): the first
+  // token opens nothing any more, and handing it out would only make a sensor that is refused.
+  if (digest(sensorToken) !== sensor.tokenDigest) {
+    return refused("install token already used, and its sensor's token was rotated since");
+  }
   return { kind: "enrolled", sensorId: consumption.sensorId, sensorToken, replayed: true };
 }
 

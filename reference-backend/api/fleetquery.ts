@@ -4,8 +4,13 @@
 // cursor names the sort key and id of the page's last row, and the next page starts after it, so a
 // beat that moves a sensor meanwhile never repeats the rows already shown nor skips one that did
 // not move. Pure.
-import { SENSOR_STATES, type SensorRecord, type SensorState, sensorState } from "../store/mod.ts";
-import { isDuplicate } from "./credentials.ts";
+import {
+  isDuplicate,
+  SENSOR_STATES,
+  type SensorRecord,
+  type SensorState,
+  sensorState,
+} from "../store/mod.ts";
 import type { Checked } from "./validate.ts";
 
 /** The fields a page may be sorted by. */
@@ -127,7 +132,7 @@ export function queryFleet(
   const rows: { sensor: SensorRecord; key: Key }[] = [];
   for (const sensor of fleet) {
     const state = sensorState(sensor.lastSeenAt, sensor.revokedAt, now, intervalSeconds);
-    const duplicate = isDuplicate(sensor);
+    const duplicate = isDuplicate(sensor.bindings);
     counts[state]++;
     if (duplicate) counts.duplicate++;
     versions.set(sensor.agentVersion, (versions.get(sensor.agentVersion) ?? 0) + 1);

@@ -1,9 +1,10 @@
 // reference-backend/api/handler.ts: the backend's request handler (docs/api.md): the route a plain
 // path names (http/target.ts), the real client (http/client.ts), and every failure turned into its
 // reply in the JSON envelope. The sensors' routes are in sensors.ts, the admin API's in admin.ts,
-// fleet.ts, tokens.ts and audit.ts, the console under /console (console/), and the install
-// command's two files are served as they were read at start (install/). Load is shed with 429 or 503 and Retry-After; a 500 means a bug.
-// Text from sensors is logged through escapeForDisplay.
+// fleet.ts, tokens.ts and audit.ts, a token's rotation (the sensor's request and the admin's) in
+// rotation.ts, the console under /console (console/), and the install command's two files are
+// served as they were read at start (install/). Load is shed with 429 or 503 and Retry-After; a 500
+// means a bug. Text from sensors is logged through escapeForDisplay.
 import { log } from "../../lib/log.ts";
 import { isConsolePath, serveConsole } from "../console/mod.ts";
 import {
@@ -17,19 +18,20 @@ import {
   requestPath,
 } from "../http/mod.ts";
 import { DOWNLOADS, type Downloads, fileDigest, type FileDigests } from "../install/mod.ts";
-import { Contended, TooLargeToStore, TooManyWaiting } from "../store/mod.ts";
+import { Contended, isStoreBusy, TooLargeToStore, TooManyWaiting } from "../store/mod.ts";
 import { mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
 import { listAudit } from "./audit.ts";
 import type { Context, Handler, RequestInfo, ServerOptions } from "./context.ts";
 import { escapeForDisplay } from "./display.ts";
 import { deleteSensor, listSensors } from "./fleet.ts";
+import { rotateFleet, rotateSensor, rotateToken } from "./rotation.ts";
 import { enrollSensor, heartbeat, heartbeatWriter } from "./sensors.ts";
 import { cancelInstallToken, listInstallTokens } from "./tokens.ts";
 
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
-const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke)?$/;
+const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke|\/rotate)?$/;
 const INSTALL_TOKEN_PATH = /^\/api\/install-tokens\/([0-9a-f]{12})$/;
 
 /**
@@ -51,6 +53,7 @@ export function createHandler(
     digests: () => digests ??= downloadDigests(options.downloads),
   };
   const trusted = options.trustedProxies ?? new Set<string>();
+  const clock = options.clock ?? Date.now;
   let unnamedWarned = false;
   return async (request, info) => {
     // Until the path is known to be plain, the log shows none of it.
@@ -67,7 +70,7 @@ export function createHandler(
         );
       }
       const handler = route(request.method, path);
-      return await handler(request, context, Date.now(), client.address);
+      return await handler(request, context, clock(), client.address);
     } catch (caught) {
       const error = shed(caught);
       if (error instanceof HttpError) {
@@ -93,7 +96,7 @@ function shed(error: unknown): unknown {
     });
   }
   if (error instanceof TooLargeToStore) return new HttpError(413, error.message);
-  if (error instanceof Contended) {
+  if (error instanceof Contended || isStoreBusy(error)) {
     return new HttpError(503, "the record is busy; retry", {
       "Retry-After": String(CONTENDED_RETRY_AFTER_SECONDS),
     }, { why: error.message });
@@ -132,11 +135,16 @@ function route(method: string, path: string): Handler {
   }
   if (path === "/api/sensors/enroll") return allow("POST", enrollSensor);
   if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
+  if (path === "/api/sensors/token") return allow("POST", rotateToken);
   if (path === "/api/sensors") return allow("GET", listSensors);
+  if (path === "/api/sensors/rotate") return allow("POST", rotateFleet);
   if (path === "/api/audit") return allow("GET", listAudit);
   const token = INSTALL_TOKEN_PATH.exec(path)?.[1];
   if (token) return allow("DELETE", (r, o, n, c) => cancelInstallToken(r, o, n, c, token));
   const match = SENSOR_PATH.exec(path);
+  if (match?.[2] === "/rotate") {
+    return allow("POST", (r, o, n, c) => rotateSensor(r, o, n, c, match[1]));
+  }
   if (match?.[2]) return allow("POST", (r, o, n, c) => revokeSensor(r, o, n, c, match[1]));
   if (match) {
     return methods({

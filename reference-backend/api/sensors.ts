@@ -1,14 +1,27 @@
-// reference-backend/api/sensors.ts: the two routes a sensor calls (docs/protocol.md): enrollment,
-// which trades an install token for a sensor token (enrollment.ts), and the heartbeat. A sensor's
-// beats are written one at a time, the ones arriving meanwhile merged into the next write
-// (store/coalesce.ts); failed enrollments count against the real client's address.
+// reference-backend/api/sensors.ts: the two routes a sensor calls most (docs/protocol.md):
+// enrollment, which trades an install token for a sensor token (enrollment.ts), and the heartbeat,
+// whose reply asks for a new token when one is due (the third route, rotation.ts). A sensor's beats
+// are written one at a time, the ones arriving meanwhile merged into the next write
+// (store/coalesce.ts), the host bindings they carried noted (store/bindings.ts); failed
+// enrollments count against the real client's address.
 import { isLogged, log } from "../../lib/log.ts";
 import { fingerprint } from "../../lib/secrets.ts";
 import { bearerToken, HttpError, ok, readJson } from "../http/mod.ts";
-import { Coalescer, digest, type SensorRecord, type Store } from "../store/mod.ts";
+import {
+  asksRotation,
+  Coalescer,
+  digest,
+  mergeSightings,
+  NO_SIGHTINGS,
+  noteSightings,
+  type SensorRecord,
+  type Store,
+} from "../store/mod.ts";
 import type { Beat, Context } from "./context.ts";
+import { hostBinding, tokenMaxAgeMs } from "./credentials.ts";
 import { escapeForDisplay } from "./display.ts";
 import { enroll } from "./enrollment.ts";
+import { logCompletion } from "./rotation.ts";
 import { checkEnrollment, checkHeartbeat, checkIdempotencyKey, valid } from "./validate.ts";
 
 // A sensor beats once per interval; this many of its beats waiting at once is a storm (a leaked
@@ -18,8 +31,13 @@ const MAX_WAITING_BEATS = 64;
 /** The heartbeats' writer: one write at a time per sensor, the beats waiting for it merged. */
 export function heartbeatWriter(store: Store): Coalescer<Beat, SensorRecord | null> {
   return new Coalescer<Beat, SensorRecord | null>(
-    (earlier, later) => ({ ...later, count: earlier.count + later.count }),
-    (tokenDigest, beat) => store.recordHeartbeat(tokenDigest, (sensor) => applyBeat(sensor, beat)),
+    (earlier, later) => ({
+      ...later,
+      count: earlier.count + later.count,
+      sightings: mergeSightings(earlier.sightings, later.sightings),
+    }),
+    (tokenDigest, beat) =>
+      store.recordHeartbeat(tokenDigest, beat.now, (sensor) => applyBeat(sensor, beat)),
     MAX_WAITING_BEATS,
   );
 }
@@ -64,16 +82,21 @@ export async function enrollSensor(
 
 /** POST /api/sensors/heartbeat: the sensor token, and the host as it is now. */
 export async function heartbeat(request: Request, options: Context, now: number) {
-  const token = bearerToken(request);
-  const tokenDigest = token === undefined ? undefined : digest(token);
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
-  if (tokenDigest === undefined || await options.store.sensorByToken(tokenDigest) === null) {
-    throw sensorRejected();
-  }
+  const token = bearerToken(request);
+  if (token === undefined) throw sensorRejected();
+  const tokenDigest = digest(token);
+  const before = await options.store.sensorByToken(tokenDigest);
+  if (before === null) throw sensorRejected();
   const body = valid(checkHeartbeat(await readJson(request)));
+  const binding = hostBinding(request);
+  const sightings = binding === null
+    ? NO_SIGHTINGS
+    : [{ binding, hostname: body.hostname, sensorIp: body.sensorIp }];
   // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
-  const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1 });
+  const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1, sightings });
   if (sensor === null) throw sensorRejected();
+  logCompletion(before, tokenDigest);
   if (isLogged("debug")) {
     log.debug("heartbeat", {
       sensorId: sensor.id,
@@ -81,7 +104,12 @@ export async function heartbeat(request: Request, options: Context, now: number)
       hostname: escapeForDisplay(sensor.hostname),
     });
   }
-  return ok({ heartbeatIntervalSeconds: options.heartbeatIntervalSeconds });
+  const interval = options.heartbeatIntervalSeconds;
+  return ok(
+    asksRotation(sensor, tokenDigest, now, tokenMaxAgeMs(options))
+      ? { heartbeatIntervalSeconds: interval, rotateSensorToken: true }
+      : { heartbeatIntervalSeconds: interval },
+  );
 }
 
 // Made only when needed: an Error captures a stack trace, a cost no beat that passes should pay.
@@ -91,12 +119,12 @@ function sensorRejected(): HttpError {
   });
 }
 
-/** The sensor after `beat`: the latest body's facts, and the beats counted. */
+/** The sensor after `beat`: the latest body's facts, the beats counted, the hosts noted. */
 function applyBeat(sensor: SensorRecord, beat: Beat) {
   const { body } = beat;
   return {
     sensor: {
-      ...sensor,
+      ...noteSightings(sensor, beat.sightings, beat.now),
       label: body.sensorLabel,
       hostname: body.hostname,
       sensorIp: body.sensorIp,

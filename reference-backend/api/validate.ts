@@ -133,6 +133,11 @@ export function checkMintRequest(body: unknown): Checked<MintRequest> {
   });
 }
 
+/** A rotation request's body (POST /api/sensors/token, POST /api/sensors/rotate): `{}`, or none. */
+export function checkRotationRequest(body: unknown): Checked<Record<never, never>> {
+  return checked(() => fields(body ?? {}, [], "body", false) as Record<never, never>);
+}
+
 /**
  * The Idempotency-Key header (docs/protocol.md): absent, or 64 lowercase hex digits (an
  * HMAC-SHA-256). Anything else is refused rather than treated as "another key".

@@ -7,18 +7,24 @@
 //   ["sensors", sensorId]                     SensorRecord, with the last RECENT_BEATS beats' byte
 //                                             totals for the console's rate chart
 //   ["sensor_interfaces", sensorId, n]        slice n of the latest interface list (interfaces.ts)
-//   ["sensor_tokens", sha256(sensorToken)]    sensorId: the heartbeat's lookup; deleted on revoke
+//   ["sensor_tokens", sha256(sensorToken)]    sensorId: the heartbeat's lookup; one for the token in
+//                                             use and, during a rotation, one for the new token; the
+//                                             old one's deleted at the new one's first use, both on
+//                                             revoke
 //   ["audit", at, seq]                        AuditEvent (audit.ts)
 //   ["console_sessions", sha256(id)], ["console_login_codes", sha256(code)]  (sessions.ts)
 //   ["silent_sensors", sensorId]              reported silent by the alert sweep (alerts.ts)
 //
 // The records' types and the pieces of a write are in records.ts; the heartbeat's path, which keeps
-// what it reads in memory, in beats.ts; the whole fleet in memory, for listing, in fleet.ts.
+// what it reads in memory and writes every change made through a sensor token, in beats.ts; a
+// token's rotation and the hosts seen with it in credentials.ts and bindings.ts; the whole fleet in
+// memory, for listing, in fleet.ts.
 import { join } from "node:path";
 import type { NetworkInterface } from "../../lib/host/mod.ts";
 import { SilentMarks } from "./alerts.ts";
 import { AuditTrail } from "./audit.ts";
-import { Beats } from "./beats.ts";
+import { Beats, type Decision } from "./beats.ts";
+import { tokenDigests, withRotationRequested } from "./credentials.ts";
 import { FleetIndex } from "./fleet.ts";
 import {
   cancelInstallToken,
@@ -175,31 +181,65 @@ export class Store {
   }
 
   /**
-   * Applies a heartbeat to the sensor holding the token with `tokenDigest` (beats.ts); returns the
-   * updated record, or null when no sensor holds it (unknown or revoked token).
+   * Applies a heartbeat made at `now` to the sensor the token with `tokenDigest` opens (beats.ts);
+   * returns the updated record, or null when no sensor holds it (unknown or revoked token).
    */
   recordHeartbeat(
     tokenDigest: string,
+    now: number,
     apply: (sensor: SensorRecord) => SensorUpdate,
   ): Promise<SensorRecord | null> {
-    return this.#beats.record(tokenDigest, apply);
+    return this.#beats.record(tokenDigest, now, apply);
   }
 
-  /** Revokes the sensor: its token stops working and any replay of it is gone. Null if unknown. */
+  /**
+   * A change decided on the sensor the token with `tokenDigest` opens, as a request made with it at
+   * `now` (beats.ts, change): written only over the record it was decided on. Null when the token
+   * opens no sensor.
+   */
+  changeByToken<R>(
+    tokenDigest: string,
+    now: number,
+    decide: (sensor: SensorRecord) => Decision<R> | Promise<Decision<R>>,
+  ): Promise<R | null> {
+    return this.#beats.change(tokenDigest, now, decide);
+  }
+
+  /**
+   * Asks the sensor `id` to rotate its token at its next request (credentials.ts); the sensor as
+   * it then is, revoked ones unchanged, or null if unknown.
+   */
+  async requestRotation(id: string, now: number): Promise<SensorRecord | null> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const sensor = await this.sensor(id);
+      if (sensor === null || sensor.revokedAt !== null) return sensor;
+      // Through the token, so that the heartbeat's cache stays current; null when the token
+      // changed (a rotation completed) or the sensor was revoked since it was read.
+      const requested = await this.#beats.change(sensor.tokenDigest, now, (current) => {
+        const asked = withRotationRequested(current, now);
+        return asked === current ? { result: current } : { sensor: asked, result: asked };
+      });
+      if (requested !== null) return requested;
+    }
+    throw new Contended("rotation request: the sensor record kept changing; giving up");
+  }
+
+  /**
+   * Revokes the sensor: its token (and a rotation's new one) stops working and any replay of it is
+   * gone. Null if unknown.
+   */
   async revoke(id: string, now: number): Promise<SensorRecord | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const entry = await this.kv.get<SensorRecord>(["sensors", id]);
       if (entry.value === null) return null;
       if (entry.value.revokedAt !== null) return entry.value;
       const revoked = { ...entry.value, revokedAt: now };
-      const result = await this.kv.atomic()
-        .check(entry)
-        .set(entry.key, revoked)
-        .delete(["sensor_tokens", revoked.tokenDigest])
-        .delete(["replays", revoked.installTokenDigest])
-        .commit();
+      const tokens = tokenDigests(entry.value); // the token in use, and a rotation's new one
+      const op = this.kv.atomic().check(entry).set(entry.key, revoked);
+      for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
+      const result = await op.delete(["replays", revoked.installTokenDigest]).commit();
       if (result.ok) {
-        this.#beats.forget(revoked.tokenDigest);
+        for (const tokenDigest of tokens) this.#beats.forget(tokenDigest);
         this.#index.put(revoked, result.versionstamp);
         return revoked;
       }
@@ -219,16 +259,17 @@ export class Store {
       const why = refusal(entry.value);
       if (why !== undefined) return { refused: why } as Removal;
       const sensor = entry.value;
+      const tokens = tokenDigests(sensor); // the token in use, and a rotation's new one
       const op = this.kv.atomic()
         .check(entry)
         .delete(entry.key)
-        .delete(["sensor_tokens", sensor.tokenDigest])
         .delete(["replays", sensor.installTokenDigest])
         .delete(["silent_sensors", id]);
+      for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
       for (let n = 0; n < sensor.interfaceSlices; n++) op.delete(["sensor_interfaces", id, n]);
       const result = await op.commit();
       if (result.ok) {
-        this.#beats.forget(sensor.tokenDigest);
+        for (const tokenDigest of tokens) this.#beats.forget(tokenDigest);
         this.#index.remove(id, result.versionstamp);
         return { removed: sensor } as Removal;
       }

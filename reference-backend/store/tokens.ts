@@ -1,6 +1,7 @@
 // reference-backend/store/tokens.ts: the backend's secrets. Random tokens, the SHA-256 digests that
-// are all the store keeps of them, and the sealing of a sensor token for the enrollment replay
-// window (HKDF from the install token, then AES-GCM), so a reader of the store cannot replay it.
+// are all the store keeps of them, and the sealing of a sensor token under the token it was issued
+// for (HKDF from that token, then AES-GCM): the install token for the enrollment replay window, the
+// old sensor token for a rotation not yet completed. A reader of the store cannot open either.
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** A fresh token: base64url of 32 random bytes (256 bits, 43 characters of the contract's charset). */
@@ -22,7 +23,7 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(hash(a), hash(b));
 }
 
-/** A secret encrypted under a key only the holder of the install token can derive. */
+/** A secret encrypted under a key only the holder of another token can derive. */
 export interface Sealed {
   readonly salt: Uint8Array<ArrayBuffer>;
   readonly iv: Uint8Array<ArrayBuffer>;
@@ -30,15 +31,29 @@ export interface Sealed {
 }
 
 const encoder = new TextEncoder();
-const HKDF_INFO = encoder.encode("ravenxcope reference backend: enrollment replay v1");
 
-/** AES-256-GCM key from the install token by HKDF-SHA-256 (the store holds only its digest). */
-async function replayKey(installToken: string, salt: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", encoder.encode(installToken), "HKDF", false, [
+/**
+ * What a sealed secret is kept for: the key's HKDF label differs, so a secret sealed for one cannot
+ * be opened as the other even under the same token.
+ */
+export type SealPurpose = "enrollment" | "rotation";
+
+const HKDF_INFO: Record<SealPurpose, Uint8Array<ArrayBuffer>> = {
+  enrollment: encoder.encode("ravenxcope reference backend: enrollment replay v1"),
+  rotation: encoder.encode("ravenxcope reference backend: token rotation v1"),
+};
+
+/** AES-256-GCM key from `token` by HKDF-SHA-256 (the store holds only the token's digest). */
+async function sealingKey(
+  token: string,
+  salt: Uint8Array<ArrayBuffer>,
+  purpose: SealPurpose,
+): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", encoder.encode(token), "HKDF", false, [
     "deriveKey",
   ]);
   return await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt, info: HKDF_INFO },
+    { name: "HKDF", hash: "SHA-256", salt, info: HKDF_INFO[purpose] },
     base,
     { name: "AES-GCM", length: 256 },
     false,
@@ -47,13 +62,19 @@ async function replayKey(installToken: string, salt: Uint8Array<ArrayBuffer>): P
 }
 
 /**
- * Encrypts `secret` under a key derived from `installToken`; `context` (the sensor id) is
- * authenticated with it, so a sealed token cannot be moved to another sensor's record.
+ * Encrypts `secret` under a key derived from `token` (the install token, or for a rotation the old
+ * sensor token); `context` (the sensor id) is authenticated with it, so a sealed token cannot be
+ * moved to another sensor's record.
  */
-export async function seal(secret: string, installToken: string, context: string): Promise<Sealed> {
+export async function seal(
+  secret: string,
+  token: string,
+  context: string,
+  purpose: SealPurpose = "enrollment",
+): Promise<Sealed> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const key = await replayKey(installToken, salt);
+  const key = await sealingKey(token, salt, purpose);
   const ciphertext = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
     key,
@@ -62,13 +83,14 @@ export async function seal(secret: string, installToken: string, context: string
   return { salt, iv, ciphertext: new Uint8Array(ciphertext) };
 }
 
-/** The secret `seal` encrypted; throws when the install token or the context differ. */
+/** The secret `seal` encrypted; throws when the token, the context or the purpose differ. */
 export async function unseal(
   sealed: Sealed,
-  installToken: string,
+  token: string,
   context: string,
+  purpose: SealPurpose = "enrollment",
 ): Promise<string> {
-  const key = await replayKey(installToken, sealed.salt);
+  const key = await sealingKey(token, sealed.salt, purpose);
   const plain = await crypto.subtle.decrypt(
     { name: "AES-GCM", iv: sealed.iv, additionalData: encoder.encode(context) },
     key,

@@ -124,7 +124,7 @@ Deno.test({
     await using host = await shippedHost();
     const { enrollment, beats, stderr } = await enrollAndBeat(host, ["-A"], backend);
     // /host/proc is read through a bind mount, which a narrower set still reads: dropping is safe.
-    assert.match(stderr, /DEBUG dropped permissions no longer needed dropped=write,env/);
+    assert.match(stderr, /DEBUG dropped permissions no longer needed dropped=env/);
     for (const beat of beats) assert.deepEqual(flagsOf(beat), flagsOf(enrollment));
   },
 });

@@ -257,6 +257,8 @@ const malformed: [string, ConfigKey, string, RegExp][] = [
   ["HOST_SYS that is relative", "HOST_SYS", "./sys", /absolute path/],
   ["HOST_HOSTNAME_FILE that is relative", "HOST_HOSTNAME_FILE", "hostname", /absolute path/],
   ["BACKEND_CA_FILE that is relative", "BACKEND_CA_FILE", "ca.pem", /absolute path/],
+  ["SENSOR_HOST_BINDING in capitals", "SENSOR_HOST_BINDING", "AB".repeat(32), /64 lowercase hex/],
+  ["SENSOR_HOST_BINDING cut short", "SENSOR_HOST_BINDING", "ab".repeat(31), /64 lowercase hex/],
 ];
 for (const [what, key, value, fragment] of malformed) {
   Deno.test(`config: ${what} is a 78 naming ${key} and its file line`, () => {
@@ -268,6 +270,20 @@ for (const [what, key, value, fragment] of malformed) {
     assert.match(error.message, fragment);
   });
 }
+
+Deno.test("config: a host binding is taken as written; the token's home is the file or the environment", () => {
+  const binding = "0f".repeat(32);
+  const inFile = resolveConfig(
+    fromFile({ SENSOR_TOKEN: "sensor-token-1", SENSOR_HOST_BINDING: binding }),
+    CONFIG_PATH,
+    permissive,
+  );
+  assert.equal(inFile.hostBinding, binding);
+  assert.equal(inFile.sensorTokenInFile, true);
+  const inEnv = resolveConfig(fromEnv({ SENSOR_TOKEN: "sensor-token-1" }), CONFIG_PATH, permissive);
+  assert.equal(inEnv.sensorTokenInFile, false);
+  assert.equal(resolveConfig(new Map(), CONFIG_PATH, permissive).sensorTokenInFile, false);
+});
 
 Deno.test("config: a malformed value from the environment names 'the environment'", () => {
   const error = configFailure(fromEnv({ SENSOR_PORT: "99999" }));

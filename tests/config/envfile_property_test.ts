@@ -1,5 +1,6 @@
-// tests/config/envfile_property_test.ts: the enrollment rewrite on generated env files (contract
-// section 2, Persistence). Each generated line knows what the parser should make of it.
+// tests/config/envfile_property_test.ts: the enrollment rewrite, the rotation's and the host
+// binding's on generated env files (contract section 2, Persistence). Each generated line knows
+// what the parser should make of it.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -7,6 +8,7 @@ import {
   envValues,
   INSTALL_TOKEN_CONSUMED,
   parseEnvFile,
+  rewriteEnvFile,
   withSensorToken,
 } from "../../lib/config/envfile.ts";
 
@@ -32,6 +34,8 @@ const installValue = fc.string({ unit: fc.constantFrom(..."abcdef0123456789"), m
   .map((s) => `inst_${s}`);
 const anyValue = fc.string({ unit: fc.constantFrom(..."ab Z09#=.:/\\_-'\"$\t") });
 const otherKey = fc.constantFrom("A", "SENSOR_ID", "BACKEND_URL", "_x1", "INSTALL_TOKEN_FILE");
+const hostBinding = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64 })
+  .map((s) => s.slice(0, 64));
 
 /** Writes `value` as the parser should read it back: bare, single-quoted or double-quoted. */
 const quoted = (value: fc.Arbitrary<string>) =>
@@ -75,6 +79,7 @@ const line: fc.Arbitrary<GeneratedLine> = fc.oneof(
   assignment(otherKey, anyValue),
   assignment(fc.constant("INSTALL_TOKEN"), installValue),
   assignment(fc.constant("SENSOR_TOKEN"), sensorToken),
+  assignment(fc.constant("SENSOR_HOST_BINDING"), hostBinding),
 );
 
 const envFile = fc.record({
@@ -88,7 +93,9 @@ const envFile = fc.record({
   return { lines, ending, text: text.join("") };
 });
 
-const isTokenKey = (key?: string) => key === "INSTALL_TOKEN" || key === "SENSOR_TOKEN";
+/** The keys an enrollment rewrites: it consumes the install token and sets the other two. */
+const isTokenKey = (key?: string) =>
+  key === "INSTALL_TOKEN" || key === "SENSOR_TOKEN" || key === "SENSOR_HOST_BINDING";
 
 function withoutTokenKeys(values: Map<string, string>): Map<string, string> {
   return new Map([...values].filter(([key]) => !isTokenKey(key)));
@@ -166,6 +173,50 @@ Deno.test("property: rewriting twice with the same token changes nothing more", 
     fc.property(envFile, sensorToken, ({ text }, token) => {
       const once = withSensorToken(parseEnvFile(text, SOURCE), token);
       assert.equal(withSensorToken(parseEnvFile(once, SOURCE), token), once);
+    }),
+    { numRuns: NUM_RUNS },
+  );
+});
+
+/** A generated file that holds a SENSOR_TOKEN line: one an agent could be rotating. */
+const enrolledFile = envFile.filter(({ lines }) => lines.some((l) => l.key === "SENSOR_TOKEN"));
+
+/** The lines of `output` that are not `key`'s, and those of `input`, as text. */
+function othersThan(key: string, input: string, output: string): [string[], string[]] {
+  const texts = (text: string) =>
+    parseEnvFile(text, SOURCE).filter((l) => l.key !== key).map((l) => l.text);
+  return [texts(input), texts(output)];
+}
+
+Deno.test("property: a rotation changes the SENSOR_TOKEN lines alone, install token included", () => {
+  fc.assert(
+    fc.property(enrolledFile, sensorToken, ({ text }, token) => {
+      const output = rewriteEnvFile(parseEnvFile(text, SOURCE), { sensorToken: token });
+      const [kept, survivors] = othersThan("SENSOR_TOKEN", text, output);
+      assert.deepEqual(survivors, kept.map((line) => line.replace(/^\uFEFF/, "")));
+      const tokens = parseEnvFile(output, SOURCE).filter((l) => l.key === "SENSOR_TOKEN");
+      assert.deepEqual(tokens.map((l) => l.value), [token]);
+    }),
+    { numRuns: NUM_RUNS },
+  );
+});
+
+Deno.test("property: adding the binding keeps every other line, and reads back as written", () => {
+  fc.assert(
+    fc.property(enrolledFile, hostBinding, ({ text }, binding) => {
+      const input = parseEnvFile(text, SOURCE);
+      const output = rewriteEnvFile(input, { hostBinding: binding });
+      const ending = input[0]?.text.endsWith("\r\n") ? "\r\n" : "\n";
+      const [kept, survivors] = othersThan("SENSOR_HOST_BINDING", text, output);
+      assert.equal(survivors.length, kept.length);
+      survivors.forEach((survivor, i) => {
+        const was = kept[i].replace(/^\uFEFF/, "");
+        // A SENSOR_TOKEN line without a newline gains one when the binding follows it.
+        assert.ok(survivor === was || survivor === was + ending, JSON.stringify({ survivor, was }));
+      });
+      const values = envValues(parseEnvFile(output, SOURCE));
+      assert.equal(values.get("SENSOR_HOST_BINDING"), binding);
+      assert.equal(values.get("SENSOR_TOKEN"), envValues(input).get("SENSOR_TOKEN"));
     }),
     { numRuns: NUM_RUNS },
   );

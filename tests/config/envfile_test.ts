@@ -1,11 +1,12 @@
-// tests/config/envfile_test.ts: the env-file grammar and the enrollment rewrite
-// (docs/configuration.md).
+// tests/config/envfile_test.ts: the env-file grammar, the enrollment rewrite, and the rewrites of a
+// rotation and of the host binding (docs/configuration.md).
 
 import assert from "node:assert/strict";
 import {
   envValues,
   INSTALL_TOKEN_CONSUMED,
   parseEnvFile,
+  rewriteEnvFile,
   SENSOR_TOKEN_PATTERN,
   withSensorToken,
 } from "../../lib/config/envfile.ts";
@@ -258,4 +259,89 @@ Deno.test("parse: the error names the value's key but not the value", () => {
       error.message ===
         `${SOURCE} line 1: the value of INSTALL_TOKEN opens a double quote that is not closed`,
   );
+});
+
+const BINDING = "5f".repeat(32);
+const OTHER_BINDING = "a0".repeat(32);
+
+function rotate(text: string, token = "rotated-token"): string {
+  return rewriteEnvFile(parseEnvFile(text, SOURCE), { sensorToken: token });
+}
+
+function bind(text: string, binding = BINDING): string {
+  return rewriteEnvFile(parseEnvFile(text, SOURCE), { hostBinding: binding });
+}
+
+Deno.test("rewrite: enrollment writes the host binding right after SENSOR_TOKEN", () => {
+  assert.equal(
+    withSensorToken(
+      parseEnvFile("SENSOR_ID=s\nINSTALL_TOKEN=i\n", SOURCE),
+      "durable-token",
+      BINDING,
+    ),
+    `SENSOR_ID=s\n# INSTALL_TOKEN consumed during enrollment\nSENSOR_TOKEN=durable-token\nSENSOR_HOST_BINDING=${BINDING}\n`,
+  );
+});
+
+Deno.test("rewrite: enrollment replaces another host's binding in place", () => {
+  const before =
+    `SENSOR_HOST_BINDING=${OTHER_BINDING}\r\nSENSOR_TOKEN=old-token-1\r\nINSTALL_TOKEN=i\r\n`;
+  assert.equal(
+    withSensorToken(parseEnvFile(before, SOURCE), "durable-token", BINDING),
+    `SENSOR_HOST_BINDING=${BINDING}\nSENSOR_TOKEN=durable-token\n# INSTALL_TOKEN consumed during enrollment\r\n`,
+  );
+});
+
+Deno.test("rewrite: enrollment on a host without a machine id removes a saved binding", () => {
+  const before =
+    `SENSOR_TOKEN=old-token-1\nSENSOR_HOST_BINDING=${OTHER_BINDING}\nINSTALL_TOKEN=i\n`;
+  assert.equal(
+    withSensorToken(parseEnvFile(before, SOURCE), "durable-token"),
+    "SENSOR_TOKEN=durable-token\n# INSTALL_TOKEN consumed during enrollment\n",
+  );
+});
+
+Deno.test("rotation: SENSOR_TOKEN replaced in place, every other line byte for byte", () => {
+  const before =
+    "# by hand\r\nexport SENSOR_TOKEN='old-token-1'\r\nINSTALL_TOKEN=next-install\r\n" +
+    `SENSOR_HOST_BINDING=${BINDING}\r\nOTHER_TOOL=x # y`;
+  assert.equal(
+    rotate(before),
+    "# by hand\r\nexport SENSOR_TOKEN=rotated-token\nINSTALL_TOKEN=next-install\r\n" +
+      `SENSOR_HOST_BINDING=${BINDING}\r\nOTHER_TOOL=x # y`,
+  );
+});
+
+Deno.test("rotation: later SENSOR_TOKEN lines go, or the old token would win at the next start", () => {
+  assert.equal(
+    rotate("SENSOR_TOKEN=older-token\nA=1\nSENSOR_TOKEN=old-token-1\n"),
+    "SENSOR_TOKEN=rotated-token\nA=1\n",
+  );
+});
+
+Deno.test("binding: added right after the SENSOR_TOKEN line of an older file", () => {
+  assert.equal(
+    bind("SENSOR_ID=s\nSENSOR_TOKEN=old-token-1\nBACKEND_URL=u\n"),
+    `SENSOR_ID=s\nSENSOR_TOKEN=old-token-1\nSENSOR_HOST_BINDING=${BINDING}\nBACKEND_URL=u\n`,
+  );
+});
+
+Deno.test("binding: a last SENSOR_TOKEN line without a newline gets the file's ending first", () => {
+  assert.equal(
+    bind("A=1\r\nSENSOR_TOKEN=old-token-1"),
+    `A=1\r\nSENSOR_TOKEN=old-token-1\r\nSENSOR_HOST_BINDING=${BINDING}\n`,
+  );
+});
+
+Deno.test("binding: a saved one is replaced in place, its export kept", () => {
+  assert.equal(
+    bind(`export SENSOR_HOST_BINDING=${OTHER_BINDING}\nSENSOR_TOKEN=old-token-1\n`),
+    `export SENSOR_HOST_BINDING=${BINDING}\nSENSOR_TOKEN=old-token-1\n`,
+  );
+});
+
+Deno.test("binding: anything but 64 lowercase hex digits is refused", () => {
+  for (const bad of [BINDING.toUpperCase(), BINDING.slice(1), `${BINDING}\nA=1`]) {
+    assert.throws(() => bind("SENSOR_TOKEN=old-token-1\n", bad), /64 lowercase hex/);
+  }
 });

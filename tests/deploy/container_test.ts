@@ -3,6 +3,7 @@
 // engine here) it enrolls, reports the host's real counters and writes nothing outside its config
 // dir.
 import assert from "node:assert/strict";
+import { hostBinding } from "../../lib/host/mod.ts";
 import { assertNoTokens, newToken, PROJECT } from "../support/agent.ts";
 import {
   beatAccepted,
@@ -157,10 +158,15 @@ Deno.test({
     assert.equal(beat.headers.get("authorization"), `Bearer ${sensorToken}`);
     const names = [...Deno.readDirSync(config.path)].map((e) => e.name).sort();
     assert.deepEqual(names, ["sensor-agent.env", "sensor-agent.env.lock"]);
+    // The host's machine id is bound in at /host-machine-id, as compose binds it: the binding is
+    // the host's own, saved beside the token.
+    const machineId = (await Deno.readTextFile("/etc/machine-id").catch(() => "")).trim();
+    const binding = machineId === "" ? undefined : await hostBinding(machineId);
     assert.equal(
       await Deno.readTextFile(config.join("sensor-agent.env")),
-      `SENSOR_TOKEN=${sensorToken}\n`,
+      `SENSOR_TOKEN=${sensorToken}\n${binding ? `SENSOR_HOST_BINDING=${binding}\n` : ""}`,
     );
+    assert.equal(beat.headers.get("sensor-host-binding"), binding ?? null);
     assert.equal((await Deno.stat(config.join("sensor-agent.env"))).mode! & 0o777, 0o600);
   },
 });

@@ -6,9 +6,12 @@ import { assertNoTokens, runAgent, startAgent, usedTokens } from "../support/age
 import { type RefBackend, startRefBackend } from "../support/refbackend.ts";
 import { tempDir } from "../support/tempdir.ts";
 import { FIXTURE, FIXTURE_READS } from "../support/seed.ts";
+import { hostBinding } from "../../lib/host/mod.ts";
+
+const MACHINE_ID = "0123456789abcdef0123456789abcdef";
 
 /** A sensor host in a temp dir: the seed's env file, a hostname and a machine id. */
-async function sensorHost(backend: RefBackend, machineId = "0123456789abcdef0123456789abcdef") {
+async function sensorHost(backend: RefBackend, machineId = MACHINE_ID) {
   const dir = await tempDir();
   const installToken = await backend.mint();
   const config = dir.join("sensor-agent.env");
@@ -64,7 +67,8 @@ Deno.test("agent + reference backend: enrolls, saves the token, and its heartbea
   assert.equal(run.code, 0, run.stderr);
   assert.equal(
     await Deno.readTextFile(host.config),
-    `SENSOR_ID=sensor-1\n# INSTALL_TOKEN consumed during enrollment\nBACKEND_URL=${backend.url}\nSENSOR_TOKEN=${sensorToken}\n`,
+    `SENSOR_ID=sensor-1\n# INSTALL_TOKEN consumed during enrollment\nBACKEND_URL=${backend.url}\n` +
+      `SENSOR_TOKEN=${sensorToken}\nSENSOR_HOST_BINDING=${await hostBinding(MACHINE_ID)}\n`,
   );
   assert.equal(sensor.hostname, "sensor-e2e");
   assert.equal(sensor.label, "sensor-1");
@@ -118,4 +122,24 @@ Deno.test("agent + reference backend: a revoked sensor's agent exits 77 at its n
   const run = await agent.exited();
   assert.equal(run.code, 77, run.stderr);
   assert.match(run.stderr, /rejected the sensor token \(HTTP 401\).*enroll --force/);
+});
+
+Deno.test("agent + reference backend: asked to rotate (the fleet's rotate-now), the agent's beats keep landing, and one host is no duplicate", async () => {
+  await using backend = await startRefBackend(1);
+  const host = await sensorHost(backend);
+  await using _ = host.dir;
+  const agent = startAgent(["run", ...host.args], host.options);
+  const before = await waitForSensor(backend, (s) => s.heartbeats >= 1);
+  await savedToken(host.config);
+  assert.deepEqual((await backend.call("POST", "/api/sensors/rotate", {})).body.data, {
+    requested: 1,
+  });
+  // Whether this agent rotates or not, asking never cuts it off.
+  const after = await waitForSensor(backend, (s) => s.heartbeats >= before.heartbeats + 3);
+  assert.equal(after.online, true);
+  assert.equal(after.duplicate, null);
+  const run = await agent.stop();
+  assert.equal(run.code, 0, run.stderr);
+  await savedToken(host.config);
+  assertNoTokens(run.stderr + (await backend.stop()).output);
 });

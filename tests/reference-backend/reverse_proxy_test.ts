@@ -221,8 +221,9 @@ Deno.test({
           addresses: 20,
         });
         const results = await probeFor(pair, 6);
-        // The header deadline (client_header_timeout 10 s) from each head's connection.
-        const wait = allOpen + 11_000 - performance.now();
+        // The header deadline (client_header_timeout 10 s) from each head's connection, and up to
+        // two seconds of slack for timers on a machine as loaded as CI's full suite makes it.
+        const wait = allOpen + 12_000 - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const [headsReport] = await Promise.all([heads.stop(), bodies.stop()]);
         assertProbesServed(results, "slowloris + slow bodies");
@@ -236,7 +237,7 @@ Deno.test({
             Math.round(latest)
           } ms`,
         );
-        assert.ok(latest < 11_000, "cut at the 10 s deadline");
+        assert.ok(latest < 12_000, "cut at the 10 s deadline");
       },
     );
 

@@ -128,3 +128,22 @@ Deno.test("settings: AGENT_BINARY_URL and AGENT_BINARY_SHA256 go together, check
     assert.throws(() => read(env), reason, JSON.stringify(env));
   }
 });
+
+Deno.test("settings: SENSOR_TOKEN_MAX_AGE_DAYS is 90 days unless set; 0 means never; a whole number up to 3650", () => {
+  const admin = { ADMIN_TOKEN: "0123456789abcdef", DEV_INSECURE_HTTP: "1" };
+  const read = (env: Record<string, string>) =>
+    readSettings((name) => ({ ...admin, ...env } as Record<string, string>)[name]);
+  assert.equal(read({}).sensorTokenMaxAgeDays, 90);
+  assert.equal(read({ SENSOR_TOKEN_MAX_AGE_DAYS: "" }).sensorTokenMaxAgeDays, 90);
+  assert.equal(read({ SENSOR_TOKEN_MAX_AGE_DAYS: "0" }).sensorTokenMaxAgeDays, 0);
+  assert.equal(read({ SENSOR_TOKEN_MAX_AGE_DAYS: "3650" }).sensorTokenMaxAgeDays, 3650);
+  for (const value of ["3651", "-1", "30d", "1.5", " 7"]) {
+    assert.throws(
+      () => read({ SENSOR_TOKEN_MAX_AGE_DAYS: value }),
+      (error) =>
+        error instanceof SettingsError &&
+        error.message === "SENSOR_TOKEN_MAX_AGE_DAYS must be a whole number from 0 to 3650",
+      value,
+    );
+  }
+});

@@ -17,15 +17,10 @@ export interface Answer {
   readonly body: any;
 }
 
-/** A running reference backend; `await using` stops it and removes its store. */
-export interface RefBackend {
+/** The requests tests make to a reference backend at `url`, as the admin or as a sensor. */
+export interface BackendClient {
   readonly url: string;
   readonly adminToken: string;
-  readonly dataDir: string;
-  /** The backend's process id. */
-  readonly pid: number;
-  /** Everything it logged so far. */
-  output(): string;
   /**
    * Sends `body` as JSON to `path` with `Authorization: Bearer <bearer>`: the admin token unless
    * `bearer` says otherwise, none when it is null.
@@ -46,6 +41,15 @@ export interface RefBackend {
   /** The fleet listing, as the admin. */
   // deno-lint-ignore no-explicit-any
   fleet(): Promise<any[]>;
+}
+
+/** A running reference backend; `await using` stops it and removes its store. */
+export interface RefBackend extends BackendClient {
+  readonly dataDir: string;
+  /** The backend's process id. */
+  readonly pid: number;
+  /** Everything it logged so far. */
+  output(): string;
   /** SIGTERM; resolves with the exit code and everything the backend logged. The store stays. */
   stop(): Promise<{ code: number; output: string }>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -79,7 +83,25 @@ export async function startRefBackend(
     await dir[Symbol.asyncDispose]();
     throw error;
   }
-  const url = backend.url;
+  const stop = () => backend.stop();
+  return {
+    ...backendClient(backend.url, adminToken),
+    dataDir: dir.path,
+    pid: backend.pid,
+    output: () => backend.output(),
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/**
+ * The requests to the backend at `url` with `adminToken`. Every token a reply carries is added to
+ * the tokens no agent output may contain.
+ */
+export function backendClient(url: string, adminToken: string): BackendClient {
   const call = async (
     method: string,
     path: string,
@@ -103,13 +125,9 @@ export async function startRefBackend(
     if (typeof parsed?.data?.sensorToken === "string") usedTokens.add(parsed.data.sensorToken);
     return { status: response.status, body: parsed };
   };
-  const stop = () => backend.stop();
   return {
     url,
     adminToken,
-    dataDir: dir.path,
-    pid: backend.pid,
-    output: () => backend.output(),
     call,
     async mint(body = {}) {
       const answer = await call("POST", "/api/install-tokens", body);
@@ -130,11 +148,6 @@ export async function startRefBackend(
       const answer = await call("GET", "/api/sensors");
       if (answer.status !== 200) throw new Error(`fleet listing failed: ${JSON.stringify(answer)}`);
       return answer.body.data.sensors;
-    },
-    stop,
-    async [Symbol.asyncDispose]() {
-      await stop();
-      await dir[Symbol.asyncDispose]();
     },
   };
 }
@@ -169,7 +182,7 @@ export const MACHINE_B = "fedcba9876543210fedcba9876543210";
  * Mints a token and enrolls the seed's example with it, with the Idempotency-Key of `machineId`
  * when given; returns the token, the key and the reply's data.
  */
-export async function enrollSeed(backend: RefBackend, machineId?: string) {
+export async function enrollSeed(backend: BackendClient, machineId?: string) {
   const installToken = await backend.mint();
   const key = machineId === undefined ? undefined : await keyFor(installToken, machineId);
   const answer = await backend.enroll(seedPayload(installToken), key);

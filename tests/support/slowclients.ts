@@ -110,11 +110,13 @@ interface Client {
 }
 
 async function open(plan: SlowClientsPlan, i: number, stop: AbortSignal): Promise<Client> {
-  const started = performance.now();
-  if (plan.kind === "slowbody") return await slowBody(plan, i, stop, started);
+  if (plan.kind === "slowbody") return await slowBody(plan, i, stop, performance.now());
   const conn = plan.kind === "idle"
     ? await Deno.connect({ hostname: "127.0.0.1", port: plan.port })
     : await Deno.connectTls({ hostname: "127.0.0.1", port: plan.port, caCerts: [plan.caPem!] });
+  // The proxy's deadlines run from the connection it accepted: on a loaded machine a TLS handshake
+  // among thousands can take seconds of its own, which is not the proxy's to answer for.
+  const started = performance.now();
   const writing = plan.kind === "slowloris"
     ? trickle(conn, "POST /api/sensors/enroll HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", stop)
     : plan.kind === "chunkbomb"
@@ -231,6 +233,14 @@ if (import.meta.main) {
   }
   console.log(JSON.stringify({ opened: opened.length, failed }));
   for await (const _ of Deno.stdin.readable) { /* hold until the parent closes stdin */ }
+  if (plan.kind === "chunkbomb") {
+    // Each bomb is 6 MiB of chunk framing through TLS: on a loaded machine its answer may still be
+    // on its way. Wait for it (the server closes each after answering), bounded.
+    await Promise.race([
+      Promise.allSettled(opened.map((client) => client.closed)),
+      new Promise((resolve) => setTimeout(resolve, 30_000)),
+    ]);
+  }
   // Those the server closed by now: a settled `closed` wins the race against a fresh -1.
   const times: number[] = [];
   await Promise.all(opened.map(async (client) => {
