@@ -1,16 +1,17 @@
 // tests/reference-backend/store/audit_probe.ts: the audit trail (reference-backend/store/audit.ts)
 // in a process of its own, run with --unstable-kv by audit_test.ts (the test process has no KV).
-// Usage: audit_probe.ts <store file> <maxEvents> <maxAgeMs> <events>. Records the events, ten at
-// a time, then prints what a reader gets back as JSON: how many keys the store holds, and the
-// details of every event a walk through the pages returns.
+// Usage: audit_probe.ts <store file> <maxEvents> <maxAgeMs> <events> [<first event's time, ms>].
+// Records the events, ten at a time, 1 ms apart from the time given (else now), then prints what a
+// reader gets back as JSON: how many keys the store holds, and the details of every event a walk
+// through the pages returns.
 import { AuditTrail } from "../../../reference-backend/store/audit.ts";
 
 if (import.meta.main) {
-  const [file, maxEvents, maxAgeMs, events] = Deno.args;
+  const [file, maxEvents, maxAgeMs, events, first] = Deno.args;
   const kv = await Deno.openKv(file);
   const trail = new AuditTrail(kv, { maxEvents: Number(maxEvents), maxAgeMs: Number(maxAgeMs) });
   await trail.load();
-  const base = Date.now();
+  const base = first === undefined ? Date.now() : Number(first);
   for (let i = 0; i < Number(events); i += 10) {
     await Promise.all(
       Array.from({ length: Math.min(10, Number(events) - i) }, (_, j) =>

@@ -13,6 +13,7 @@ async function probe(
   maxAgeMs: number,
   events: number,
   waitMs = 0,
+  firstAt?: number,
 ) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -26,6 +27,7 @@ async function probe(
       String(maxEvents),
       String(maxAgeMs),
       String(events),
+      ...(firstAt === undefined ? [] : [String(firstAt)]),
     ],
     env: { AUDIT_PROBE_WAIT_MS: String(waitMs) },
     stdout: "piped",
@@ -39,13 +41,15 @@ Deno.test("audit trail: past its count the oldest events go; a restart keeps cou
   await using dir = await tempDir();
   const file = dir.join("kv.sqlite3");
   // 50 kept, trimmed once 100 past it: 400 events leave between 50 and 150, the newest.
-  const first = await probe(file, 50, 3_600_000, 400);
+  const start = Date.now();
+  const first = await probe(file, 50, 3_600_000, 400, 0, start);
   assert.ok(first.keys >= 50 && first.keys <= 150, `${first.keys} kept`);
   assert.equal(first.read.length, first.keys);
   assert.deepEqual(first.read.slice(0, 3), ["event 399", "event 398", "event 397"]);
   assert.equal(first.read.at(-1), `event ${400 - first.keys}`);
-  // Another process on the same store counts what is there before adding.
-  const second = await probe(file, 50, 3_600_000, 200);
+  // Another process on the same store counts what is there before adding. Its events come after
+  // the first's: a process started within 400 ms of the first would otherwise interleave with it.
+  const second = await probe(file, 50, 3_600_000, 200, 0, start + 1000);
   assert.ok(second.keys >= 50 && second.keys <= 150, `${second.keys} kept after a restart`);
   assert.equal(second.read[0], "event 199");
 });
