@@ -13,11 +13,17 @@ import { GroupCommit } from "./groupcommit.ts";
 export interface AuditEvent {
   /** ms since the epoch, server clock. */
   readonly at: number;
-  /** "admin token", "console session <fingerprint>", or "backend" for what the backend noticed. */
+  /**
+   * "admin token", "console session <fingerprint>", "sensor" (a request made with the sensor
+   * token of the target), or "backend" for what the backend noticed.
+   */
   readonly who: string;
   /** The real client's address (behind a trusted proxy, the one it named); null for "backend". */
   readonly from: string | null;
-  /** What happened, e.g. "sensor.revoke", "install-token.mint", "login", "sensor.silent". */
+  /**
+   * What happened, e.g. "sensor.revoke", "install-token.mint", "login", "sensor.silent",
+   * "sensor.rotation.complete".
+   */
   readonly action: string;
   /** What it happened to: "sensor <id>", "install token sha256:<fingerprint>", or null. */
   readonly target: string | null;

@@ -1,12 +1,14 @@
 // The audit trail (reference-backend/api/audit.ts; docs/api.md, GET /api/audit) over real HTTP:
 // who (the admin token, or the console session that asked), from where (the real client, behind a
 // trusted proxy the one it named), what and when, for mints, cancellations, revocations,
-// removals and logins; newest first, paged by cursor, admin only, and never a token.
+// removals, logins and rotations (asked for, issued, completed); newest first, paged by cursor,
+// admin only, and never a token.
 import assert from "node:assert/strict";
 import { fingerprint } from "../../../lib/secrets.ts";
 import { assertNoTokens } from "../../support/agent.ts";
 import { consoleLogin, enrollDirectly } from "../../support/console.ts";
-import { type RefBackend, startRefBackend } from "../../support/refbackend.ts";
+import { enrollSeed, type RefBackend, startRefBackend } from "../../support/refbackend.ts";
+import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
 
 /** `init` to `path` from the loopback address `from`; the reply's status and JSON. */
 async function from(backend: RefBackend, address: string, path: string, init: RequestInit) {
@@ -147,4 +149,62 @@ Deno.test("audit: pages by cursor, newest first, each event once; bad limits and
   assert.equal((await consoleLogin(backend, backend.adminToken)).status, 200);
   const latest = await backend.call("GET", "/api/audit?limit=1");
   assert.equal(latest.body.data.events[0].action, "login");
+});
+
+Deno.test("audit: a rotation asked of one sensor or the fleet, the new token issued and its first use are events; asking again and a token issued again are not", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrollSeed(backend);
+  await enrollSeed(backend);
+  const host = await bindingOf("rack-5");
+  const one = `/api/sensors/${sensor.sensorId}/rotate`;
+  assert.equal((await backend.call("POST", one)).status, 200);
+  assert.equal((await backend.call("POST", one)).status, 200, "asked again: no change");
+  const asked = await beatFrom(backend, sensor.sensorToken, host);
+  assert.equal(asked.body.data.rotateSensorToken, true);
+  const fresh = (await rotateFrom(backend, sensor.sensorToken, host)).body.data.sensorToken;
+  const again = (await rotateFrom(backend, sensor.sensorToken, host)).body.data.sensorToken;
+  assert.equal(again, fresh, "a lost reply: the same token again");
+  assert.equal((await beatFrom(backend, fresh, host)).status, 200);
+  assert.equal((await beatFrom(backend, fresh, host)).status, 200);
+  assert.deepEqual((await backend.call("POST", "/api/sensors/rotate", {})).body.data, {
+    requested: 2,
+  });
+  const trail = (await backend.call("GET", "/api/audit")).body.data.events as Event[];
+  const rotations = trail.filter((e) => /rotation/.test(e.action))
+    .map(({ who, from, action, target, detail }) => ({ who, from, action, target, detail }));
+  const old = `sha256:${fingerprint(sensor.sensorToken)}`;
+  const next = `sha256:${fingerprint(fresh)}`;
+  const name = "sensor-1 on sensor-ubuntu-host";
+  const target = `sensor ${sensor.sensorId}`;
+  assert.deepEqual(rotations, [
+    {
+      who: "admin token",
+      from: "127.0.0.1",
+      action: "fleet.rotation.request",
+      target: "every sensor not revoked",
+      detail: "2 sensors",
+    },
+    {
+      who: "sensor",
+      from: "127.0.0.1",
+      action: "sensor.rotation.complete",
+      target,
+      detail: `${name}: token ${next} in use, ${old} refused from now on`,
+    },
+    {
+      who: "sensor",
+      from: "127.0.0.1",
+      action: "sensor.rotation.issue",
+      target,
+      detail: `${name}: new token ${next} for ${old}`,
+    },
+    {
+      who: "admin token",
+      from: "127.0.0.1",
+      action: "sensor.rotation.request",
+      target,
+      detail: "sensor-ubuntu-host",
+    },
+  ]);
+  assertNoTokens(JSON.stringify(trail));
 });
