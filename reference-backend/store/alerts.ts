@@ -1,28 +1,29 @@
-// reference-backend/store/alerts.ts: which sensors the alert sweep has reported silent, kept in the
-// store so that a restart neither repeats a "went silent" nor forgets to say "came back".
+// reference-backend/store/alerts.ts: what the alert sweep has reported, kept in the store so that a
+// restart neither repeats a report nor forgets to say that it ended.
 //
-//   ["silent_sensors", sensorId]  when the sweep reported it silent (ms)
+//   ["silent_sensors", sensorId]     when the sweep reported it silent (ms)
+//   ["duplicate_sensors", sensorId]  the duplicateSince of the duplicate it reported (ms)
 
-/** The sensors reported silent and not yet back, in one Deno KV store. */
-export class SilentMarks {
-  constructor(private readonly kv: Deno.Kv) {}
+/** The sensors reported under one key prefix, each with a number, in one Deno KV store. */
+export class AlertMarks {
+  constructor(private readonly kv: Deno.Kv, private readonly prefix: string) {}
 
-  /** The ids of the sensors reported silent, as the store holds them. */
-  async load(): Promise<Set<string>> {
-    const ids = new Set<string>();
-    for await (const entry of this.kv.list({ prefix: ["silent_sensors"] })) {
-      ids.add(String(entry.key[1]));
+  /** The sensors reported, by id, with the number each was marked with, as the store holds them. */
+  async load(): Promise<Map<string, number>> {
+    const marks = new Map<string, number>();
+    for await (const entry of this.kv.list<number>({ prefix: [this.prefix] })) {
+      marks.set(String(entry.key[1]), entry.value);
     }
-    return ids;
+    return marks;
   }
 
-  /** Remembers that sensor `id` was reported silent at `at`. */
-  async mark(id: string, at: number): Promise<void> {
-    await this.kv.set(["silent_sensors", id], at);
+  /** Remembers that sensor `id` was reported, with `value`. */
+  async mark(id: string, value: number): Promise<void> {
+    await this.kv.set([this.prefix, id], value);
   }
 
-  /** Forgets that sensor `id` was reported silent (it came back, was revoked or removed). */
+  /** Forgets that sensor `id` was reported (what was reported ended, or the sensor went). */
   async unmark(id: string): Promise<void> {
-    await this.kv.delete(["silent_sensors", id]);
+    await this.kv.delete([this.prefix, id]);
   }
 }

@@ -14,6 +14,7 @@
 //   ["audit", at, seq]                        AuditEvent (audit.ts)
 //   ["console_sessions", sha256(id)], ["console_login_codes", sha256(code)]  (sessions.ts)
 //   ["silent_sensors", sensorId]              reported silent by the alert sweep (alerts.ts)
+//   ["duplicate_sensors", sensorId]           reported duplicate by the alert sweep (alerts.ts)
 //
 // The records' types and the pieces of a write are in records.ts; the heartbeat's path, which keeps
 // what it reads in memory and writes every change made through a sensor token, in beats.ts; a
@@ -21,7 +22,7 @@
 // memory, for listing, in fleet.ts.
 import { join } from "node:path";
 import type { NetworkInterface } from "../../lib/host/mod.ts";
-import { SilentMarks } from "./alerts.ts";
+import { AlertMarks } from "./alerts.ts";
 import { AuditTrail } from "./audit.ts";
 import { Beats, type Decision } from "./beats.ts";
 import { tokenDigests, withRotationRequested } from "./credentials.ts";
@@ -80,14 +81,16 @@ export class Store {
   readonly audit: AuditTrail;
   /** The console's sessions and one-time login codes (sessions.ts). */
   readonly sessions: SessionRecords;
-  /** The sensors the alert sweep reported silent (alerts.ts). */
-  readonly silentMarks: SilentMarks;
+  /** The sensors the alert sweep reported silent, and those it reported duplicate (alerts.ts). */
+  readonly silentMarks: AlertMarks;
+  readonly duplicateMarks: AlertMarks;
 
   constructor(private readonly kv: Deno.Kv) {
     this.#beats = new Beats(kv, this.#index);
     this.audit = new AuditTrail(kv);
     this.sessions = new SessionRecords(kv);
-    this.silentMarks = new SilentMarks(kv);
+    this.silentMarks = new AlertMarks(kv, "silent_sensors");
+    this.duplicateMarks = new AlertMarks(kv, "duplicate_sensors");
   }
 
   /** Reads what is kept in memory: the fleet's index, the audit trail's size. */
@@ -264,7 +267,8 @@ export class Store {
         .check(entry)
         .delete(entry.key)
         .delete(["replays", sensor.installTokenDigest])
-        .delete(["silent_sensors", id]);
+        .delete(["silent_sensors", id])
+        .delete(["duplicate_sensors", id]);
       for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
       for (let n = 0; n < sensor.interfaceSlices; n++) op.delete(["sensor_interfaces", id, n]);
       const result = await op.commit();

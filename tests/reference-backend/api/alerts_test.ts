@@ -1,12 +1,14 @@
 // Alerting (reference-backend/api/alerts.ts; docs/api.md, "Alerts"): a sensor going silent and
-// coming back is an audit event and a JSON POST to ALERT_WEBHOOK_URL, here a real receiver on
-// 127.0.0.1 that refuses the first try; the sweep runs off the request path, so a receiver that
-// hangs slows no heartbeat; a restart neither repeats a report nor misses a return; a webhook host
-// the backend may not reach stops it at start, in one line.
+// coming back, and a token a second host starts to use (a duplicate, from real beats with two
+// Sensor-Host-Binding values), is an audit event and a JSON POST to ALERT_WEBHOOK_URL, here a real
+// receiver on 127.0.0.1 that refuses the first try; the sweep runs off the request path, so a
+// receiver that hangs slows no heartbeat; a restart neither repeats a report nor misses a return;
+// a webhook host the backend may not reach stops it at start, in one line.
 import assert from "node:assert/strict";
 import { launchBackend } from "../../../reference-backend/launch.ts";
 import { enrollDirectly } from "../../support/console.ts";
-import { startRefBackend } from "../../support/refbackend.ts";
+import { enrollSeed, heartbeatBody, startRefBackend } from "../../support/refbackend.ts";
+import { beatFrom, bindingOf, rotateFrom } from "../../support/sensor_calls.ts";
 import { tempDir } from "../../support/tempdir.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -145,4 +147,62 @@ Deno.test("alerts: a webhook host the backend may not connect to stops it at sta
       "--allow-net=127.0.0.1,hooks.example) where the backend is started\n",
   );
   assert.ok(!failed.includes("secret"));
+});
+
+Deno.test("alerts: a token a second host starts to use is reported once, with the hosts; the rotation that separates the copies ends it; a new copy is reported again; a restart repeats nothing", async () => {
+  const hook = receiver();
+  try {
+    const launch = { env: { ALERT_WEBHOOK_URL: hook.url } };
+    // Interval 2 s: the sweep runs every second.
+    await using backend = await startRefBackend(2, undefined, launch);
+    const sensor = await enrollSeed(backend);
+    const [original, clone, another] = await Promise.all(
+      ["original", "clone", "another clone"].map(bindingOf),
+    );
+    const beat = async (token: string, binding: string, hostname: string) => {
+      const body = { ...heartbeatBody(), hostname, sensorIp: "10.0.0.7" };
+      assert.equal((await beatFrom(backend, token, binding, body)).status, 200);
+    };
+    await beat(sensor.sensorToken, original, "rack4-a");
+    await beat(sensor.sensorToken, clone, "rack4-b");
+    const duplicate = await until(() => hook.alerts.find((a) => a.event === "sensor.duplicate"));
+    assert.equal(duplicate.sensor.id, sensor.sensorId);
+    assert.deepEqual(
+      duplicate.hosts.map((host: Alert) => host.hostname),
+      ["rack4-b", "rack4-a"],
+    );
+    // Further beats of both change nothing: one report.
+    await beat(sensor.sensorToken, original, "rack4-a");
+    await beat(sensor.sensorToken, clone, "rack4-b");
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const duplicates = () => hook.alerts.filter((a) => a.event === "sensor.duplicate").length;
+    assert.equal(duplicates(), 1);
+    // The original rotates: the new token's list of hosts starts afresh, the copy is shut out.
+    const fresh = (await rotateFrom(backend, sensor.sensorToken, original)).body.data.sensorToken;
+    await beat(fresh, original, "rack4-a");
+    assert.equal((await beatFrom(backend, sensor.sensorToken, clone)).status, 401);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(duplicates(), 1);
+    // A copy made after the rotation is a duplicate of its own: reported again.
+    await beat(fresh, another, "rack4-c");
+    await until(() => duplicates() === 2 ? true : undefined);
+    // A restart does not report it a third time.
+    assert.equal((await backend.stop()).code, 0);
+    await using again = await launchBackend({
+      dataDir: backend.dataDir,
+      adminToken: backend.adminToken,
+      heartbeatIntervalSeconds: 2,
+      ...launch,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(duplicates(), 2);
+    const trail = await again.admin("GET", "/api/audit");
+    const reported = trail.events.filter((e: Alert) => e.action === "sensor.duplicate");
+    assert.equal(reported.length, 2);
+    assert.equal(reported[0].who, "backend");
+    assert.equal(reported[0].target, `sensor ${sensor.sensorId}`);
+    assert.match(reported[0].detail, /its token used by 2 hosts: rack4-c 10\.0\.0\.7, rack4-a/);
+  } finally {
+    await hook.close();
+  }
 });
