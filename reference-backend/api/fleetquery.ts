@@ -132,7 +132,8 @@ export function queryFleet(
   const rows: { sensor: SensorRecord; key: Key }[] = [];
   for (const sensor of fleet) {
     const state = sensorState(sensor.lastSeenAt, sensor.revokedAt, now, intervalSeconds);
-    const duplicate = isDuplicate(sensor.bindings);
+    // A revoked token is used by no host any more: its copies are no longer a danger.
+    const duplicate = sensor.revokedAt === null && isDuplicate(sensor.bindings);
     counts[state]++;
     if (duplicate) counts.duplicate++;
     versions.set(sensor.agentVersion, (versions.get(sensor.agentVersion) ?? 0) + 1);
