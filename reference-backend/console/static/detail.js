@@ -72,8 +72,12 @@ export function createDetail(panel, hooks) {
       element("h3", {}, `Interfaces (${interfaces.length})`),
       interfaceTable(interfaces),
     );
-    rotate.hidden = sensor.tokenIssuedAt === undefined;
     setEnabled(rotate, sensor.state !== "revoked" && !sensor.rotationRequested);
+    rotate.title = sensor.state === "revoked"
+      ? "A revoked sensor has no token to rotate"
+      : sensor.rotationRequested
+      ? "A rotation is already asked for: the agent rotates at its next heartbeat"
+      : "";
     setEnabled(revoke, sensor.state !== "revoked");
     setEnabled(remove, sensor.state === "revoked" || sensor.state === "silent");
     remove.title = remove.dataset.enabled === "true" ? "" : "Only a revoked or silent sensor " +

@@ -1,6 +1,6 @@
 // reference-backend/console/static/facts.js: what the detail panel says of a sensor: its facts,
-// its credential (when the backend keeps one: token age, last rotation, a rotation asked or under
-// way, and a duplicate token's hosts, loudly), and its interfaces.
+// its credential (token age, last rotation, a rotation asked or under way, and a duplicate token's
+// hosts, loudly), and its interfaces.
 import { stateCell, tokenAge } from "./row.js";
 import { ago, duration, element, sensorText } from "./text.js";
 
@@ -25,18 +25,26 @@ export function facts(sensor, staleAt) {
     ["Last beat", new Date(sensor.lastSeenAt).toLocaleString()],
     ["Revoked", sensor.revokedAt === null ? "no" : new Date(sensor.revokedAt).toLocaleString()],
     ["Sensor id", element("code", {}, sensor.id)],
+    ["Token age", tokenAge(sensor)],
+    ["Token issued", new Date(sensor.tokenIssuedAt).toLocaleString()],
+    [
+      "Last rotation",
+      sensor.lastRotatedAt ? new Date(sensor.lastRotatedAt).toLocaleString() : "never",
+    ],
+    ["Rotation", rotation(sensor)],
   ];
-  if (sensor.tokenIssuedAt !== undefined) {
-    pairs.push(
-      ["Token age", tokenAge(sensor)],
-      ["Token issued", new Date(sensor.tokenIssuedAt).toLocaleString()],
-      [
-        "Last rotation",
-        sensor.lastRotatedAt ? new Date(sensor.lastRotatedAt).toLocaleString() : "never",
-      ],
-    );
-  }
   return list(pairs);
+}
+
+/**
+ * Where the token's rotation stands.
+ * @param {any} sensor
+ */
+function rotation(sensor) {
+  if (sensor.state === "revoked") return "none: the sensor is revoked";
+  if (sensor.rotationPending) return "a new token was issued; the old one works until it is used";
+  if (sensor.rotationRequested) return "asked: the agent rotates at its next heartbeat";
+  return "none asked";
 }
 
 /**
@@ -46,7 +54,7 @@ export function facts(sensor, staleAt) {
  */
 export function credentialFacts(sensor) {
   const duplicate = sensor.duplicate;
-  if (duplicate === undefined || duplicate === null) return [];
+  if (duplicate === null) return [];
   const headers = ["Binding", "Hostname", "IP", "Last beat"];
   return [
     element(
@@ -57,9 +65,10 @@ export function credentialFacts(sensor) {
         "p",
         {},
         `Since ${new Date(duplicate.firstSeenAt).toLocaleString()} more than one machine sends ` +
-          "this sensor's token: a cloned VM or a copied env file. Rotate it (the copy that does " +
-          "not get the new token is shut out) or revoke it, then re-enroll the copy with its own " +
-          "install token.",
+          "this sensor's token: a cloned VM or a copied env file. Rotate it: the first host to " +
+          "use the new token keeps the sensor, the others are refused (their agents stop, exit " +
+          "77). To choose which host keeps it, stop the agent on the others first. Then enroll " +
+          "each copy with an install token of its own.",
       ),
       element(
         "table",
@@ -84,7 +93,9 @@ export function credentialFacts(sensor) {
               element(
                 "th",
                 { attrs: { scope: "row", "data-label": "Hostname" } },
-                sensorText(seen.hostname),
+                seen.hostname === ""
+                  ? element("span", { className: "muted" }, "(asked for a token only)")
+                  : sensorText(seen.hostname),
               ),
               element("td", { attrs: { "data-label": "IP" } }, sensorText(seen.sensorIp)),
               element(

@@ -27,7 +27,6 @@ export function createFleet(section, hooks) {
   const bulkDelete = /** @type {HTMLButtonElement} */ ($("bulk-delete"));
   const rotateAll = /** @type {HTMLButtonElement} */ ($("rotate-fleet"));
   const banner = /** @type {HTMLElement} */ ($("duplicates"));
-  const table = /** @type {HTMLTableElement} */ ($("fleet-table"));
 
   /** @type {string | null} */
   let etag = null;
@@ -70,17 +69,14 @@ export function createFleet(section, hooks) {
     summary.textContent = staleAt === null
       ? `${where}, updated ${clock(Date.now())}`
       : `${where}, as of ${clock(staleAt)}: the backend does not answer`;
-    // Without tokenIssuedAt the backend does not rotate tokens: no column, no button.
-    const credentials = sensors.some((row) => row.tokenIssuedAt !== undefined);
-    table.classList.toggle("no-credentials", !credentials);
-    rotateAll.hidden = !credentials;
     const duplicates = last.counts.duplicate ?? 0;
     banner.hidden = duplicates === 0;
     /** @type {HTMLElement} */ ($("duplicates-text")).textContent =
       `${plural(duplicates, "sensor")} ${
         duplicates === 1 ? "has its" : "have their"
-      } token used by more than one host (a copied ` +
-      "machine or a leaked env file): rotate or revoke them.";
+      } token used by more than one host (a cloned ` +
+      "VM or a copied env file). Rotate the token: the first host to use the new one keeps the " +
+      "sensor, the others are shut out and need an install token of their own.";
   };
 
   const refresh = async () => {

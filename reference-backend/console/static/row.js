@@ -86,15 +86,14 @@ export function fillRow(tr, row, now, staleAt) {
 
 /** @param {Row} row */
 export function isDuplicate(row) {
-  return row.duplicate !== undefined && row.duplicate !== null;
+  return row.duplicate !== null && row.state !== "revoked";
 }
 
 /**
- * The token's age, and whether a rotation is asked for or under way; "—" without them.
+ * The token's age, and whether a rotation is asked for or under way.
  * @param {Row} row
  */
 export function tokenAge(row) {
-  if (row.tokenAgeSeconds === undefined) return element("span", {}, "—");
   const note = row.rotationPending ? "rotating" : row.rotationRequested ? "rotation asked" : "";
   return element(
     "span",

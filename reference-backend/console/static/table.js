@@ -11,9 +11,9 @@ import { ago } from "./text.js";
  *   osInfo: string, architecture: string, agentVersion: string, enrolledAt: string,
  *   lastSeenAt: string, heartbeats: number, uptimeSeconds: number | null,
  *   interfaceCount: number, revokedAt: string | null, state: string,
- *   tokenIssuedAt?: string, tokenAgeSeconds?: number, lastRotatedAt?: string | null,
- *   rotationRequested?: boolean, rotationPending?: boolean,
- *   duplicate?: { bindings: number, firstSeenAt: string, seen: { binding: string,
+ *   tokenIssuedAt: string, tokenAgeSeconds: number, lastRotatedAt: string | null,
+ *   rotationRequested: boolean, rotationPending: boolean,
+ *   duplicate: { bindings: number, firstSeenAt: string, seen: { binding: string,
  *     hostname: string, sensorIp: string, lastSeenAt: string }[] } | null }} Row
  */
 
