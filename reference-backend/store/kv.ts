@@ -25,7 +25,8 @@ import type { NetworkInterface } from "../../lib/host/mod.ts";
 import { AlertMarks } from "./alerts.ts";
 import { AuditTrail } from "./audit.ts";
 import { Beats, type Decision } from "./beats.ts";
-import { tokenDigests, withRotationRequested } from "./credentials.ts";
+import { withRotationRequested } from "./credentials.ts";
+import { removeRecord, revokeRecord } from "./endings.ts";
 import { FleetIndex } from "./fleet.ts";
 import {
   cancelInstallToken,
@@ -229,55 +230,29 @@ export class Store {
 
   /**
    * Revokes the sensor: its token (and a rotation's new one) stops working and any replay of it is
-   * gone. Null if unknown.
+   * gone (endings.ts). Null if unknown.
    */
   async revoke(id: string, now: number): Promise<SensorRecord | null> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get<SensorRecord>(["sensors", id]);
-      if (entry.value === null) return null;
-      if (entry.value.revokedAt !== null) return entry.value;
-      const revoked = { ...entry.value, revokedAt: now };
-      const tokens = tokenDigests(entry.value); // the token in use, and a rotation's new one
-      const op = this.kv.atomic().check(entry).set(entry.key, revoked);
-      for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
-      const result = await op.delete(["replays", revoked.installTokenDigest]).commit();
-      if (result.ok) {
-        for (const tokenDigest of tokens) this.#beats.forget(tokenDigest);
-        this.#index.put(revoked, result.versionstamp);
-        return revoked;
-      }
+    const ending = await revokeRecord(this.kv, id, now);
+    if (ending?.versionstamp !== undefined) {
+      for (const tokenDigest of ending.tokens) this.#beats.forget(tokenDigest);
+      this.#index.put(ending.sensor, ending.versionstamp);
     }
-    throw new Contended("revoke: the sensor record kept changing; giving up");
+    return ending?.sensor ?? null;
   }
 
   /**
-   * Removes the sensor `id` and everything kept for it (its interfaces, its token's index, its
-   * replay record), if `refusal` finds no reason not to in the record as it is at the moment of
-   * the write: the removal holds only if no beat changed the record since. Null if unknown.
+   * Removes the sensor `id` and everything kept for it (its interfaces, its tokens' index, its
+   * replay record, the alerts' marks), if `refusal` finds no reason not to in the record as it is
+   * at the moment of the write: the removal holds only if no beat changed the record since
+   * (endings.ts). Null if unknown.
    */
   async remove(id: string, refusal: (sensor: SensorRecord) => string | undefined) {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get<SensorRecord>(["sensors", id]);
-      if (entry.value === null) return null;
-      const why = refusal(entry.value);
-      if (why !== undefined) return { refused: why } as Removal;
-      const sensor = entry.value;
-      const tokens = tokenDigests(sensor); // the token in use, and a rotation's new one
-      const op = this.kv.atomic()
-        .check(entry)
-        .delete(entry.key)
-        .delete(["replays", sensor.installTokenDigest])
-        .delete(["silent_sensors", id])
-        .delete(["duplicate_sensors", id]);
-      for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
-      for (let n = 0; n < sensor.interfaceSlices; n++) op.delete(["sensor_interfaces", id, n]);
-      const result = await op.commit();
-      if (result.ok) {
-        for (const tokenDigest of tokens) this.#beats.forget(tokenDigest);
-        this.#index.remove(id, result.versionstamp);
-        return { removed: sensor } as Removal;
-      }
-    }
-    throw new Contended("remove: the sensor record kept changing; giving up");
+    const ending = await removeRecord(this.kv, id, refusal);
+    if (ending === null) return null;
+    if (typeof ending === "string") return { refused: ending } as Removal;
+    for (const tokenDigest of ending.tokens) this.#beats.forget(tokenDigest);
+    this.#index.remove(ending.sensor.id, ending.versionstamp!);
+    return { removed: ending.sensor } as Removal;
   }
 }
