@@ -30,6 +30,19 @@ export async function audit(
   await record(options.store, { at: now, ...actorOf(request, client), action, target, detail });
 }
 
+/** Records `action` done by a request made from `client` with the sensor token of `sensorId`. */
+export function auditBySensor(
+  options: Context,
+  client: string,
+  now: number,
+  action: string,
+  sensorId: string,
+  detail: string,
+): Promise<void> {
+  const event = { at: now, who: "sensor", from: client, action, target: `sensor ${sensorId}` };
+  return record(options.store, { ...event, detail });
+}
+
 /** Records an event; a failure to write it is logged, never thrown at the action it records. */
 export async function record(store: Store, event: AuditEvent): Promise<void> {
   try {

@@ -22,7 +22,7 @@ import {
   unseal,
 } from "../store/mod.ts";
 import { describeSensor, requireAdmin, sensorName } from "./admin.ts";
-import { audit, record } from "./audit.ts";
+import { audit, auditBySensor } from "./audit.ts";
 import type { Context } from "./context.ts";
 import { hostBinding } from "./credentials.ts";
 import { checkRotationRequest, valid } from "./validate.ts";
@@ -104,16 +104,15 @@ export async function rotationCompleted(
     sensorId: before.id,
     token,
   });
-  await record(options.store, {
-    at: now,
-    who: "sensor",
-    from: client,
-    action: "sensor.rotation.complete",
-    target: `sensor ${before.id}`,
-    detail: `${sensorName(before)}: token sha256:${token} in use, sha256:${
-      before.tokenDigest.slice(0, 12)
-    } refused from now on`,
-  });
+  const previous = before.tokenDigest.slice(0, 12);
+  await auditBySensor(
+    options,
+    client,
+    now,
+    "sensor.rotation.complete",
+    before.id,
+    `${sensorName(before)}: token sha256:${token} in use, sha256:${previous} refused from now on`,
+  );
 }
 
 /** POST /api/sensors/token: the sensor's current token for a new one. */
@@ -147,14 +146,14 @@ export async function rotateToken(request: Request, options: Context, now: numbe
     { sensorId: rotation.sensorId, token: issuedToken, previous },
   );
   if (!rotation.again) {
-    await record(options.store, {
-      at: now,
-      who: "sensor",
-      from: client,
-      action: "sensor.rotation.issue",
-      target: `sensor ${rotation.sensorId}`,
-      detail: `${sensorName(before)}: new token sha256:${issuedToken} for sha256:${previous}`,
-    });
+    await auditBySensor(
+      options,
+      client,
+      now,
+      "sensor.rotation.issue",
+      rotation.sensorId,
+      `${sensorName(before)}: new token sha256:${issuedToken} for sha256:${previous}`,
+    );
   }
   return ok({ sensorToken: rotation.sensorToken });
 }
