@@ -20,10 +20,13 @@ import {
 export async function fleet(call: Call): Promise<Response> {
   const session = await requireSession(call);
   const query = new URL(call.request.url).search;
-  const page = await admin(call, session, "GET", `/api/sensors${query}`) as object;
+  const page = await admin(call, session, "GET", `/api/sensors${query}`) as {
+    sensors: Record<string, unknown>[];
+  };
   return await conditional(call, {
     heartbeatIntervalSeconds: call.options.heartbeatIntervalSeconds,
     ...page,
+    sensors: page.sensors.map(unaged),
   });
 }
 
@@ -34,10 +37,18 @@ export async function detail(call: Call, id: string): Promise<Response> {
     interfaces: unknown[];
   };
   return await conditional(call, {
-    sensor,
+    sensor: unaged(sensor),
     interfaces,
     counters: await call.options.store.recentCounters(id),
   });
+}
+
+/**
+ * A sensor without `tokenAgeSeconds`, which changes every second and would change the ETag of
+ * every poll: the page counts the age from `tokenIssuedAt`, as it counts "last beat" ages.
+ */
+function unaged({ tokenAgeSeconds: _, ...sensor }: Record<string, unknown>) {
+  return sensor;
 }
 
 /** POST /console/api/sensors/{id}/revoke: revokes the sensor (its next heartbeat gets 401). */

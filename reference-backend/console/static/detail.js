@@ -28,6 +28,7 @@ export function createDetail(panel, hooks) {
   let etag = null;
   /** @type {any} */
   let last = null;
+  let clockOffset = 0; // server time minus this browser's time, from the Date header
   /** @type {HTMLElement | null} */
   let opener = null;
 
@@ -38,6 +39,7 @@ export function createDetail(panel, hooks) {
       const answer = await poll(`/console/api/sensors/${id}`, etag);
       if (answer === null || shown !== id) return;
       etag = answer.etag;
+      clockOffset = answer.serverTime - Date.now();
       last = answer.data;
       draw();
     } catch (error) {
@@ -53,10 +55,11 @@ export function createDetail(panel, hooks) {
     if (last === null) return;
     const { sensor, interfaces, counters } = last;
     const staleAt = isStale() ? freshAt() : null;
+    const now = Date.now() + clockOffset;
     heading.replaceChildren("Sensor ", sensorText(sensor.label ?? sensor.hostname));
     content.replaceChildren(
-      facts(sensor, staleAt),
-      ...credentialFacts(sensor),
+      facts(sensor, staleAt, now),
+      ...credentialFacts(sensor, now),
       element("h3", {}, "Byte rates over the last beats"),
       element(
         "p",

@@ -5,11 +5,13 @@ import { stateCell, tokenAge } from "./row.js";
 import { ago, duration, element, sensorText } from "./text.js";
 
 /**
- * The sensor's facts as a definition list; its state "unknown" while the page is stale.
+ * The sensor's facts as a definition list, ages at `now` (server time, ms); its state "unknown"
+ * while the page is stale.
  * @param {any} sensor
  * @param {number | null} staleAt
+ * @param {number} now
  */
-export function facts(sensor, staleAt) {
+export function facts(sensor, staleAt, now) {
   /** @type {[string, Node | string][]} */
   const pairs = [
     ["State", stateCell(sensor, staleAt)],
@@ -25,7 +27,7 @@ export function facts(sensor, staleAt) {
     ["Last beat", new Date(sensor.lastSeenAt).toLocaleString()],
     ["Revoked", sensor.revokedAt === null ? "no" : new Date(sensor.revokedAt).toLocaleString()],
     ["Sensor id", element("code", {}, sensor.id)],
-    ["Token age", tokenAge(sensor)],
+    ["Token age", tokenAge(sensor, now)],
     ["Token issued", new Date(sensor.tokenIssuedAt).toLocaleString()],
     [
       "Last rotation",
@@ -48,11 +50,13 @@ function rotation(sensor) {
 }
 
 /**
- * A duplicate token's warning and the hosts seen with it; nothing for a sensor without one.
+ * A duplicate token's warning and the hosts seen with it, ages at `now` (server time, ms);
+ * nothing for a sensor without one.
  * @param {any} sensor
+ * @param {number} now
  * @returns {HTMLElement[]}
  */
-export function credentialFacts(sensor) {
+export function credentialFacts(sensor, now) {
   const duplicate = sensor.duplicate;
   if (duplicate === null) return [];
   const headers = ["Binding", "Hostname", "IP", "Last beat"];
@@ -106,7 +110,7 @@ export function credentialFacts(sensor) {
                     title: new Date(seen.lastSeenAt).toLocaleString(),
                   },
                 },
-                ago(Date.now() - Date.parse(seen.lastSeenAt)),
+                ago(now - Date.parse(seen.lastSeenAt)),
               ),
             )
           ),

@@ -74,7 +74,7 @@ export function fillRow(tr, row, now, staleAt) {
       className: "last-beat",
       attrs: { datetime: row.lastSeenAt, title: new Date(lastSeen).toLocaleString() },
     }, ago(now - lastSeen)),
-    tokenAge(row),
+    tokenAge(row, now),
     stateCell(row, staleAt),
   ];
   cells.forEach((content, i) => {
@@ -90,15 +90,20 @@ export function isDuplicate(row) {
 }
 
 /**
- * The token's age, and whether a rotation is asked for or under way.
+ * The token's age at `now` (server time, ms), and whether a rotation is asked for or under way.
  * @param {Row} row
+ * @param {number} now
  */
-export function tokenAge(row) {
+export function tokenAge(row, now) {
   const note = row.rotationPending ? "rotating" : row.rotationRequested ? "rotation asked" : "";
+  const issued = Date.parse(row.tokenIssuedAt);
   return element(
     "span",
     {},
-    duration(row.tokenAgeSeconds),
+    element("time", {
+      className: "token-age",
+      attrs: { datetime: row.tokenIssuedAt, title: `issued ${new Date(issued).toLocaleString()}` },
+    }, duration((now - issued) / 1000)),
     ...(note ? [" ", element("span", { className: "tag" }, note)] : []),
   );
 }

@@ -4,14 +4,14 @@
 // between rows (a roving tabindex), Enter on a name opens the sensor, Space ticks its box. When
 // the page is stale, every state reads "unknown", with the state and time it is from.
 import { createRow, fillRow } from "./row.js";
-import { ago } from "./text.js";
+import { ago, duration } from "./text.js";
 
 /**
  * @typedef {{ id: string, label: string | null, hostname: string, sensorIp: string,
  *   osInfo: string, architecture: string, agentVersion: string, enrolledAt: string,
  *   lastSeenAt: string, heartbeats: number, uptimeSeconds: number | null,
  *   interfaceCount: number, revokedAt: string | null, state: string,
- *   tokenIssuedAt: string, tokenAgeSeconds: number, lastRotatedAt: string | null,
+ *   tokenIssuedAt: string, lastRotatedAt: string | null,
  *   rotationRequested: boolean, rotationPending: boolean,
  *   duplicate: { bindings: number, firstSeenAt: string, seen: { binding: string,
  *     hostname: string, sensorIp: string, lastSeenAt: string }[] } | null }} Row
@@ -121,12 +121,17 @@ export function createTable(body, selectPage, hooks) {
     },
 
     /**
-     * Moves the "last beat" ages on to `now` without redrawing.
+     * Moves the "last beat" and token ages on to `now` without redrawing.
      * @param {number} now
      */
     tick(now) {
+      const since = (/** @type {Element} */ time) =>
+        now - Date.parse(time.getAttribute("datetime") ?? "");
       for (const time of body.querySelectorAll("time.last-beat")) {
-        time.textContent = ago(now - Date.parse(time.getAttribute("datetime") ?? ""));
+        time.textContent = ago(since(time));
+      }
+      for (const time of body.querySelectorAll("time.token-age")) {
+        time.textContent = duration(since(time) / 1000);
       }
     },
 

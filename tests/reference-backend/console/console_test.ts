@@ -66,6 +66,30 @@ Deno.test("console: the login sets an HttpOnly, SameSite=Strict cookie; a wrong 
   assertNoTokens(JSON.stringify(await fleet.headers) + setCookie);
 });
 
+Deno.test("console: a page of the fleet and a sensor's panel are 304 while nothing changed, though its token ages; a beat changes them", async () => {
+  await using backend = await startRefBackend();
+  const sensor = await enrollDirectly(backend, "sensor-etag.example", 1);
+  const { cookie } = await login(backend, backend.adminToken);
+  const get = async (path: string, etag?: string) => {
+    const headers: Record<string, string> = { Cookie: cookie! };
+    if (etag !== undefined) headers["If-None-Match"] = etag;
+    const response = await fetch(`${backend.url}${path}`, { headers });
+    await response.body?.cancel();
+    return { status: response.status, etag: response.headers.get("etag")! };
+  };
+  const views = ["/console/api/fleet", `/console/api/sensors/${sensor.id}`];
+  const first = await Promise.all(views.map((path) => get(path)));
+  // Past a second: the token's age in seconds has moved on, nothing else has.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  for (const [i, path] of views.entries()) {
+    assert.equal((await get(path, first[i].etag)).status, 304, path);
+  }
+  await sensor.beat(1, 0);
+  for (const [i, path] of views.entries()) {
+    assert.equal((await get(path, first[i].etag)).status, 200, path);
+  }
+});
+
 Deno.test("console: admin-token guesses (login and Bearer) from one address get 429 after 10; other addresses still log in", async () => {
   await using backend = await startRefBackend();
   const from = async (address: string, path: string, init: RequestInit) => {
