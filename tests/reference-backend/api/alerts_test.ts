@@ -115,6 +115,7 @@ Deno.test("alerts: silent and back are audit events and webhook POSTs, retried; 
         interfaces: [],
       }),
     });
+    await beatAgain.body?.cancel();
     assert.equal(beatAgain.status, 200);
     const back = await until(() => hook.alerts.find((a) => a.event === "sensor.back"));
     assert.equal(back.sensor.id, quiet.id);
