@@ -5,7 +5,7 @@
 // is instead of killing every sensor's backend. Sensors reach it through the reverse proxy of
 // deploy/backend/, named in TRUSTED_PROXIES; without one it says it runs as a development server.
 import { log, setLogOptions } from "../lib/log.ts";
-import { createHandler } from "./api/mod.ts";
+import { type AlertSweep, createHandler, startAlerts } from "./api/mod.ts";
 import { failure, HttpError, serve, type Serving } from "./http/mod.ts";
 import { loadDownloads, PROJECT_ROOT } from "./install/mod.ts";
 import { openStore, type Store } from "./store/mod.ts";
@@ -25,6 +25,11 @@ export async function main(): Promise<number> {
     return EX_CONFIG;
   }
   setLogOptions({ level: settings.logLevel });
+  const refused = await webhookRefused(settings.alertWebhookUrl);
+  if (refused !== undefined) {
+    console.error(`error: ${refused}`);
+    return EX_CONFIG;
+  }
 
   let store: Store;
   try {
@@ -58,6 +63,7 @@ export async function main(): Promise<number> {
   const onSignal = () => stop.abort();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const name of signals) Deno.addSignalListener(name, onSignal);
+  let alerts: AlertSweep | undefined;
   try {
     let server: Serving;
     // The routes need the port the server got (PORT=0 picks one), so they come right after.
@@ -106,6 +112,11 @@ export async function main(): Promise<number> {
     if (settings.insecureHttp) {
       log.warn("DEV_INSECURE_HTTP=1: install commands use plain http; for development only");
     }
+    alerts = await startAlerts({
+      store,
+      heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
+      webhookUrl: settings.alertWebhookUrl,
+    });
     log.info(`listening on ${url}`, {
       publicUrl,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
@@ -116,14 +127,35 @@ export async function main(): Promise<number> {
         settings.enrollFailures.windowMs / 1000
       } s`,
       sensorTokenMaxAgeDays: settings.sensorTokenMaxAgeDays || "never",
+      alertWebhook: settings.alertWebhookUrl === undefined
+        ? "none"
+        : new URL(settings.alertWebhookUrl).origin,
     });
+    log.info(
+      `operator console: ${publicUrl}/console; log in with ADMIN_TOKEN, or with a one-time code: ` +
+        `curl -s -X POST -H "Authorization: Bearer $ADMIN_TOKEN" ${publicUrl}/console/api/login-codes`,
+    );
     await server.finished;
     log.info("stopped by a signal");
     return 0;
   } finally {
     for (const name of signals) Deno.removeSignalListener(name, onSignal);
+    await alerts?.stop();
     store.close();
   }
+}
+
+/**
+ * Why the backend may not POST to ALERT_WEBHOOK_URL (its --allow-net lacks the host), or
+ * undefined when it may or there is none: said at start, not at the first alert.
+ */
+async function webhookRefused(url: string | undefined): Promise<string | undefined> {
+  if (url === undefined) return undefined;
+  const { host, hostname } = new URL(url);
+  const { state } = await Deno.permissions.query({ name: "net", host });
+  if (state === "granted") return undefined;
+  return `ALERT_WEBHOOK_URL names ${hostname}, which this backend may not connect to: add it ` +
+    `to --allow-net (e.g. --allow-net=127.0.0.1,${host}) where the backend is started`;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -19,6 +19,7 @@ export const BACKEND_ENV = [
   "ENROLL_FAILURE_LIMIT",
   "ENROLL_FAILURE_WINDOW_SECONDS",
   "DEV_INSECURE_HTTP",
+  "ALERT_WEBHOOK_URL",
   "SENSOR_TOKEN_MAX_AGE_DAYS",
 ] as const;
 
@@ -59,6 +60,11 @@ export interface BackendSettings {
    * for development only. Without it the backend refuses to hand out an http:// install command.
    */
   readonly insecureHttp: boolean;
+  /**
+   * Where the alert sweep POSTs a sensor going silent or coming back (api/alerts.ts); unset: the
+   * audit trail alone records them.
+   */
+  readonly alertWebhookUrl?: string;
   /** A sensor token older than this many days is asked to rotate at its next beat; 0: never. */
   readonly sensorTokenMaxAgeDays: number;
 }
@@ -135,6 +141,7 @@ export function readSettings(
       ),
     },
     insecureHttp,
+    alertWebhookUrl: webhookUrl(env("ALERT_WEBHOOK_URL")),
     sensorTokenMaxAgeDays: integer(
       env("SENSOR_TOKEN_MAX_AGE_DAYS"),
       "SENSOR_TOKEN_MAX_AGE_DAYS",
@@ -143,6 +150,23 @@ export function readSettings(
       MAX_SENSOR_TOKEN_MAX_AGE_DAYS,
     ),
   };
+}
+
+function webhookUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError("ALERT_WEBHOOK_URL must be an absolute http:// or https:// URL");
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
+    throw new SettingsError(
+      "ALERT_WEBHOOK_URL must be an http:// or https:// URL without credentials (a secret the " +
+        "receiver needs goes in its path)",
+    );
+  }
+  return url.href;
 }
 
 function trustedProxies(text: string | undefined): ReadonlySet<string> {

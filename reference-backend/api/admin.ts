@@ -1,51 +1,25 @@
-// reference-backend/api/admin.ts: the admin API's routes (docs/api.md): minting install tokens,
-// the fleet, one sensor, revocation. Each needs `Authorization: Bearer <ADMIN_TOKEN>`; wrong tokens
-// slow their client down (http/ratelimit.ts, GuessBackoff) and the right one is never locked out.
+// reference-backend/api/admin.ts: the admin API's routes for minting install tokens and for one
+// sensor (docs/api.md): showing and revoking it. The fleet's listing and removal are in fleet.ts,
+// the install tokens' listing in tokens.ts, the audit trail in audit.ts. Each needs
+// `Authorization: Bearer <ADMIN_TOKEN>` (guard.ts), and each change is an audit event.
 import { log } from "../../lib/log.ts";
 import { fingerprint } from "../../lib/secrets.ts";
-import { bearerToken, type GuessBackoff, HttpError, ok, readJson } from "../http/mod.ts";
+import { HttpError, ok, readJson } from "../http/mod.ts";
 import { installCommand } from "../install/mod.ts";
 import {
   digest,
   ONLINE_INTERVALS,
   randomToken,
-  sameSecret,
   type SensorRecord,
+  sensorState,
 } from "../store/mod.ts";
+import { audit } from "./audit.ts";
 import type { Context, ServerOptions } from "./context.ts";
 import { credentialFields } from "./credentials.ts";
+import { requireAdmin } from "./guard.ts";
 import { checkMintRequest, valid } from "./validate.ts";
 
-/**
- * Throws 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`, and 429 without
- * looking while `client` waits out its wrong ones (a missing header is no guess).
- */
-export function requireAdmin(
-  request: Request,
-  options: Context,
-  now: number,
-  client: string,
-): void {
-  const token = bearerToken(request);
-  if (token !== undefined) refuseGuesser(options.adminGuesses, client, now);
-  if (token === undefined || !sameSecret(token, options.adminToken)) {
-    if (token !== undefined) options.adminGuesses.fail(client, now);
-    throw new HttpError(401, "admin token required", {
-      "WWW-Authenticate": 'Bearer realm="ravenxcope-admin"',
-    }, { client });
-  }
-  options.adminGuesses.succeed(client);
-}
-
-/** Throws 429 with Retry-After while `client` waits out its wrong admin tokens. */
-function refuseGuesser(guesses: GuessBackoff, client: string, now: number): void {
-  const waitMs = guesses.retryAfterMs(client, now);
-  if (waitMs > 0) {
-    throw new HttpError(429, "too many wrong admin tokens from this address; retry later", {
-      "Retry-After": String(Math.ceil(waitMs / 1000)),
-    }, { client });
-  }
-}
+export { requireAdmin };
 
 /** POST /api/install-tokens: a one-time install token and the command that uses it. */
 export async function mintInstallToken(
@@ -55,16 +29,30 @@ export async function mintInstallToken(
   client: string,
 ) {
   requireAdmin(request, options, now, client);
-  const { ttlSeconds, note } = valid(checkMintRequest(await readJson(request)));
+  const { ttlSeconds, note, label } = valid(checkMintRequest(await readJson(request)));
   const installToken = randomToken();
   const expiresAt = now + ttlSeconds * 1000;
   await options.store.addInstallToken(digest(installToken), {
     createdAt: now,
     expiresAt,
     note: note ?? null,
+    label: label ?? null,
     consumed: null,
   });
-  log.info("install token minted", { token: fingerprint(installToken), ttlSeconds });
+  const token = fingerprint(installToken);
+  log.info("install token minted", { token, ttlSeconds });
+  await audit(
+    options,
+    request,
+    client,
+    now,
+    "install-token.mint",
+    `install token sha256:${token}`,
+    [
+      label === undefined ? undefined : `label ${label}`,
+      `expires ${new Date(expiresAt).toISOString()}`,
+    ].filter((part) => part !== undefined).join(", "),
+  );
   return ok({
     installToken,
     expiresAt: new Date(expiresAt).toISOString(),
@@ -73,16 +61,10 @@ export async function mintInstallToken(
       options.digests(),
       options.agentBinary,
       options.insecureHttp,
+      label,
     ),
+    agentBinaryUrl: options.agentBinary?.url ?? null,
   }, 201);
-}
-
-/** GET /api/sensors: the fleet, oldest enrollment first. */
-export async function listSensors(request: Request, options: Context, now: number, client: string) {
-  requireAdmin(request, options, now, client);
-  const sensors = await options.store.sensors();
-  sensors.sort((a, b) => a.enrolledAt - b.enrolledAt || a.id.localeCompare(b.id));
-  return ok({ sensors: sensors.map((sensor) => describeSensor(sensor, options, now)) });
 }
 
 /** GET /api/sensors/{id}: one sensor with its latest interfaces. */
@@ -112,14 +94,27 @@ export async function revokeSensor(
   const sensor = await options.store.revoke(id, now);
   if (sensor === null) throw new HttpError(404, "no such sensor");
   log.info("sensor revoked", { sensorId: id });
+  // Revoking again changes nothing, and is no event.
+  if (sensor.revokedAt === now) {
+    await audit(options, request, client, now, "sensor.revoke", `sensor ${id}`, sensorName(sensor));
+  }
   return ok(describeSensor(sensor, options, now));
 }
 
-/** A sensor as the admin API shows it: no digests, times as ISO 8601. */
+/**
+ * How the audit trail names a sensor: its label and hostname as the sensor sent them (whoever
+ * shows the trail escapes them, as the console does).
+ */
+export function sensorName(sensor: SensorRecord): string {
+  return sensor.label === null ? sensor.hostname : `${sensor.label} on ${sensor.hostname}`;
+}
+
+/** A sensor as the admin API shows it: no digests, times as ISO 8601, its state. */
 export function describeSensor(sensor: SensorRecord, options: ServerOptions, now: number) {
   const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+  const interval = options.heartbeatIntervalSeconds;
   const online = sensor.revokedAt === null &&
-    now - sensor.lastSeenAt <= ONLINE_INTERVALS * options.heartbeatIntervalSeconds * 1000;
+    now - sensor.lastSeenAt <= ONLINE_INTERVALS * interval * 1000;
   return {
     id: sensor.id,
     label: sensor.label,
@@ -133,6 +128,7 @@ export function describeSensor(sensor: SensorRecord, options: ServerOptions, now
     enrolledAt: iso(sensor.enrolledAt),
     lastSeenAt: iso(sensor.lastSeenAt),
     online,
+    state: sensorState(sensor.lastSeenAt, sensor.revokedAt, now, interval),
     heartbeats: sensor.heartbeats,
     uptimeSeconds: sensor.uptimeSeconds,
     interfaceCount: sensor.interfaceCount,

@@ -47,7 +47,11 @@ export async function enroll(
     }
     if (record.expiresAt <= now) return refused("expired install token");
     const sensorToken = randomToken();
-    const sensor = newSensor(payload, digest(sensorToken), installDigest, now);
+    const sensor = {
+      ...newSensor(payload, digest(sensorToken), installDigest, now),
+      // The label the token was minted for, until the sensor's first beat says its SENSOR_ID.
+      label: record.label ?? null,
+    };
     const consumption = { at: now, sensorId: sensor.id, idempotencyKeyDigest: keyDigest };
     const replayRecord = keyDigest === null ? undefined : {
       sensorId: sensor.id,

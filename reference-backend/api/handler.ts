@@ -1,10 +1,10 @@
 // reference-backend/api/handler.ts: the backend's request handler (docs/api.md): the route a plain
 // path names (http/target.ts), the real client (http/client.ts), and every failure turned into its
 // reply in the JSON envelope. The sensors' routes are in sensors.ts, the admin API's in admin.ts,
-// a token's rotation (the sensor's request and the admin's) in rotation.ts, the console under
-// /console (console/), and the install command's two files are served as they were read at start
-// (install/). Load is shed with 429 or 503 and Retry-After; a 500 means a bug. Text from sensors
-// is logged through escapeForDisplay.
+// fleet.ts, tokens.ts and audit.ts, a token's rotation (the sensor's request and the admin's) in
+// rotation.ts, the console under /console (console/), and the install command's two files are
+// served as they were read at start (install/). Load is shed with 429 or 503 and Retry-After; a 500
+// means a bug. Text from sensors is logged through escapeForDisplay.
 import { log } from "../../lib/log.ts";
 import { isConsolePath, serveConsole } from "../console/mod.ts";
 import {
@@ -19,16 +19,20 @@ import {
 } from "../http/mod.ts";
 import { DOWNLOADS, type Downloads, fileDigest, type FileDigests } from "../install/mod.ts";
 import { Contended, isStoreBusy, TooLargeToStore, TooManyWaiting } from "../store/mod.ts";
-import { listSensors, mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
+import { mintInstallToken, revokeSensor, showSensor } from "./admin.ts";
+import { listAudit } from "./audit.ts";
 import type { Context, Handler, RequestInfo, ServerOptions } from "./context.ts";
 import { escapeForDisplay } from "./display.ts";
+import { deleteSensor, listSensors } from "./fleet.ts";
 import { rotateFleet, rotateSensor, rotateToken } from "./rotation.ts";
 import { enrollSensor, heartbeat, heartbeatWriter } from "./sensors.ts";
+import { cancelInstallToken, listInstallTokens } from "./tokens.ts";
 
 const BEAT_RETRY_AFTER_SECONDS = 5;
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
 const SENSOR_PATH = /^\/api\/sensors\/([0-9a-f-]{36})(\/revoke|\/rotate)?$/;
+const INSTALL_TOKEN_PATH = /^\/api\/install-tokens\/([0-9a-f]{12})$/;
 
 /**
  * The request handler for Deno.serve (http/serve.ts): every request gets an answer, load is shed
@@ -111,10 +115,13 @@ function route(method: string, path: string): Handler {
     if (allowed.split(", ").includes(method)) return handler;
     throw new HttpError(405, `use ${allowed}`, { Allow: allowed });
   };
+  // One handler per method of a path.
+  const methods = (handlers: Record<string, Handler>): Handler =>
+    allow(Object.keys(handlers).join(", "), handlers[method]);
   // The operator console (console/mod.ts) calls this same handler with the admin token.
   if (isConsolePath(path)) {
     return (r, o, n, c) =>
-      serveConsole(r, path, o, n, createHandler(o), {
+      serveConsole(r, path, o, n, createHandler(o), c, {
         retryAfterMs: () => o.adminGuesses.retryAfterMs(c, n),
         fail: () => o.adminGuesses.fail(c, n),
         succeed: () => o.adminGuesses.succeed(c),
@@ -123,18 +130,28 @@ function route(method: string, path: string): Handler {
   if (Object.hasOwn(DOWNLOADS, path)) {
     return allow("GET, HEAD", (r, o) => download(r, o, path));
   }
-  if (path === "/api/install-tokens") return allow("POST", mintInstallToken);
+  if (path === "/api/install-tokens") {
+    return methods({ GET: listInstallTokens, POST: mintInstallToken });
+  }
   if (path === "/api/sensors/enroll") return allow("POST", enrollSensor);
   if (path === "/api/sensors/heartbeat") return allow("POST", heartbeat);
   if (path === "/api/sensors/token") return allow("POST", rotateToken);
   if (path === "/api/sensors") return allow("GET", listSensors);
   if (path === "/api/sensors/rotate") return allow("POST", rotateFleet);
+  if (path === "/api/audit") return allow("GET", listAudit);
+  const token = INSTALL_TOKEN_PATH.exec(path)?.[1];
+  if (token) return allow("DELETE", (r, o, n, c) => cancelInstallToken(r, o, n, c, token));
   const match = SENSOR_PATH.exec(path);
   if (match?.[2] === "/rotate") {
     return allow("POST", (r, o, n, c) => rotateSensor(r, o, n, c, match[1]));
   }
   if (match?.[2]) return allow("POST", (r, o, n, c) => revokeSensor(r, o, n, c, match[1]));
-  if (match) return allow("GET", (r, o, n, c) => showSensor(r, o, n, c, match[1]));
+  if (match) {
+    return methods({
+      GET: (r, o, n, c) => showSensor(r, o, n, c, match[1]),
+      DELETE: (r, o, n, c) => deleteSensor(r, o, n, c, match[1]),
+    });
+  }
   throw new HttpError(404, "no such endpoint");
 }
 

@@ -6,7 +6,8 @@
 // enrollment's Idempotency-Key, the host binding ties the repeat to the host first given the token:
 // another host presenting the old token (a copy of the env file) is refused. The admin asks one
 // sensor, or the fleet, to rotate at its next beat. Every change goes through the store's check on
-// the record read (store/beats.ts): two requests at once issue one token.
+// the record read (store/beats.ts): two requests at once issue one token. An admin's request, a
+// token issued and a rotation completed are audit events (audit.ts); a token issued again is not.
 import { log } from "../../lib/log.ts";
 import { fingerprint } from "../../lib/secrets.ts";
 import { bearerToken, HttpError, ok, readJson } from "../http/mod.ts";
@@ -20,7 +21,8 @@ import {
   type Store,
   unseal,
 } from "../store/mod.ts";
-import { describeSensor, requireAdmin } from "./admin.ts";
+import { describeSensor, requireAdmin, sensorName } from "./admin.ts";
+import { audit, auditBySensor } from "./audit.ts";
 import type { Context } from "./context.ts";
 import { hostBinding } from "./credentials.ts";
 import { checkRotationRequest, valid } from "./validate.ts";
@@ -81,20 +83,40 @@ function issued(sensor: SensorRecord, sensorToken: string, again: boolean): Rota
   return { kind: "issued", sensorId: sensor.id, sensorToken, again };
 }
 
+/** True when a request made with the token of `tokenDigest` completes the rotation of `before`. */
+export function completes(before: SensorRecord, tokenDigest: string): boolean {
+  return before.pendingToken?.digest === tokenDigest;
+}
+
 /**
- * Logs the completion of a rotation when the request made with the token of `tokenDigest` was the
- * first made with it: `before` is the sensor as the request found it.
+ * Logs and audits the completion of a rotation by a request made at `now` from `client` with the
+ * token of `tokenDigest` (the first made with it); `before` is the sensor as the request found it.
  */
-export function logCompletion(before: SensorRecord, tokenDigest: string): void {
-  if (before.pendingToken?.digest !== tokenDigest) return;
+export async function rotationCompleted(
+  options: Context,
+  before: SensorRecord,
+  tokenDigest: string,
+  now: number,
+  client: string,
+): Promise<void> {
+  const token = tokenDigest.slice(0, 12); // its fingerprint: the first digits of its SHA-256
   log.info("sensor token rotation completed: the new token is in use, the old one refused", {
     sensorId: before.id,
-    token: tokenDigest.slice(0, 12), // its fingerprint: the first digits of its SHA-256
+    token,
   });
+  const previous = before.tokenDigest.slice(0, 12);
+  await auditBySensor(
+    options,
+    client,
+    now,
+    "sensor.rotation.complete",
+    before.id,
+    `${sensorName(before)}: token sha256:${token} in use, sha256:${previous} refused from now on`,
+  );
 }
 
 /** POST /api/sensors/token: the sensor's current token for a new one. */
-export async function rotateToken(request: Request, options: Context, now: number) {
+export async function rotateToken(request: Request, options: Context, now: number, client: string) {
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
   const token = bearerToken(request);
   if (token === undefined) throw sensorRejected();
@@ -105,7 +127,9 @@ export async function rotateToken(request: Request, options: Context, now: numbe
   const rotation = await rotate(options.store, token, tokenDigest, hostBinding(request), now);
   // Null: revoked, or replaced by a rotation completed meanwhile.
   if (rotation === null) throw sensorRejected();
-  logCompletion(before, tokenDigest);
+  if (completes(before, tokenDigest)) {
+    await rotationCompleted(options, before, tokenDigest, now, client);
+  }
   if (rotation.kind === "refused") {
     throw new HttpError(
       401,
@@ -115,14 +139,22 @@ export async function rotateToken(request: Request, options: Context, now: numbe
       { why: rotation.why, sensorId: rotation.sensorId },
     );
   }
+  const issuedToken = fingerprint(rotation.sensorToken);
+  const previous = fingerprint(token);
   log.info(
     rotation.again ? "sensor token issued again" : "sensor token rotated: new token issued",
-    {
-      sensorId: rotation.sensorId,
-      token: fingerprint(rotation.sensorToken),
-      previous: fingerprint(token),
-    },
+    { sensorId: rotation.sensorId, token: issuedToken, previous },
   );
+  if (!rotation.again) {
+    await auditBySensor(
+      options,
+      client,
+      now,
+      "sensor.rotation.issue",
+      rotation.sensorId,
+      `${sensorName(before)}: new token sha256:${issuedToken} for sha256:${previous}`,
+    );
+  }
   return ok({ sensorToken: rotation.sensorToken });
 }
 
@@ -141,6 +173,18 @@ export async function rotateSensor(
     throw new HttpError(409, "the sensor is revoked: it has no token to rotate");
   }
   log.info("sensor token rotation requested", { sensorId: id });
+  // Asking again changes nothing, and is no event.
+  if (sensor.rotationRequestedAt === now) {
+    await audit(
+      options,
+      request,
+      client,
+      now,
+      "sensor.rotation.request",
+      `sensor ${id}`,
+      sensorName(sensor),
+    );
+  }
   return ok(describeSensor(sensor, options, now));
 }
 
@@ -148,7 +192,7 @@ export async function rotateSensor(
 export async function rotateFleet(request: Request, options: Context, now: number, client: string) {
   requireAdmin(request, options, now, client);
   valid(checkRotationRequest(await readJson(request)));
-  const sensors = (await options.store.sensors()).filter((sensor) => sensor.revokedAt === null);
+  const sensors = [...options.store.fleet()].filter((sensor) => sensor.revokedAt === null);
   let requested = 0;
   for (let start = 0; start < sensors.length; start += FLEET_AT_ONCE) {
     const done = await Promise.all(
@@ -159,6 +203,15 @@ export async function rotateFleet(request: Request, options: Context, now: numbe
     requested += done.filter((sensor) => sensor !== null && sensor.revokedAt === null).length;
   }
   log.info("sensor token rotation requested for the fleet", { sensors: requested });
+  await audit(
+    options,
+    request,
+    client,
+    now,
+    "fleet.rotation.request",
+    "every sensor not revoked",
+    `${requested} ${requested === 1 ? "sensor" : "sensors"}`,
+  );
   return ok({ requested });
 }
 

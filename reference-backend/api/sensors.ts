@@ -21,7 +21,7 @@ import type { Beat, Context } from "./context.ts";
 import { hostBinding, tokenMaxAgeMs } from "./credentials.ts";
 import { escapeForDisplay } from "./display.ts";
 import { enroll } from "./enrollment.ts";
-import { logCompletion } from "./rotation.ts";
+import { completes, rotationCompleted } from "./rotation.ts";
 import { checkEnrollment, checkHeartbeat, checkIdempotencyKey, valid } from "./validate.ts";
 
 // A sensor beats once per interval; this many of its beats waiting at once is a storm (a leaked
@@ -81,7 +81,12 @@ export async function enrollSensor(
 }
 
 /** POST /api/sensors/heartbeat: the sensor token, and the host as it is now. */
-export async function heartbeat(request: Request, options: Context, now: number) {
+export async function heartbeat(
+  request: Request,
+  options: Context,
+  now: number,
+  client: string,
+) {
   // Who is asking comes first: a stranger's body is not read, and gets 401 whatever it holds.
   const token = bearerToken(request);
   if (token === undefined) throw sensorRejected();
@@ -96,7 +101,9 @@ export async function heartbeat(request: Request, options: Context, now: number)
   // One write at a time per sensor; beats arriving meanwhile are merged into the next write.
   const sensor = await options.beats.submit(tokenDigest, { body, now, count: 1, sightings });
   if (sensor === null) throw sensorRejected();
-  logCompletion(before, tokenDigest);
+  if (completes(before, tokenDigest)) {
+    await rotationCompleted(options, before, tokenDigest, now, client);
+  }
   if (isLogged("debug")) {
     log.debug("heartbeat", {
       sensorId: sensor.id,

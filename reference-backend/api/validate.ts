@@ -25,6 +25,8 @@ export function valid<T>(result: Checked<T>): T {
 export interface MintRequest {
   readonly ttlSeconds: number;
   readonly note?: string;
+  /** The sensor's SENSOR_ID: the install command passes it to install.sh as --sensor-id. */
+  readonly label?: string;
 }
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -106,15 +108,27 @@ export function checkHeartbeat(body: unknown): Checked<HeartbeatBody> {
   });
 }
 
-/** The mint request: an optional ttlSeconds (1 s to 7 days, default one hour) and note. */
+/**
+ * The mint request: an optional ttlSeconds (1 s to 7 days, default one hour), note, and label (the
+ * sensor's SENSOR_ID: 1-200 characters, no single quote, which install.sh's env file cannot hold,
+ * and no blank at either end, which the env file would lose).
+ */
 export function checkMintRequest(body: unknown): Checked<MintRequest> {
   return checked(() => {
-    const record = fields(body ?? {}, ["ttlSeconds", "note"], "body", false);
+    const record = fields(body ?? {}, ["ttlSeconds", "note", "label"], "body", false);
+    const label = record.label === undefined ? undefined : text(record, "label", 200);
+    if (label?.includes("'")) {
+      throw new Refused("label: must not hold a single quote (the sensor's env file cannot)");
+    }
+    if (label !== undefined && label.trim() !== label) {
+      throw new Refused("label: must not start or end with a blank");
+    }
     return {
       ttlSeconds: record.ttlSeconds === undefined
         ? DEFAULT_TTL_SECONDS
         : integer(record, "ttlSeconds", 1, MAX_TTL_SECONDS),
       note: record.note === undefined ? undefined : text(record, "note", 200, 0),
+      label,
     };
   });
 }

@@ -1,7 +1,9 @@
 // reference-backend/console/access.ts: logging in to the console and out of it: the session's
-// endpoints (session.ts), and the one-time login codes a script mints with the admin token.
+// endpoints (session.ts), and the one-time login codes a script mints with the admin token. Each
+// login, logout and code is an audit event.
 import { bearerToken, readJson } from "../http/mod.ts";
 import {
+  auditConsole,
   type Call,
   guardChange,
   json,
@@ -16,9 +18,9 @@ import { SECURITY_HEADERS } from "./assets.ts";
 import { clearedCookie, isAdminToken, sessionCookie } from "./session.ts";
 
 /** GET /console/api/session: the CSRF token and the interval, for a page that is logged in. */
-export function showSession(call: Call): Promise<Response> {
-  const session = requireSession(call);
-  return Promise.resolve(json(sessionInfo(call, session)));
+export async function showSession(call: Call): Promise<Response> {
+  const session = await requireSession(call);
+  return json(sessionInfo(call, session));
 }
 
 /** POST /console/api/login `{ secret }`: the admin token or a one-time code opens a session. */
@@ -34,24 +36,43 @@ export async function login(call: Call): Promise<Response> {
       "Retry-After": String(Math.ceil(waitMs / 1000)),
     });
   }
-  const accepted = secret !== "" && secret.length <= 4096 &&
-    (isAdminToken(secret, call.options.adminToken) || call.sessions.spendCode(secret, call.now));
+  const byToken = secret !== "" && secret.length <= 4096 &&
+    isAdminToken(secret, call.options.adminToken);
+  const accepted = byToken ||
+    (secret !== "" && secret.length <= 4096 && await call.sessions.spendCode(secret, call.now));
   if (!accepted) {
     if (secret !== "") call.guesses.fail();
     throw refusal(401, "admin token or one-time code not accepted");
   }
   call.guesses.succeed();
-  const { id, session } = call.sessions.open(call.now);
+  const { id, session } = await call.sessions.open(call.now);
+  await auditConsole(call, session, {
+    action: "login",
+    detail: byToken ? "with the admin token" : "with a one-time code",
+  });
   return json(sessionInfo(call, session), 200, {
     "Set-Cookie": sessionCookie(id, secure(call)),
   });
 }
 
-/** POST /console/api/logout: ends the session and clears its cookie. */
-export function logout(call: Call): Promise<Response> {
-  guardChange(call);
-  call.sessions.close(call.request);
-  return Promise.resolve(json({}, 200, { "Set-Cookie": clearedCookie(secure(call)) }));
+/**
+ * POST /console/api/logout `{ everywhere? }`: ends this session, or with `everywhere: true` every
+ * session of every browser, and clears this one's cookie.
+ */
+export async function logout(call: Call): Promise<Response> {
+  const session = await guardChange(call);
+  const body = await readJson(call.request) as { everywhere?: unknown } | undefined;
+  if (body?.everywhere === true) {
+    const ended = await call.sessions.closeAll();
+    await auditConsole(call, session, {
+      action: "logout.everywhere",
+      detail: `${ended} ${ended === 1 ? "session" : "sessions"} ended`,
+    });
+  } else {
+    await call.sessions.close(session);
+    await auditConsole(call, session, { action: "logout", detail: null });
+  }
+  return json({}, 200, { "Set-Cookie": clearedCookie(secure(call)) });
 }
 
 /**
@@ -59,7 +80,7 @@ export function logout(call: Call): Promise<Response> {
  * that logs in once within 10 minutes, so a script (the demo) can hand out a login without
  * showing the admin token. A bearer header is never sent by a browser on its own: no CSRF here.
  */
-export function mintLoginCode(call: Call): Promise<Response> {
+export async function mintLoginCode(call: Call): Promise<Response> {
   const bearer = bearerToken(call.request);
   const waitMs = bearer === undefined ? 0 : call.guesses.retryAfterMs();
   if (waitMs > 0) {
@@ -74,6 +95,14 @@ export function mintLoginCode(call: Call): Promise<Response> {
     });
   }
   call.guesses.succeed();
-  const { code, expiresAt } = call.sessions.mintCode(call.now);
-  return Promise.resolve(json({ code, expiresAt: new Date(expiresAt).toISOString() }, 201));
+  const { code, expiresAt } = await call.sessions.mintCode(call.now);
+  await call.options.store.audit.record({
+    at: call.now,
+    who: "admin token",
+    from: call.client,
+    action: "login-code.mint",
+    target: null,
+    detail: `good once until ${new Date(expiresAt).toISOString()}`,
+  });
+  return json({ code, expiresAt: new Date(expiresAt).toISOString() }, 201);
 }

@@ -6,13 +6,22 @@
 // the DOM's globals clash with Deno's.
 import appJs from "./static/app.js" with { type: "text" };
 import apiJs from "./static/api.js" with { type: "text" };
+import auditJs from "./static/audit.js" with { type: "text" };
 import chartJs from "./static/chart.js" with { type: "text" };
+import confirmJs from "./static/confirm.js" with { type: "text" };
 import css from "./static/console.css" with { type: "text" };
 import detailJs from "./static/detail.js" with { type: "text" };
+import factsJs from "./static/facts.js" with { type: "text" };
+import favicon from "./static/favicon.svg" with { type: "text" };
+import filtersJs from "./static/filters.js" with { type: "text" };
 import fleetJs from "./static/fleet.js" with { type: "text" };
 import html from "./static/index.html" with { type: "text" };
 import mintJs from "./static/mint.js" with { type: "text" };
+import rowJs from "./static/row.js" with { type: "text" };
+import staleJs from "./static/stale.js" with { type: "text" };
+import tableJs from "./static/table.js" with { type: "text" };
 import textJs from "./static/text.js" with { type: "text" };
+import tokensJs from "./static/tokens.js" with { type: "text" };
 
 /** A file the console serves: its bytes and its type. */
 export interface Asset {
@@ -25,16 +34,28 @@ const JS = "text/javascript; charset=utf-8";
 /** The page, at /console. */
 export const PAGE: Asset = { body: html, type: "text/html; charset=utf-8" };
 
+/** The icon: an SVG, at /console/static/favicon.svg and at /favicon.ico, where browsers ask. */
+export const FAVICON: Asset = { body: favicon, type: "image/svg+xml" };
+
 /** What /console/static/<name> serves. */
 export const STATIC: ReadonlyMap<string, Asset> = new Map([
   ["console.css", { body: css, type: "text/css; charset=utf-8" }],
+  ["favicon.svg", FAVICON],
   ["app.js", { body: appJs, type: JS }],
   ["api.js", { body: apiJs, type: JS }],
+  ["audit.js", { body: auditJs, type: JS }],
   ["chart.js", { body: chartJs, type: JS }],
+  ["confirm.js", { body: confirmJs, type: JS }],
   ["detail.js", { body: detailJs, type: JS }],
+  ["facts.js", { body: factsJs, type: JS }],
+  ["filters.js", { body: filtersJs, type: JS }],
   ["fleet.js", { body: fleetJs, type: JS }],
   ["mint.js", { body: mintJs, type: JS }],
+  ["row.js", { body: rowJs, type: JS }],
+  ["stale.js", { body: staleJs, type: JS }],
+  ["table.js", { body: tableJs, type: JS }],
   ["text.js", { body: textJs, type: JS }],
+  ["tokens.js", { body: tokensJs, type: JS }],
 ]);
 
 /**

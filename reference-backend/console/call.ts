@@ -1,12 +1,12 @@
 // reference-backend/console/call.ts: one request to the console's JSON endpoints, and what every
 // endpoint does with it: find the session, guard a change (guard.ts), call the admin API as the
-// admin, and answer in the envelope with the console's security headers.
+// admin on the session's behalf, and answer in the envelope with the console's security headers.
 import { HttpError } from "../http/mod.ts";
-import type { Store } from "../store/mod.ts";
+import type { AuditEvent, Store } from "../store/mod.ts";
 import { SECURITY_HEADERS } from "./assets.ts";
-import { etagOf, notModified } from "./fleet.ts";
+import { etagOf, notModified } from "./etag.ts";
 import { requireCsrfToken, requireSameOrigin } from "./guard.ts";
-import type { Session, Sessions } from "./session.ts";
+import { type Session, Sessions } from "./session.ts";
 
 /** The backend's own request handler, which the console calls with the admin token. */
 export type AdminApi = (request: Request) => Promise<Response>;
@@ -21,14 +21,16 @@ export interface Guesses {
 }
 
 /**
- * What the console needs of the backend: its admin token, interval and public address, and the
- * store only for a sensor's recent counters; all else goes through the admin API (AdminApi).
+ * What the console needs of the backend: its admin token, interval and public address, whether it
+ * names an agent binary, and of the store only a sensor's recent counters, the sessions and the
+ * audit trail; all else goes through the admin API (AdminApi).
  */
 export interface ConsoleOptions {
-  readonly store: Pick<Store, "recentCounters">;
+  readonly store: Pick<Store, "recentCounters" | "sessions" | "audit">;
   readonly adminToken: string;
   readonly heartbeatIntervalSeconds: number;
   readonly publicUrl: string;
+  readonly agentBinary?: { readonly url: string };
 }
 
 /** One request to an endpoint, with what it may use. */
@@ -39,53 +41,92 @@ export interface Call {
   readonly now: number;
   readonly api: AdminApi;
   readonly sessions: Sessions;
+  /** The real client's address (http/client.ts): the audit trail's "from". */
+  readonly client: string;
 }
 
-/** An endpoint: the call, and the sensor id its path names (or ""). */
+/** An endpoint: the call, and the sensor id or token fingerprint its path names (or ""). */
 export type Route = (call: Call, id: string) => Promise<Response>;
 
-/** Calls the admin API as the admin; its refusal becomes the console's, with the same status. */
+/** Who the admin API was called for, by the request the console made (see `admin`). */
+const callers = new WeakMap<Request, { who: string; from: string }>();
+
+/**
+ * The session and browser address on whose behalf the console made `request` to the admin API;
+ * undefined for any request the console did not make. The admin API's audit trail names them.
+ */
+export function consoleCaller(request: Request): { who: string; from: string } | undefined {
+  return callers.get(request);
+}
+
+/** How the audit trail names a session. */
+export function sessionName(session: Session): string {
+  return `console session ${session.fingerprint}`;
+}
+
+/**
+ * Calls the admin API as the admin on behalf of `session`; its refusal becomes the console's,
+ * with the same status. `path` may carry a query.
+ */
 export async function admin(
   call: Call,
+  session: Session,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const response = await call.api(
-    new Request(new URL(path, call.request.url), {
-      method,
-      headers: {
-        "Authorization": `Bearer ${call.options.adminToken}`,
-        "Content-Type": "application/json",
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
+  const request = new Request(new URL(path, call.request.url), {
+    method,
+    headers: {
+      "Authorization": `Bearer ${call.options.adminToken}`,
+      "Content-Type": "application/json",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  callers.set(request, { who: sessionName(session), from: call.client });
+  const response = await call.api(request);
   const reply = await response.json();
   if (reply.success !== true) throw refusal(response.status, String(reply.error));
   return reply.data;
 }
 
+/** Records what the console itself did (a login, a logout) in the audit trail. */
+export async function auditConsole(
+  call: Call,
+  session: Session,
+  event: Pick<AuditEvent, "action" | "detail">,
+): Promise<void> {
+  await call.options.store.audit.record({
+    at: call.now,
+    who: sessionName(session),
+    from: call.client,
+    target: null,
+    ...event,
+  });
+}
+
 /** The call's open session, or a 401 refusal. */
-export function requireSession(call: Call): Session {
-  const session = call.sessions.find(call.request, call.now);
+export async function requireSession(call: Call): Promise<Session> {
+  const session = await call.sessions.find(call.request, call.now);
   if (session === undefined) throw refusal(401, "log in to the console");
   return session;
 }
 
 /** The checks of a state-changing request: same origin, JSON, a session and its CSRF token. */
-export function guardChange(call: Call): Session {
+export async function guardChange(call: Call): Promise<Session> {
   requireSameOrigin(call.request, origins(call), SECURITY_HEADERS);
-  const session = requireSession(call);
+  const session = await requireSession(call);
   requireCsrfToken(call.request, session, SECURITY_HEADERS);
   return session;
 }
 
-/** What the page is told of its session: the CSRF token to echo, and the heartbeat interval. */
+/** What the page is told of its session: the CSRF token to echo, the interval, the binary. */
 export function sessionInfo(call: Call, session: Session) {
   return {
     csrfToken: session.csrfToken,
     heartbeatIntervalSeconds: call.options.heartbeatIntervalSeconds,
+    agentBinaryUrl: call.options.agentBinary?.url ?? null,
+    expiresAt: new Date(session.expiresAt).toISOString(),
   };
 }
 
@@ -121,4 +162,9 @@ export function json(data: unknown, status = 200, headers: Record<string, string
 /** A refusal for the backend to log and answer, carrying the console's security headers. */
 export function refusal(status: number, message: string, headers: Record<string, string> = {}) {
   return new HttpError(status, message, { ...SECURITY_HEADERS, ...headers });
+}
+
+/** A fresh Sessions over the store's session records (it keeps no state of its own). */
+export function sessionsOf(options: ConsoleOptions): Sessions {
+  return new Sessions(options.store.sessions);
 }

@@ -3,8 +3,10 @@
 // HttpOnly, SameSite=Strict cookie, Secure when the backend's public address is https, and a CSRF
 // token the page sends back in a header with every state-changing request (guard.ts). The page's
 // script never holds the admin token after the login request, so an injected script could not
-// steal it. Sessions live in memory: a restart logs everyone out, which suits a reference backend.
-import { digest, randomToken, sameSecret } from "../store/mod.ts";
+// steal it. Sessions are kept in the store by the digest of their id (store/sessions.ts), so a
+// restart of the backend logs nobody out; the CSRF token is derived from the id, so the store
+// holds nothing that opens a session or forges a change.
+import { digest, randomToken, sameSecret, type SessionRecords } from "../store/mod.ts";
 
 /** The cookie's name; its Path is /console, so the admin API never sees it. */
 export const COOKIE_NAME = "rx_console";
@@ -12,57 +14,65 @@ export const COOKIE_NAME = "rx_console";
 export const SESSION_MS = 8 * 3600_000;
 /** A one-time login code is good for this long, and once. */
 export const LOGIN_CODE_MS = 10 * 60_000;
-// Bounds the memory a flood of logins or code mints can take; the oldest entries go first.
-const MAX_ENTRIES = 1000;
 
-/** An open session: the CSRF token its page must echo, and when it ends. */
+/** An open session: the CSRF token its page must echo, when it ends, and how it is named. */
 export interface Session {
   readonly csrfToken: string;
   readonly expiresAt: number;
+  /** The store's key: the SHA-256 of the id. */
+  readonly key: string;
+  /** How the audit trail names the session: the first 12 hex digits of that digest. */
+  readonly fingerprint: string;
 }
 
-/** The console's sessions and unspent one-time login codes, each kept only by its digest. */
+/** The console's sessions and unspent one-time login codes, kept in the store. */
 export class Sessions {
-  readonly #sessions = new Map<string, Session>();
-  readonly #codes = new Map<string, number>();
+  constructor(private readonly records: SessionRecords) {}
 
   /** Opens a session; returns its id (for the cookie) and the session. */
-  open(now: number): { id: string; session: Session } {
+  async open(now: number): Promise<{ id: string; session: Session }> {
     const id = randomToken();
-    const session = { csrfToken: randomToken(), expiresAt: now + SESSION_MS };
-    remember(this.#sessions, digest(id), session, now, (s) => s.expiresAt);
-    return { id, session };
+    const expiresAt = now + SESSION_MS;
+    await this.records.open(digest(id), { createdAt: now, expiresAt }, now);
+    return { id, session: sessionOf(id, expiresAt) };
   }
 
   /** The session the request's cookie names, if it is open. */
-  find(request: Request, now: number): Session | undefined {
+  async find(request: Request, now: number): Promise<Session | undefined> {
     const id = cookieValue(request.headers.get("cookie"), COOKIE_NAME);
-    if (id === undefined) return undefined;
-    const session = this.#sessions.get(digest(id));
-    return session !== undefined && session.expiresAt > now ? session : undefined;
+    if (id === undefined || id === "") return undefined;
+    const record = await this.records.find(digest(id), now);
+    return record === undefined ? undefined : sessionOf(id, record.expiresAt);
   }
 
-  /** Ends the session the request's cookie names, if any. */
-  close(request: Request): void {
-    const id = cookieValue(request.headers.get("cookie"), COOKIE_NAME);
-    if (id !== undefined) this.#sessions.delete(digest(id));
+  /** Ends `session`. */
+  async close(session: Session): Promise<void> {
+    await this.records.close(session.key);
+  }
+
+  /** Ends every session of every browser; returns how many were open. */
+  closeAll(): Promise<number> {
+    return this.records.closeAll();
   }
 
   /** Mints a one-time login code, good once within LOGIN_CODE_MS. */
-  mintCode(now: number): { code: string; expiresAt: number } {
+  async mintCode(now: number): Promise<{ code: string; expiresAt: number }> {
     const code = oneTimeCode();
     const expiresAt = now + LOGIN_CODE_MS;
-    remember(this.#codes, digest(normalCode(code)), expiresAt, now, (at) => at);
+    await this.records.addCode(digest(normalCode(code)), expiresAt, now);
     return { code, expiresAt };
   }
 
-  /** True, once, for an unexpired code this object minted. */
-  spendCode(code: string, now: number): boolean {
-    const key = digest(normalCode(code));
-    const expiresAt = this.#codes.get(key);
-    this.#codes.delete(key);
-    return expiresAt !== undefined && expiresAt > now;
+  /** True, once, for an unexpired code minted here (before a restart too). */
+  spendCode(code: string, now: number): Promise<boolean> {
+    return this.records.spendCode(digest(normalCode(code)), now);
   }
+}
+
+/** The session of cookie id `id`: its CSRF token is a digest of the id under its own label. */
+function sessionOf(id: string, expiresAt: number): Session {
+  const key = digest(id);
+  return { csrfToken: digest(`csrf:${id}`), expiresAt, key, fingerprint: key.slice(0, 12) };
 }
 
 /** True when `secret` is the admin token, compared in constant time. */
@@ -107,17 +117,4 @@ export function oneTimeCode(): string {
 /** A code as typed: any case, with or without the dashes and blanks. */
 function normalCode(code: string): string {
   return code.toUpperCase().replace(/[\s-]/g, "");
-}
-
-/** Stores `value`, first dropping expired entries and, past MAX_ENTRIES, the oldest. */
-function remember<T>(
-  map: Map<string, T>,
-  key: string,
-  value: T,
-  now: number,
-  expiry: (value: T) => number,
-): void {
-  for (const [old, entry] of map) if (expiry(entry) <= now) map.delete(old);
-  while (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
-  map.set(key, value);
 }

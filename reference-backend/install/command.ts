@@ -37,14 +37,16 @@ export function fileDigest(bytes: Uint8Array): string {
  * The one-liner for a sensor that should report to `backendUrl` (bash: install.sh is a bash
  * script). It runs install.sh only if it and the unit match `digests`. With `binary`, install.sh
  * downloads it and checks its SHA-256; without, it installs ./sensor-agent (built with `deno task
- * compile`), which needs no checksum. Throws for an http:// URL unless `insecure` (the
- * development flag), and then the command opens by saying it is for development only.
+ * compile`), which needs no checksum. With `sensorId`, install.sh writes it as the sensor's
+ * SENSOR_ID (its label). Throws for an http:// URL unless `insecure` (the development flag), and
+ * then the command opens by saying it is for development only.
  */
 export function installCommand(
   backendUrl: string,
   digests: FileDigests,
   binary?: AgentBinary,
   insecure = false,
+  sensorId?: string,
 ): string {
   if (!backendUrl.startsWith("https://") && !insecure) {
     throw new Error("the install command needs an https:// backend URL (or DEV_INSECURE_HTTP=1)");
@@ -61,7 +63,9 @@ export function installCommand(
     // download followed by a good unit download would run whatever install.sh lies here already.
     `curl -fsSL --fail-early ${INSTALL_FILES.map(from).join(" ")}`,
     `printf '%s\\n' ${checks.join(" ")} | sha256sum -c -`,
-    `sudo bash install.sh --backend-url ${shellQuote(backendUrl)} ${source}`,
+    `sudo bash install.sh --backend-url ${shellQuote(backendUrl)}${
+      sensorId === undefined ? "" : ` --sensor-id ${shellQuote(sensorId)}`
+    } ${source}`,
   ].join(" && ");
 }
 

@@ -10,8 +10,10 @@
 // drops the entries of the tokens it ends at once. A beat writes two rows: the record, with its
 // recent counters and the hosts seen, and the interface slices (more for a long list); the token
 // index changes only when the record's tokens do (credentials.ts); writes of many sensors arriving
-// together share one commit (groupcommit.ts).
+// together share one commit (groupcommit.ts). Every record written is also put in the fleet's
+// index (fleet.ts), which lists the fleet without reading it.
 import { opens, settle, tokenDigests } from "./credentials.ts";
+import type { FleetIndex } from "./fleet.ts";
 import { GroupCommit, type Write } from "./groupcommit.ts";
 import {
   Contended,
@@ -45,7 +47,8 @@ export class Beats {
   readonly #cache = new Map<string, Deno.KvEntry<SensorRecord>>();
   readonly #writes: GroupCommit;
 
-  constructor(private readonly kv: Deno.Kv) {
+  /** `index` is told every record written here (fleet.ts). */
+  constructor(private readonly kv: Deno.Kv, private readonly index: FleetIndex) {
     this.#writes = new GroupCommit(kv);
   }
 
@@ -136,6 +139,7 @@ export class Beats {
           value: write.sensor,
           versionstamp: outcome.versionstamp,
         });
+        this.index.put(write.sensor, outcome.versionstamp);
         return decided.result;
       }
       this.#cache.delete(tokenDigest); // changed under us: read it again

@@ -11,15 +11,31 @@
 //                                             use and, during a rotation, one for the new token; the
 //                                             old one's deleted at the new one's first use, both on
 //                                             revoke
+//   ["audit", at, seq]                        AuditEvent (audit.ts)
+//   ["console_sessions", sha256(id)], ["console_login_codes", sha256(code)]  (sessions.ts)
+//   ["silent_sensors", sensorId]              reported silent by the alert sweep (alerts.ts)
+//   ["duplicate_sensors", sensorId]           reported duplicate by the alert sweep (alerts.ts)
 //
 // The records' types and the pieces of a write are in records.ts; the heartbeat's path, which keeps
 // what it reads in memory and writes every change made through a sensor token, in beats.ts; a
-// token's rotation and the hosts seen with it in credentials.ts and bindings.ts.
+// token's rotation and the hosts seen with it in credentials.ts and bindings.ts; the whole fleet in
+// memory, for listing, in fleet.ts.
 import { join } from "node:path";
 import type { NetworkInterface } from "../../lib/host/mod.ts";
+import { AlertMarks } from "./alerts.ts";
+import { AuditTrail } from "./audit.ts";
 import { Beats, type Decision } from "./beats.ts";
-import { tokenDigests, withRotationRequested } from "./credentials.ts";
+import { withRotationRequested } from "./credentials.ts";
+import { removeRecord, revokeRecord } from "./endings.ts";
+import { FleetIndex } from "./fleet.ts";
+import {
+  cancelInstallToken,
+  type CancelRefusal,
+  type ListedInstallToken,
+  listInstallTokens,
+} from "./installs.ts";
 import { unpackInterfaces } from "./interfaces.ts";
+import { SessionRecords } from "./sessions.ts";
 import {
   commit,
   type Consumption,
@@ -34,18 +50,54 @@ import {
   sensorWrite,
 } from "./records.ts";
 
-/** Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is. */
+/**
+ * Opens the store: a local directory (created 0700), or a hosted Deno KV URL used as it is; then
+ * reads the fleet into memory (fleet.ts) and counts the audit trail.
+ */
 export async function openStore(location: string): Promise<Store> {
-  if (/^https?:\/\//i.test(location)) return new Store(await Deno.openKv(location));
-  await Deno.mkdir(location, { recursive: true, mode: 0o700 });
-  return new Store(await Deno.openKv(join(location, "kv.sqlite3")));
+  let kv: Deno.Kv;
+  if (/^https?:\/\//i.test(location)) {
+    kv = await Deno.openKv(location);
+  } else {
+    await Deno.mkdir(location, { recursive: true, mode: 0o700 });
+    kv = await Deno.openKv(join(location, "kv.sqlite3"));
+  }
+  const store = new Store(kv);
+  try {
+    await store.load();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return store;
 }
+
+/** What a removal came to: the record removed, or why the sensor may not be removed. */
+export type Removal = { readonly removed: SensorRecord } | { readonly refused: string };
 
 export class Store {
   readonly #beats: Beats;
+  readonly #index = new FleetIndex();
+  /** Who did what, kept (audit.ts). */
+  readonly audit: AuditTrail;
+  /** The console's sessions and one-time login codes (sessions.ts). */
+  readonly sessions: SessionRecords;
+  /** The sensors the alert sweep reported silent, and those it reported duplicate (alerts.ts). */
+  readonly silentMarks: AlertMarks;
+  readonly duplicateMarks: AlertMarks;
 
   constructor(private readonly kv: Deno.Kv) {
-    this.#beats = new Beats(kv);
+    this.#beats = new Beats(kv, this.#index);
+    this.audit = new AuditTrail(kv);
+    this.sessions = new SessionRecords(kv);
+    this.silentMarks = new AlertMarks(kv, "silent_sensors");
+    this.duplicateMarks = new AlertMarks(kv, "duplicate_sensors");
+  }
+
+  /** Reads what is kept in memory: the fleet's index, the audit trail's size. */
+  async load(): Promise<void> {
+    await this.#index.load(this.kv);
+    await this.audit.load();
   }
 
   close(): void {
@@ -78,19 +130,35 @@ export class Store {
       .check({ key: ["sensor_tokens", sensor.tokenDigest], versionstamp: null })
       .set(entry.key, { ...entry.value, consumed: consumption }, { expireIn: REPLAY_WINDOW_MS })
       .set(["sensor_tokens", sensor.tokenDigest], sensor.id);
-    sensorWrite(update, 0).add(op);
+    const write = sensorWrite(update, 0);
+    write.add(op);
     if (replay !== undefined) {
       op.set(["replays", sensor.installTokenDigest], replay, { expireIn: REPLAY_WINDOW_MS });
     }
-    return (await commit(op)).ok;
+    const result = await commit(op);
+    if (result.ok) this.#index.put(write.sensor, result.versionstamp);
+    return result.ok;
+  }
+
+  /** Every install token still held: unexpired, or spent within the replay window (installs.ts). */
+  installTokens(): Promise<ListedInstallToken[]> {
+    return listInstallTokens(this.kv);
+  }
+
+  /** Deletes the unused install token with `fingerprint`; its record, or why not (installs.ts). */
+  cancelInstallToken(fingerprint: string): Promise<ListedInstallToken | CancelRefusal> {
+    return cancelInstallToken(this.kv, fingerprint);
   }
 
   async replay(installDigest: string): Promise<ReplayRecord | null> {
     return (await this.kv.get<ReplayRecord>(["replays", installDigest])).value;
   }
 
+  /** The sensor `id` as the store holds it (what the fleet's memory keeps is brought up to it). */
   async sensor(id: string): Promise<SensorRecord | null> {
-    return (await this.kv.get<SensorRecord>(["sensors", id])).value;
+    const entry = await this.kv.get<SensorRecord>(["sensors", id]);
+    if (entry.value !== null) this.#index.put(entry.value, entry.versionstamp);
+    return entry.value;
   }
 
   /** The sensor holding the token with `tokenDigest`, or null when none does (or it is revoked). */
@@ -98,12 +166,9 @@ export class Store {
     return this.#beats.sensorByToken(tokenDigest);
   }
 
-  async sensors(): Promise<SensorRecord[]> {
-    const list: SensorRecord[] = [];
-    for await (const entry of this.kv.list<SensorRecord>({ prefix: ["sensors"] })) {
-      list.push(entry.value);
-    }
-    return list;
+  /** Every sensor, from memory (fleet.ts): as the store holds them, without a read. */
+  fleet(): IterableIterator<SensorRecord> {
+    return this.#index.records();
   }
 
   /** The interface list last stored for the sensor. */
@@ -165,23 +230,29 @@ export class Store {
 
   /**
    * Revokes the sensor: its token (and a rotation's new one) stops working and any replay of it is
-   * gone. Null if unknown.
+   * gone (endings.ts). Null if unknown.
    */
   async revoke(id: string, now: number): Promise<SensorRecord | null> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get<SensorRecord>(["sensors", id]);
-      if (entry.value === null) return null;
-      if (entry.value.revokedAt !== null) return entry.value;
-      const revoked = { ...entry.value, revokedAt: now };
-      const tokens = tokenDigests(entry.value); // the token in use, and a rotation's new one
-      const op = this.kv.atomic().check(entry).set(entry.key, revoked);
-      for (const tokenDigest of tokens) op.delete(["sensor_tokens", tokenDigest]);
-      const result = await op.delete(["replays", revoked.installTokenDigest]).commit();
-      if (result.ok) {
-        for (const tokenDigest of tokens) this.#beats.forget(tokenDigest);
-        return revoked;
-      }
+    const ending = await revokeRecord(this.kv, id, now);
+    if (ending?.versionstamp !== undefined) {
+      for (const tokenDigest of ending.tokens) this.#beats.forget(tokenDigest);
+      this.#index.put(ending.sensor, ending.versionstamp);
     }
-    throw new Contended("revoke: the sensor record kept changing; giving up");
+    return ending?.sensor ?? null;
+  }
+
+  /**
+   * Removes the sensor `id` and everything kept for it (its interfaces, its tokens' index, its
+   * replay record, the alerts' marks), if `refusal` finds no reason not to in the record as it is
+   * at the moment of the write: the removal holds only if no beat changed the record since
+   * (endings.ts). Null if unknown.
+   */
+  async remove(id: string, refusal: (sensor: SensorRecord) => string | undefined) {
+    const ending = await removeRecord(this.kv, id, refusal);
+    if (ending === null) return null;
+    if (typeof ending === "string") return { refused: ending } as Removal;
+    for (const tokenDigest of ending.tokens) this.#beats.forget(tokenDigest);
+    this.#index.remove(ending.sensor.id, ending.versionstamp!);
+    return { removed: ending.sensor } as Removal;
   }
 }

@@ -15,6 +15,11 @@ export interface InstallTokenRecord {
   readonly createdAt: number; // ms since the epoch, server clock
   readonly expiresAt: number;
   readonly note: string | null;
+  /**
+   * The SENSOR_ID the install command sets (`--sensor-id`); missing in a record minted before
+   * tokens had one, and null when the operator gave none.
+   */
+  readonly label?: string | null;
   readonly consumed: Consumption | null;
 }
 

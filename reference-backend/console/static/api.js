@@ -1,13 +1,21 @@
 // reference-backend/console/static/api.js: the page's requests to /console/api/. The session is
 // an HttpOnly cookie the script cannot read; what the script holds is the CSRF token, which it
 // sends in X-CSRF-Token with every state-changing request (the backend refuses those without it).
+// Every request gives up after REQUEST_TIMEOUT_MS: a backend that hangs counts as one that is down.
 
-/** @type {{ csrfToken: string, heartbeatIntervalSeconds: number } | null} */
+/**
+ * @typedef {{ csrfToken: string, heartbeatIntervalSeconds: number,
+ *   agentBinaryUrl: string | null }} SessionInfo
+ */
+
+const REQUEST_TIMEOUT_MS = 5000;
+
+/** @type {SessionInfo | null} */
 let session = null;
 /** @type {() => void} */
 let onLoggedOut = () => {};
 
-/** A refused request: the backend's reason and the HTTP status. */
+/** A refused request: the backend's reason and the HTTP status (0: no answer at all). */
 export class ApiError extends Error {
   /**
    * @param {number} status
@@ -20,7 +28,7 @@ export class ApiError extends Error {
 }
 
 /**
- * Called once when any request finds the session gone (401).
+ * Called when any request finds the session gone (401).
  * @param {() => void} callback
  */
 export function whenLoggedOut(callback) {
@@ -32,12 +40,17 @@ export function heartbeatIntervalSeconds() {
   return session?.heartbeatIntervalSeconds ?? 30;
 }
 
+/** @returns {string | null} the agent binary's URL the install command downloads, if any */
+export function agentBinaryUrl() {
+  return session?.agentBinaryUrl ?? null;
+}
+
 /**
  * Asks whether this browser has a session (its cookie); true if so.
  * @returns {Promise<boolean>}
  */
 export async function resume() {
-  const response = await fetch("/console/api/session", { cache: "no-store" });
+  const response = await request("/console/api/session", {});
   if (response.status === 401) return false;
   session = (await reply(response)).data;
   return true;
@@ -49,19 +62,21 @@ export async function resume() {
  * @param {string} secret
  */
 export async function login(secret) {
-  const response = await fetch("/console/api/login", {
+  const response = await request("/console/api/login", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ secret }),
-    cache: "no-store",
   });
   session = (await reply(response)).data;
 }
 
-/** Ends the session on the backend and forgets the CSRF token. */
-export async function logout() {
+/**
+ * Ends the session on the backend (with `everywhere`, every session) and forgets the CSRF token.
+ * @param {boolean} everywhere
+ */
+export async function logout(everywhere = false) {
   try {
-    await change("/console/api/logout", {});
+    await change("/console/api/logout", { everywhere });
   } finally {
     session = null;
   }
@@ -74,18 +89,17 @@ export async function logout() {
  * @returns {Promise<any>} the reply's data
  */
 export async function change(path, body) {
-  const response = await fetch(path, {
+  const response = await request(path, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": session?.csrfToken ?? "" },
     body: JSON.stringify(body),
-    cache: "no-store",
   });
   return (await reply(response)).data;
 }
 
 /**
  * A GET that sends the ETag of the last answer: null when nothing changed (304), else the data and
- * the new ETag.
+ * the new ETag, with the server's time from the Date header.
  * @param {string} path
  * @param {string | null} etag
  * @returns {Promise<{ data: any, etag: string | null, serverTime: number } | null>}
@@ -93,7 +107,7 @@ export async function change(path, body) {
 export async function poll(path, etag) {
   /** @type {Record<string, string>} */
   const headers = etag === null ? {} : { "If-None-Match": etag };
-  const response = await fetch(path, { headers, cache: "no-store" });
+  const response = await request(path, { headers });
   if (response.status === 304) return null;
   const { data } = await reply(response);
   const date = Date.parse(response.headers.get("date") ?? "");
@@ -102,6 +116,24 @@ export async function poll(path, etag) {
     etag: response.headers.get("etag"),
     serverTime: Number.isNaN(date) ? Date.now() : date,
   };
+}
+
+/**
+ * fetch, never cached, given up after REQUEST_TIMEOUT_MS; no answer at all is ApiError status 0.
+ * @param {string} path
+ * @param {RequestInit} init
+ */
+async function request(path, init) {
+  try {
+    return await fetch(path, {
+      ...init,
+      cache: "no-store",
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+    throw new ApiError(0, timedOut ? "the backend did not answer in time" : "no answer");
+  }
 }
 
 /**

@@ -1,43 +1,65 @@
-// reference-backend/console/static/detail.js: one sensor in detail: its facts, its interfaces and
-// the chart of its byte rates, refreshed with the fleet while it is open.
-import { poll } from "./api.js";
+// reference-backend/console/static/detail.js: one sensor in a panel beside the list (over it on a
+// phone), where the operator is: its facts, its credential (token age, rotation, a duplicate
+// token's hosts), the chart of its byte rates and its interfaces, refreshed with the fleet's polls.
+// Escape or Close shuts it and gives the focus back to what opened it. Rotate, revoke and remove
+// each ask first.
+import { ApiError, change, poll } from "./api.js";
 import { rateChart } from "./chart.js";
-import { element, sensorText } from "./text.js";
+import { confirmAction } from "./confirm.js";
+import { credentialFacts, facts, interfaceTable } from "./facts.js";
+import { freshAt, isStale, onStaleChange, setEnabled } from "./stale.js";
+import { element, sensorText, visible } from "./text.js";
 
 /**
- * The detail panel in `section`: show(id) opens it, refresh() follows the fleet's polls.
- * @param {HTMLElement} section
- * @param {(message: string) => void} say
+ * The detail panel in `panel`: show(id) opens it, refresh() follows the fleet's polls.
+ * @param {HTMLElement} panel
+ * @param {{ say: (message: string) => void, changed: () => void }} hooks
  */
-export function createDetail(section, say) {
-  const heading = /** @type {HTMLElement} */ (section.querySelector("#detail-title"));
-  const content = /** @type {HTMLElement} */ (section.querySelector("#detail-content"));
-  const close = /** @type {HTMLButtonElement} */ (section.querySelector("#detail-close"));
+export function createDetail(panel, hooks) {
+  const $ = (/** @type {string} */ id) => /** @type {any} */ (panel.querySelector(id));
+  const heading = /** @type {HTMLElement} */ ($("#detail-title"));
+  const content = /** @type {HTMLElement} */ ($("#detail-content"));
+  const rotate = /** @type {HTMLButtonElement} */ ($("#detail-rotate"));
+  const revoke = /** @type {HTMLButtonElement} */ ($("#detail-revoke"));
+  const remove = /** @type {HTMLButtonElement} */ ($("#detail-delete"));
   /** @type {string | null} */
   let shown = null;
   /** @type {string | null} */
   let etag = null;
+  /** @type {any} */
+  let last = null;
+  let clockOffset = 0; // server time minus this browser's time, from the Date header
   /** @type {HTMLElement | null} */
   let opener = null;
 
   const refresh = async () => {
-    if (shown === null) return;
+    const id = shown;
+    if (id === null) return;
     try {
-      const answer = await poll(`/console/api/sensors/${shown}`, etag);
-      if (answer === null || shown === null) return;
+      const answer = await poll(`/console/api/sensors/${id}`, etag);
+      if (answer === null || shown !== id) return;
       etag = answer.etag;
-      draw(answer.data);
+      clockOffset = answer.serverTime - Date.now();
+      last = answer.data;
+      draw();
     } catch (error) {
-      say(`Cannot load the sensor: ${/** @type {Error} */ (error).message}`);
+      if (error instanceof ApiError && error.status === 404 && shown === id) {
+        hooks.say("That sensor is gone: it was removed.");
+        close();
+      }
+      // No answer: the fleet's poll makes the page stale.
     }
   };
 
-  /** @param {any} data */
-  const draw = (data) => {
-    const { sensor, interfaces, counters } = data;
+  const draw = () => {
+    if (last === null) return;
+    const { sensor, interfaces, counters } = last;
+    const staleAt = isStale() ? freshAt() : null;
+    const now = Date.now() + clockOffset;
     heading.replaceChildren("Sensor ", sensorText(sensor.label ?? sensor.hostname));
     content.replaceChildren(
-      facts(sensor),
+      facts(sensor, staleAt, now),
+      ...credentialFacts(sensor, now),
       element("h3", {}, "Byte rates over the last beats"),
       element(
         "p",
@@ -53,90 +75,107 @@ export function createDetail(section, say) {
       element("h3", {}, `Interfaces (${interfaces.length})`),
       interfaceTable(interfaces),
     );
+    setEnabled(rotate, sensor.state !== "revoked" && !sensor.rotationRequested);
+    rotate.title = sensor.state === "revoked"
+      ? "A revoked sensor has no token to rotate"
+      : sensor.rotationRequested
+      ? "A rotation is already asked for: the agent rotates at its next heartbeat"
+      : "";
+    setEnabled(revoke, sensor.state !== "revoked");
+    setEnabled(remove, sensor.state === "revoked" || sensor.state === "silent");
+    remove.title = remove.dataset.enabled === "true" ? "" : "Only a revoked or silent sensor " +
+      "can be removed: revoke it first";
   };
+  onStaleChange(draw);
 
-  close.addEventListener("click", () => {
+  const close = () => {
+    if (shown === null) return;
     shown = null;
-    section.hidden = true;
+    last = null;
+    panel.hidden = true;
+    document.body.classList.remove("drawer-open");
     opener?.focus();
+  };
+  $("#detail-close").addEventListener("click", close);
+  document.addEventListener("keydown", (event) => {
+    const dialogOpen = document.querySelector("dialog[open]") !== null;
+    if (event.key === "Escape" && shown !== null && !dialogOpen) {
+      event.preventDefault();
+      close();
+    }
   });
+
+  /**
+   * Asks, then acts on the sensor shown.
+   * @param {{ title: string, effect: string, action: string, path: string, done: string }} what
+   */
+  const act = async (what) => {
+    const sensor = last?.sensor;
+    if (!sensor) return;
+    const name = `${visible(sensor.label ?? sensor.hostname)} on ${visible(sensor.hostname)} (${
+      visible(sensor.sensorIp)
+    })`;
+    const ok = await confirmAction({
+      title: what.title,
+      what: name,
+      effect: what.effect,
+      action: what.action,
+    });
+    if (!ok) return;
+    try {
+      await change(`/console/api/sensors/${sensor.id}/${what.path}`, {});
+      hooks.say(`${what.done}: ${visible(sensor.label ?? sensor.hostname)}.`);
+      etag = null;
+      if (what.path === "delete") close();
+      else await refresh();
+      hooks.changed();
+    } catch (error) {
+      hooks.say(`${what.action} failed: ${/** @type {Error} */ (error).message}`);
+    }
+  };
+  rotate.addEventListener("click", () =>
+    act({
+      title: "Rotate this sensor's token?",
+      effect: "At its next heartbeat the agent trades its token for a new one; the old one stops " +
+        "working once the new one is used.",
+      action: "Rotate now",
+      path: "rotate",
+      done: "Rotation asked",
+    }));
+  revoke.addEventListener("click", () =>
+    act({
+      title: "Revoke this sensor?",
+      effect: "Its agent stops at its next heartbeat (exit 77) and needs a new install token to " +
+        "enroll again. This cannot be undone.",
+      action: "Revoke",
+      path: "revoke",
+      done: "Revoked; its agent stops at its next heartbeat",
+    }));
+  remove.addEventListener("click", () =>
+    act({
+      title: "Remove this sensor?",
+      effect: "It leaves the fleet and every record of it goes. This cannot be undone.",
+      action: "Remove",
+      path: "delete",
+      done: "Removed",
+    }));
 
   return {
     /** @param {string} id */
     show(id) {
-      opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      const focused = document.activeElement;
+      if (!panel.contains(focused)) opener = focused instanceof HTMLElement ? focused : null;
       shown = id;
       etag = null;
-      section.hidden = false;
+      last = null;
+      panel.hidden = false;
+      document.body.classList.add("drawer-open");
+      heading.replaceChildren("Sensor");
       content.replaceChildren(element("p", {}, "Loading…"));
-      void refresh().then(() => heading.focus());
+      heading.focus();
+      void refresh();
     },
-    hide() {
-      shown = null;
-      section.hidden = true;
-    },
+    hide: close,
     refresh,
   };
-}
-
-/** @param {any} sensor */
-function facts(sensor) {
-  /** @type {[string, Node | string][]} */
-  const pairs = [
-    ["State", element("span", { className: `state state-${sensor.state}` }, sensor.state)],
-    ["Hostname", sensorText(sensor.hostname)],
-    ["Label", sensorText(sensor.label)],
-    ["IP", sensorText(sensor.sensorIp)],
-    ["OS", sensorText(sensor.osInfo)],
-    ["Architecture", sensorText(sensor.architecture)],
-    ["Agent", sensorText(sensor.agentVersion)],
-    ["Heartbeats", String(sensor.heartbeats)],
-    ["Uptime", sensor.uptimeSeconds === null ? "—" : `${sensor.uptimeSeconds} s`],
-    ["Enrolled", new Date(sensor.enrolledAt).toLocaleString()],
-    ["Last beat", new Date(sensor.lastSeenAt).toLocaleString()],
-    ["Revoked", sensor.revokedAt === null ? "no" : new Date(sensor.revokedAt).toLocaleString()],
-    ["Sensor id", element("code", {}, sensor.id)],
-  ];
-  return element(
-    "dl",
-    { className: "facts" },
-    ...pairs.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)]),
-  );
-}
-
-/** @param {any[]} interfaces */
-function interfaceTable(interfaces) {
-  const flags = (/** @type {any} */ nic) =>
-    ["isUp", "isManagement", "isLoopback", "isVirtual", "isWireless"]
-      .filter((flag) => nic[flag])
-      .map((flag) => flag.slice(2).toLowerCase())
-      .join(", ") || "down";
-  const headers = ["Name", "Flags", "Bytes sent", "Bytes received"];
-  return element(
-    "table",
-    { className: "interfaces" },
-    element(
-      "thead",
-      {},
-      element("tr", {}, ...headers.map((h) => element("th", { attrs: { scope: "col" } }, h))),
-    ),
-    element(
-      "tbody",
-      {},
-      ...interfaces.map((nic) =>
-        element(
-          "tr",
-          {},
-          element("th", { attrs: { scope: "row", "data-label": "Name" } }, sensorText(nic.name)),
-          element("td", { attrs: { "data-label": "Flags" } }, flags(nic)),
-          element("td", { attrs: { "data-label": "Bytes sent" } }, nic.bytesSent.toLocaleString()),
-          element(
-            "td",
-            { attrs: { "data-label": "Bytes received" } },
-            nic.bytesRecv.toLocaleString(),
-          ),
-        )
-      ),
-    ),
-  );
 }

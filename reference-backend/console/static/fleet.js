@@ -1,107 +1,113 @@
-// reference-backend/console/static/fleet.js: the fleet table, kept live by polling
-// /console/api/fleet with the last ETag: a 304 costs no body, so polling every half interval is
-// cheap, and it survives proxies and the backend's connection deadlines, which a long-lived
-// server-sent-events stream would not. The "last beat" ages tick from the server's clock.
-import { ApiError, heartbeatIntervalSeconds, poll } from "./api.js";
-import { ago, element, sensorText, visible } from "./text.js";
+// reference-backend/console/static/fleet.js: the fleet view, kept live by polling
+// /console/api/fleet with the view's query and the last ETag: a 304 costs no body, and polling
+// survives proxies and the backend's connection deadlines, which a long-lived stream would not.
+// The DOM holds one page of rows (table.js); the filters make the query (filters.js). A poll
+// that fails makes the page stale (stale.js) until one is answered. Bulk revoke and removal ask
+// once, naming the count.
+import { ApiError, change, heartbeatIntervalSeconds, poll } from "./api.js";
+import { confirmAction } from "./confirm.js";
+import { createFilters } from "./filters.js";
+import { answered, freshAt, isStale, onStaleChange, setEnabled, unanswered } from "./stale.js";
+import { createTable } from "./table.js";
+import { clock, plural, visible } from "./text.js";
 
-const COLUMNS = [
-  "Label",
-  "Hostname",
-  "IP",
-  "OS",
-  "Agent",
-  "Enrolled",
-  "Last beat",
-  "State",
-  "Actions",
-];
+/** @typedef {import("./table.js").Row} Row */
 
 /**
- * @typedef {{ id: string, label: string | null, hostname: string, sensorIp: string,
- *   osInfo: string, architecture: string, agentVersion: string, enrolledAt: string,
- *   lastSeenAt: string, heartbeats: number, uptimeSeconds: number | null,
- *   interfaceCount: number, revokedAt: string | null, state: string }} Row
- */
-
-/**
- * The live fleet in `section`: call start() after login and stop() at logout.
+ * The live fleet in `section`: start() after login, stop() at logout.
  * @param {HTMLElement} section
- * @param {{ onDetail: (row: Row) => void, onRevoke: (row: Row) => void,
- *   onChange: (rows: Row[]) => void, say: (message: string) => void }} hooks
+ * @param {{ onOpen: (row: Row) => void, onPoll: () => void, say: (message: string) => void }} hooks
  */
 export function createFleet(section, hooks) {
-  const body = /** @type {HTMLTableSectionElement} */ (section.querySelector("#fleet-rows"));
-  const empty = /** @type {HTMLElement} */ (section.querySelector("#fleet-empty"));
-  const updated = /** @type {HTMLElement} */ (section.querySelector("#fleet-updated"));
+  const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+  const empty = /** @type {HTMLElement} */ ($("fleet-empty"));
+  const summary = /** @type {HTMLElement} */ ($("fleet-summary"));
+  const bulkCount = /** @type {HTMLElement} */ ($("bulk-count"));
+  const bulkRevoke = /** @type {HTMLButtonElement} */ ($("bulk-revoke"));
+  const bulkDelete = /** @type {HTMLButtonElement} */ ($("bulk-delete"));
+  const rotateAll = /** @type {HTMLButtonElement} */ ($("rotate-fleet"));
+  const banner = /** @type {HTMLElement} */ ($("duplicates"));
+
   /** @type {string | null} */
   let etag = null;
-  /** @type {Row[]} */
-  let rows = [];
+  /** @type {any} the last answer */
+  let last = null;
   let clockOffset = 0; // server time minus this browser's time, from the Date header
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   let running = false;
-  let failing = false;
+  let asked = 0; // polls started; an answer to an older query than the latest is dropped
 
-  /** @type {Map<string, { tr: HTMLTableRowElement, row: Row }>} */
-  const drawn = new Map();
+  const rows = createTable($("fleet-rows"), $("select-page"), {
+    onOpen: hooks.onOpen,
+    onSelect: (selected) => {
+      bulkCount.textContent = selected.size === 0 ? "None selected" : `${selected.size} selected`;
+      setEnabled(bulkRevoke, selected.size > 0);
+      setEnabled(bulkDelete, selected.size > 0);
+    },
+  });
+  const filters = createFilters(section, () => {
+    etag = null;
+    rows.clearSelection();
+    void refresh();
+  });
 
-  // Each sensor keeps its <tr> and its buttons from one poll to the next; only the cells' text
-  // changes. Rebuilding the rows would take the keyboard focus (or a click) from the operator.
   const draw = () => {
-    const now = Date.now() + clockOffset;
-    const ids = new Set(rows.map((row) => row.id));
-    for (const [id, entry] of drawn) {
-      if (!ids.has(id)) {
-        entry.tr.remove();
-        drawn.delete(id);
-      }
+    if (last === null) return;
+    const staleAt = isStale() ? freshAt() : null;
+    const sensors = /** @type {Row[]} */ (last.sensors);
+    rows.draw(sensors, Date.now() + clockOffset, staleAt);
+    // For the browser's performance tools (and the console's tests): when the fleet first showed.
+    if (performance.getEntriesByName("fleet-first-render").length === 0) {
+      performance.mark("fleet-first-render");
     }
-    rows.forEach((row, index) => {
-      let entry = drawn.get(row.id);
-      if (entry === undefined) {
-        entry = { tr: createRow(row.id, hooks, () => drawn.get(row.id)?.row ?? row), row };
-        drawn.set(row.id, entry);
-      }
-      entry.row = row;
-      fillRow(entry.tr, row, now);
-      if (body.children[index] !== entry.tr) {
-        body.insertBefore(entry.tr, body.children[index] ?? null);
-      }
-    });
-    empty.hidden = rows.length > 0;
-  };
-
-  /** Only the "last beat" ages move while nothing else changed. */
-  const tick = () => {
-    const now = Date.now() + clockOffset;
-    for (const time of body.querySelectorAll("time.last-beat")) {
-      time.textContent = ago(now - Date.parse(time.getAttribute("datetime") ?? ""));
-    }
+    const where = filters.show(last, sensors.length, staleAt === null ? null : clock(staleAt));
+    empty.hidden = sensors.length > 0;
+    empty.textContent = last.total === 0 && sumOf(last.counts) === 0
+      ? "No sensor has enrolled yet: mint an install token under Install tokens."
+      : "No sensor matches these filters.";
+    summary.textContent = staleAt === null
+      ? `${where}, updated ${clock(Date.now())}`
+      : `${where}, as of ${clock(staleAt)}: the backend does not answer`;
+    const duplicates = last.counts.duplicate ?? 0;
+    banner.hidden = duplicates === 0;
+    /** @type {HTMLElement} */ ($("duplicates-text")).textContent =
+      `${plural(duplicates, "sensor")} ${
+        duplicates === 1 ? "has its" : "have their"
+      } token used by more than one host (a cloned ` +
+      "VM or a copied env file). Rotate the token: the first host to use the new one keeps the " +
+      "sensor, the others are shut out and need an install token of their own.";
   };
 
   const refresh = async () => {
+    const ask = ++asked;
     try {
-      const answer = await poll("/console/api/fleet", etag);
+      const answer = await poll(`/console/api/fleet?${filters.queryString()}`, etag);
+      if (ask !== asked) return;
+      answered();
       if (answer === null) {
-        tick();
+        rows.tick(Date.now() + clockOffset);
       } else {
         etag = answer.etag;
         clockOffset = answer.serverTime - Date.now();
-        rows = answer.data.sensors;
+        last = answer.data;
         draw();
-        hooks.onChange(rows);
       }
-      updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
-      if (failing) hooks.say("The backend answers again.");
-      failing = false;
+      hooks.onPoll();
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return;
-      if (!failing) hooks.say(`Cannot reach the backend: ${/** @type {Error} */ (error).message}`);
-      failing = true;
+      if (ask !== asked || (error instanceof ApiError && error.status === 401)) return;
+      if (error instanceof ApiError && error.status === 400) {
+        hooks.say(`The fleet cannot be shown: ${error.message}`);
+        return;
+      }
+      unanswered();
     }
   };
+
+  onStaleChange(() => {
+    etag = null; // the first answer after an outage redraws everything
+    draw();
+  });
 
   const loop = async () => {
     if (!running) return;
@@ -111,6 +117,88 @@ export function createFleet(section, hooks) {
     const seconds = Math.min(5, Math.max(1, heartbeatIntervalSeconds() / 2));
     timer = setTimeout(loop, seconds * 1000);
   };
+
+  /**
+   * Revokes or removes every ticked sensor of the page, after one confirmation naming the count.
+   * @param {"revoke" | "delete"} action
+   */
+  const bulk = async (action) => {
+    const chosen = rows.selectedRows();
+    if (chosen.length === 0) return;
+    const count = plural(chosen.length, "sensor");
+    const names = chosen.slice(0, 3).map((row) => visible(row.label ?? row.hostname)).join(", ");
+    const ok = await confirmAction(
+      action === "revoke"
+        ? {
+          title: `Revoke ${count}?`,
+          what: `${names}${chosen.length > 3 ? ` and ${chosen.length - 3} more` : ""}.`,
+          effect: "Their agents stop at their next heartbeat (exit 77) and need a new install " +
+            "token to enroll again. This cannot be undone.",
+          action: `Revoke ${count}`,
+        }
+        : {
+          title: `Remove ${count}?`,
+          what: `${names}${chosen.length > 3 ? ` and ${chosen.length - 3} more` : ""}.`,
+          effect: "They leave the fleet and every record of them goes. Only revoked or silent " +
+            "sensors can be removed: online and late ones are skipped (revoke them first).",
+          action: `Remove ${count}`,
+        },
+    );
+    if (!ok) return;
+    try {
+      const result = await change("/console/api/sensors/bulk", {
+        action,
+        ids: chosen.map((row) => row.id),
+      });
+      const verb = action === "revoke" ? "Revoked" : "Removed";
+      const failed = /** @type {{ id: string, error: string }[]} */ (result.failed);
+      hooks.say(
+        `${verb} ${plural(result.done.length, "sensor")}.${
+          failed.length === 0
+            ? ""
+            : ` ${plural(failed.length, "sensor")} not: ${failed[0].error}${
+              failed.length > 1 ? " (and others)" : ""
+            }.`
+        }`,
+      );
+      rows.clearSelection();
+      etag = null;
+      await refresh();
+    } catch (error) {
+      hooks.say(
+        `${action === "revoke" ? "Revoking" : "Removing"} failed: ${
+          /** @type {Error} */ (error).message
+        }`,
+      );
+    }
+  };
+  bulkRevoke.addEventListener("click", () => void bulk("revoke"));
+  bulkDelete.addEventListener("click", () => void bulk("delete"));
+  rotateAll.addEventListener("click", async () => {
+    const count = plural(
+      last === null ? 0 : sumOf(last.counts) - (last.counts.revoked ?? 0),
+      "sensor",
+    );
+    const ok = await confirmAction({
+      title: `Rotate the tokens of ${count}?`,
+      what: "Every sensor that is not revoked.",
+      effect: "Each trades its token for a new one at its next heartbeat; a sensor that is " +
+        "silent does so when it comes back. The old tokens stop working once the new ones are used.",
+      action: `Rotate ${count}`,
+    });
+    if (!ok) return;
+    try {
+      const result = await change("/console/api/sensors/rotate", {});
+      hooks.say(`Rotation asked of ${plural(result.requested, "sensor")}.`);
+      etag = null;
+      await refresh();
+    } catch (error) {
+      hooks.say(`Rotating failed: ${/** @type {Error} */ (error).message}`);
+    }
+  });
+  /** @type {HTMLElement} */ ($("duplicates-show")).addEventListener("click", () => {
+    filters.showDuplicates();
+  });
 
   return {
     start() {
@@ -122,72 +210,22 @@ export function createFleet(section, hooks) {
     stop() {
       running = false;
       clearTimeout(timer);
-      rows = [];
-      drawn.clear();
-      body.replaceChildren();
+      last = null;
+      rows.clear();
+      banner.hidden = true;
     },
-    /** Polls now (after a revoke), without waiting for the next tick. */
-    refresh,
+    /** Polls now (after a change), without waiting for the next tick. */
+    refresh() {
+      etag = null;
+      return refresh();
+    },
   };
 }
 
-/**
- * A row for sensor `id`: a cell per column and the two buttons, which act on the row as it is
- * when pressed (`current`).
- * @param {string} id
- * @param {{ onDetail: (row: Row) => void, onRevoke: (row: Row) => void }} hooks
- * @param {() => Row} current
- * @returns {HTMLTableRowElement}
- */
-function createRow(id, hooks, current) {
-  const tr = element("tr", { attrs: { "data-sensor-id": id } });
-  COLUMNS.forEach((column, i) => {
-    const cell = element(i === 1 ? "th" : "td", { attrs: { "data-label": column } });
-    if (i === 1) cell.setAttribute("scope", "row");
-    tr.append(cell);
-  });
-  const details = element("button", { className: "details", attrs: { type: "button" } }, "Details");
-  details.addEventListener("click", () => hooks.onDetail(current()));
-  const revoke = element(
-    "button",
-    { className: "revoke danger", attrs: { type: "button" } },
-    "Revoke",
+/** @param {Record<string, number>} counts */
+function sumOf(counts) {
+  return ["online", "late", "silent", "revoked"].reduce(
+    (sum, state) => sum + (counts[state] ?? 0),
+    0,
   );
-  revoke.addEventListener("click", () => hooks.onRevoke(current()));
-  tr.cells[COLUMNS.length - 1].append(element("div", { className: "actions" }, details, revoke));
-  return tr;
-}
-
-/**
- * Writes `row` into its <tr>: the text cells, the state, and the buttons' names and availability.
- * @param {HTMLTableRowElement} tr
- * @param {Row} row
- * @param {number} now server time, ms
- */
-function fillRow(tr, row, now) {
-  const lastSeen = Date.parse(row.lastSeenAt);
-  const contents = [
-    sensorText(row.label),
-    sensorText(row.hostname),
-    sensorText(row.sensorIp),
-    sensorText(row.osInfo),
-    sensorText(row.agentVersion),
-    element(
-      "time",
-      { attrs: { datetime: row.enrolledAt } },
-      new Date(row.enrolledAt).toLocaleString(),
-    ),
-    element("time", {
-      className: "last-beat",
-      attrs: { datetime: row.lastSeenAt, title: new Date(lastSeen).toLocaleString() },
-    }, ago(now - lastSeen)),
-    element("span", { className: `state state-${row.state}` }, row.state),
-  ];
-  contents.forEach((content, i) => tr.cells[i].replaceChildren(content));
-  tr.setAttribute("data-state", row.state);
-  const name = visible(row.label ?? row.hostname);
-  const [details, revoke] = tr.querySelectorAll("button");
-  details.setAttribute("aria-label", `Details of ${name}`);
-  revoke.setAttribute("aria-label", `Revoke ${name}`);
-  revoke.disabled = row.state === "revoked";
 }

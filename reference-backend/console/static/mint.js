@@ -1,42 +1,44 @@
-// reference-backend/console/static/mint.js: "New install token". The reply holds the install
-// token: the page shows it and the install command once, with copy buttons, until the operator
-// presses Done; then both leave the page (the DOM and this module's variables) and only the
-// token's fingerprint stays in "Minted this session".
-import { change } from "./api.js";
+// reference-backend/console/static/mint.js: "Mint install token". The label becomes the sensor's
+// SENSOR_ID in the install command. The reply holds the install token: the page shows it and the
+// install command once, with copy buttons, until the operator presses Done; then both leave the
+// page (the DOM and this module's variables) and only the token's fingerprint stays, in the list
+// of install tokens. When the backend names no agent binary, the panel says what to copy first.
+import { agentBinaryUrl, change } from "./api.js";
+import { setEnabled } from "./stale.js";
 import { element } from "./text.js";
 
 /**
- * Wires the mint form in `section` and its one-time panel.
+ * Wires the mint form in `section` and its one-time panel; `minted` is told of each new token.
  * @param {HTMLElement} section
  * @param {(message: string) => void} say
+ * @param {() => void} minted
  */
-export function setUpMinting(section, say) {
+export function setUpMinting(section, say, minted) {
   const form = /** @type {HTMLFormElement} */ (section.querySelector("#mint-form"));
-  const note = /** @type {HTMLInputElement} */ (section.querySelector("#mint-note"));
+  const label = /** @type {HTMLInputElement} */ (section.querySelector("#mint-label"));
   const ttl = /** @type {HTMLSelectElement} */ (section.querySelector("#mint-ttl"));
   const once = /** @type {HTMLElement} */ (section.querySelector("#minted-once"));
-  const list = /** @type {HTMLUListElement} */ (section.querySelector("#minted-list"));
   const submit = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    submit.disabled = true;
+    setEnabled(submit, false);
     try {
       const body = {
         ttlSeconds: Number(ttl.value),
-        ...(note.value.trim() ? { note: note.value.trim() } : {}),
+        ...(label.value.trim() ? { label: label.value.trim() } : {}),
       };
-      const minted = await change("/console/api/install-tokens", body);
-      showOnce(once, minted, () => {
-        list.prepend(mintedItem(minted));
-        submit.disabled = false;
-        say(`Install token sha256:${minted.fingerprint} put away; only its fingerprint remains.`);
+      const token = await change("/console/api/install-tokens", body);
+      showOnce(once, token, () => {
+        setEnabled(submit, true);
+        say(`Install token sha256:${token.fingerprint} put away; only its fingerprint remains.`);
         submit.focus();
       });
       form.reset();
+      minted();
       say("Install token minted: copy the command and the token now, they are shown once.");
     } catch (error) {
-      submit.disabled = false;
+      setEnabled(submit, true);
       say(`Minting failed: ${/** @type {Error} */ (error).message}`);
     }
   });
@@ -64,6 +66,7 @@ function showOnce(panel, minted, done) {
     { attrs: { type: "button", id: "minted-done" } },
     "Done: I copied them",
   );
+  const binary = agentBinaryUrl();
   panel.replaceChildren(
     element("h3", {}, "Copy these now"),
     element(
@@ -71,6 +74,21 @@ function showOnce(panel, minted, done) {
       {},
       `They are shown once. The token expires ${new Date(minted.expiresAt).toLocaleString()}.`,
     ),
+    binary === null
+      ? element(
+        "p",
+        { className: "warning", attrs: { id: "binary-advice" } },
+        "This backend names no agent binary (AGENT_BINARY_URL is not set), so the command " +
+          "installs ./sensor-agent from the directory it runs in. Copy the agent binary there " +
+          "first: build it with `deno task compile` (it is dist/sensor-agent) and copy it to the " +
+          "host. Or set AGENT_BINARY_URL and AGENT_BINARY_SHA256 on the backend, restart it, and " +
+          "mint again: the command then downloads and checks the binary itself.",
+      )
+      : element(
+        "p",
+        { attrs: { id: "binary-advice" } },
+        `The command downloads the agent binary from ${binary} and checks its SHA-256.`,
+      ),
     command,
     token,
     finish,
@@ -115,20 +133,5 @@ function copyable(id, label, value) {
     element("label", { attrs: { for: id } }, label),
     field,
     element("div", { className: "copy-row" }, button, status),
-  );
-}
-
-/**
- * One line of "Minted this session": fingerprint, label and expiry, never the token.
- * @param {{ fingerprint: string, note: string | null, expiresAt: string }} minted
- */
-function mintedItem(minted) {
-  return element(
-    "li",
-    {},
-    element("code", {}, `sha256:${minted.fingerprint}`),
-    ` ${minted.note ? `“${minted.note}”, ` : ""}expires ${
-      new Date(minted.expiresAt).toLocaleString()
-    }`,
   );
 }

@@ -78,3 +78,34 @@ export function rate(bytesPerSecond) {
   }
   return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
+
+/**
+ * A length of time in the largest unit that fits: "40 s", "12 min", "5 h", "90 d".
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function duration(seconds) {
+  if (seconds < 120) return `${Math.max(0, Math.round(seconds))} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+/**
+ * A time of day, to the second, in the operator's locale.
+ * @param {number} ms since the epoch
+ * @returns {string}
+ */
+export function clock(ms) {
+  return new Date(ms).toLocaleTimeString();
+}
+
+/**
+ * A count with its noun: "1 sensor", "2,000 sensors".
+ * @param {number} count
+ * @param {string} noun
+ * @returns {string}
+ */
+export function plural(count, noun) {
+  return `${count.toLocaleString("en")} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -106,3 +106,34 @@ Deno.test("duplicate: copies beating at the same moment are all noted (their bea
   );
   assert.equal(shown.heartbeats, 24);
 });
+
+Deno.test("duplicate: the fleet's count and duplicate=true hold the sensors whose copies still beat, not a revoked one, which keeps its hosts", async () => {
+  await using backend = await startRefBackend();
+  const [kept, revoked, single] = [
+    await enrollSeed(backend),
+    await enrollSeed(backend),
+    await enrollSeed(backend),
+  ];
+  for (const sensor of [kept, revoked]) {
+    for (const host of ["original", "clone"]) {
+      const beat = await beatFrom(backend, sensor.sensorToken, await bindingOf(host));
+      assert.equal(beat.status, 200);
+    }
+  }
+  assert.equal((await beatFrom(backend, single.sensorToken, await bindingOf("one"))).status, 200);
+  const listed = async () =>
+    (await backend.call("GET", "/api/sensors?duplicate=true")).body.data as {
+      total: number;
+      counts: { duplicate: number };
+      sensors: { id: string }[];
+    };
+  const before = await listed();
+  assert.equal(before.total, 2);
+  assert.equal(before.counts.duplicate, 2);
+  assert.equal((await backend.call("POST", `/api/sensors/${revoked.sensorId}/revoke`)).status, 200);
+  const after = await listed();
+  assert.deepEqual(after.sensors.map((sensor) => sensor.id), [kept.sensorId]);
+  assert.equal(after.counts.duplicate, 1);
+  const shown = (await backend.call("GET", `/api/sensors/${revoked.sensorId}`)).body.data;
+  assert.equal(shown.duplicate.bindings, 2, "the hosts it had are still shown");
+});

@@ -23,7 +23,7 @@ Deno.test("validate: the seed's example and a heartbeat pass as they are", () =>
 Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", async () => {
   assert.deepEqual(checkMintRequest(undefined), {
     ok: true,
-    value: { ttlSeconds: 3600, note: undefined },
+    value: { ttlSeconds: 3600, note: undefined, label: undefined },
   });
   assert.equal(checkMintRequest({ ttlSeconds: 7 * 86_400 + 1 }).ok, false);
   assert.deepEqual(checkIdempotencyKey(null), { ok: true, value: undefined });

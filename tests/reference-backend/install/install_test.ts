@@ -312,6 +312,7 @@ async function assertInstalled(
   backend: RefBackend,
   installToken: string,
   binary: string,
+  sensorId?: string,
 ) {
   assert.deepEqual(
     await Deno.readFile(sandbox.host("/state/install.sh")),
@@ -326,6 +327,7 @@ async function assertInstalled(
   const values = envValues(parseEnvFile(await Deno.readTextFile(conf), conf));
   assert.equal(values.get("BACKEND_URL"), backend.url);
   assert.equal(values.get("INSTALL_TOKEN"), installToken);
+  assert.equal(values.get("SENSOR_ID"), sensorId, "the label minted with the token");
 }
 
 Deno.test({
@@ -335,6 +337,7 @@ Deno.test({
     await using backend = await startRefBackend();
     await using sandbox = await createSandbox();
     const minted = await backend.call("POST", "/api/install-tokens");
+    assert.equal(minted.body.data.agentBinaryUrl, null);
     const binary = fakeAgent("copied beside install.sh");
     await Deno.writeTextFile(sandbox.host("/state/sensor-agent"), binary, { mode: 0o755 });
     const text = await runPrinted(
@@ -362,14 +365,16 @@ Deno.test({
         sha256: await sha256Hex(binary),
       });
       await using sandbox = await createSandbox();
-      const minted = await backend.call("POST", "/api/install-tokens");
+      const label = 'rack 4, row "B" $(id) `id`';
+      const minted = await backend.call("POST", "/api/install-tokens", { label });
+      assert.match(minted.body.data.agentBinaryUrl, /^http:\/\/127\.0\.0\.1:\d+\/sensor-agent$/);
       const text = await runPrinted(
         sandbox,
         minted.body.data.installCommand,
         minted.body.data.installToken,
       );
       assert.match(text, /downloading http:\/\/127\.0\.0\.1:\d+\/sensor-agent/);
-      await assertInstalled(sandbox, backend, minted.body.data.installToken, binary);
+      await assertInstalled(sandbox, backend, minted.body.data.installToken, binary, label);
     } finally {
       await server.shutdown();
     }
@@ -424,6 +429,26 @@ Deno.test("install command: bash parses it into exactly the words install.sh tak
   }
 });
 
+Deno.test("install command: a label becomes --sensor-id, one word to bash whatever it holds; a label the env file cannot hold is 400", async () => {
+  const label = 'rack 4, row "B" $(reboot) `id` \\ *';
+  const command = installCommand("https://rx.example", DIGESTS, undefined, false, label);
+  const sudo = (await argvOf(command)).find((argv) => argv[0] === "sudo")!;
+  assert.deepEqual(sudo.slice(3), [
+    "--backend-url",
+    "https://rx.example",
+    "--sensor-id",
+    label,
+    "--binary",
+    "./sensor-agent",
+  ]);
+  await using backend = await startRefBackend();
+  for (const bad of ["it's", " padded", "line\nbreak", "x".repeat(201), ""]) {
+    const answer = await backend.call("POST", "/api/install-tokens", { label: bad });
+    assert.equal(answer.status, 400, JSON.stringify(bad));
+    assert.match(answer.body.error, /^label: /);
+  }
+});
+
 Deno.test("install command: every option it passes is one deploy/install.sh documents", async () => {
   const help = await new Deno.Command("bash", { args: [INSTALL_SH, "--help"] }).output();
   assert.equal(help.code, 0);
@@ -433,13 +458,13 @@ Deno.test("install command: every option it passes is one deploy/install.sh docu
   for (
     const command of [
       installCommand("https://rx.example", DIGESTS),
-      installCommand("https://rx.example", DIGESTS, binary),
+      installCommand("https://rx.example", DIGESTS, binary, false, "rack 4"),
     ]
   ) {
     const sudo = (await argvOf(command)).find((argv) => argv[0] === "sudo")!;
     assert.deepEqual(sudo.slice(0, 3), ["sudo", "bash", "install.sh"]);
     for (const word of sudo) if (word.startsWith("--")) options.add(word);
   }
-  assert.deepEqual([...options].sort(), ["--backend-url", "--binary", "--sha256"]);
+  assert.deepEqual([...options].sort(), ["--backend-url", "--binary", "--sensor-id", "--sha256"]);
   for (const option of options) assert.match(usage, new RegExp(`^  ${option} `, "m"), option);
 });
