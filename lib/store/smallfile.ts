@@ -51,6 +51,20 @@ export interface ReadRules {
  * than 64 KiB", ...) and Deno's own errors (NotFound, PermissionDenied...) for what it cannot do.
  */
 export async function readSmallFile(path: string, rules: ReadRules): Promise<Uint8Array> {
+  // Another agent's atomic save renames a new file over this one: a swap between the look and the
+  // open is then an honest replacement, not an attack. The new file is judged afresh, up to twice
+  // more; a file that changes under every look is refused.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await readJudged(path, rules);
+    } catch (error) {
+      const replaced = error instanceof UnfitFileError && error.reason === "changed";
+      if (!replaced || attempt === 3) throw error;
+    }
+  }
+}
+
+async function readJudged(path: string, rules: ReadRules): Promise<Uint8Array> {
   // The looks are synchronous: each is a few microseconds, where an async call costs a hop to
   // Deno's thread pool and back (the agent's start pays it per file). The open is not: it alone
   // can block, on a FIFO swapped in after the stat, and then SIGTERM must still be heard.
