@@ -4,12 +4,12 @@ import { fixed } from "../support.ts";
 
 export { fixed };
 
-/** The targets of the issues behind the bench, by figure. */
+/**
+ * The targets of the older issues behind the bench, by figure. Issue 24's, against floors run in
+ * the same run, are beside their measures (bench/startup.ts, bench/beat.ts).
+ */
 export const TARGETS = {
-  enrollRatio: 3.0,
-  rssGrowth: 0.10,
   cpuMsPerBeat: 1.0,
-  wholeProcessRatio: 1.3,
   inventoryGrowth: 20,
   inventoryFloorRatio: 2.0,
   fleetPeakRatio: 2.0,
