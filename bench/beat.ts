@@ -18,21 +18,20 @@ import {
 import {
   agentEnv,
   agentFlags,
-  type AgentPlaces,
+  agentPlaces,
   decode,
   DENO,
+  MACHINE_ID,
   PROJECT,
   startBenchBackend,
   timed,
   v8Flags,
-  writeIdentityFiles,
 } from "./support.ts";
 
 /** The measured window, cut in WINDOWS parts to show how steady the ratio is; after a warm-up. */
 export const BEAT_SECONDS = 90;
 const WINDOWS = 3;
 const WARMUP_SECONDS = 10;
-const MACHINE_ID = "0123456789abcdef0123456789abcdef"; // as writeIdentityFiles writes it
 /** The targets of issue 24: agent / floor. */
 export const BEAT_TARGETS = { cpuRatio: 1.15, peakRssRatio: 1.15 } as const;
 
@@ -74,15 +73,7 @@ const PROGRAMS = {
 /** Builds a namespace, starts the three beside each other, and measures them for `seconds`. */
 export async function measureBeat(workDir: string, seconds = BEAT_SECONDS): Promise<BeatResult> {
   await using ns = await createBenchNamespace(workDir);
-  const base = join(workDir, "beat");
-  const places: AgentPlaces = {
-    configDir: join(base, "etc"),
-    proc: ns.roots.proc,
-    sys: ns.roots.sys,
-    identityDir: join(base, "identity"),
-  };
-  await writeIdentityFiles(places.identityDir);
-  await Deno.mkdir(places.configDir, { recursive: true, mode: 0o700 });
+  const places = await agentPlaces(join(workDir, "beat"), ns.roots);
   const backend = await startBenchBackend(seconds + WARMUP_SECONDS + 60, {
     netns: ns.name,
     interval: 1,

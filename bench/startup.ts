@@ -16,14 +16,15 @@ import {
   agentEnv,
   agentFlags,
   type AgentPlaces,
+  agentPlaces,
   decode,
   DENO,
+  MACHINE_ID,
   median,
   PROJECT,
   startBenchBackend,
   timed,
   v8Flags,
-  writeIdentityFiles,
 } from "./support.ts";
 
 /** Measured pairs per command: enough for a stable median of the ratios. */
@@ -33,7 +34,6 @@ const WARMUP_ROUNDS = 3;
 const PHASE_RUNS = 11;
 /** The pairs stop here even if fewer than asked were made (the report says so). */
 const BUDGET_SECONDS = 120;
-const MACHINE_ID = "0123456789abcdef0123456789abcdef"; // as writeIdentityFiles writes it
 const INSTALL_TOKEN = "bench-install-token-0123456789abcdef";
 
 /** The targets of issue 24, agent / floor. */
@@ -121,14 +121,7 @@ export async function measureStartup(
   pairs = STARTUP_PAIRS,
 ): Promise<StartupResult> {
   await using ns = await createBenchNamespace(workDir);
-  const base = join(workDir, "startup");
-  const places: AgentPlaces = {
-    configDir: join(base, "etc"),
-    proc: ns.roots.proc,
-    sys: ns.roots.sys,
-    identityDir: join(base, "identity"),
-  };
-  await writeIdentityFiles(places.identityDir);
+  const places = await agentPlaces(join(workDir, "startup"), ns.roots);
   const backend = await startBenchBackend(BUDGET_SECONDS + 180, { netns: ns.name });
   try {
     const plan = await startupPlan(places, backend.url, {

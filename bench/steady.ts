@@ -20,6 +20,7 @@ import {
   agentEnv,
   agentFlags,
   type AgentPlaces,
+  agentPlaces,
   decode,
   DENO,
   fixtureInterfaces,
@@ -27,7 +28,6 @@ import {
   startBenchBackend,
   timed,
   v8Flags,
-  writeIdentityFiles,
 } from "./support.ts";
 
 export const STEADY_INTERFACES = NETNS_INTERFACES;
@@ -109,14 +109,7 @@ export async function measureSteady(workDir: string, beats = STEADY_BEATS): Prom
     ? `${NETNS_INTERFACES} real interfaces in a network namespace (${NETNS_DESCRIPTION}), ` +
       `its procfs and sysfs bind-mounted at scratch roots as deployments mount /host/*`
     : `a ${STEADY_INTERFACES}-interface fixture tree (no network namespace here: ${unavailable})`;
-  const places: AgentPlaces = {
-    configDir: join(workDir, "steady-config"),
-    proc,
-    sys,
-    identityDir: join(workDir, "steady-identity"),
-  };
-  await writeIdentityFiles(places.identityDir);
-  await Deno.mkdir(places.configDir, { recursive: true });
+  const places = await agentPlaces(join(workDir, "steady-agent"), { proc, sys });
   const backend = await startBenchBackend(STEADY_BUDGET_SECONDS + STEADY_GRACE_SECONDS + 10, {
     netns: netns?.name,
   });

@@ -1,7 +1,7 @@
 // bench/report/beat.ts: the whole-process heartbeat section of BENCHMARKS.md (bench/beat.ts):
 // `main.ts run` beside its floor and the bare floor, CPU per beat and peak RSS. Pure.
 import { BEAT_TARGETS, type BeatProcess, type BeatResult } from "../beat.ts";
-import { fixed, table, verdict } from "./text.ts";
+import { commandDetails, fixed, table, verdict } from "./text.ts";
 
 /** The section. */
 export function beatSection(result: BeatResult): string {
@@ -54,23 +54,7 @@ export function beatSection(result: BeatResult): string {
       ],
     ]),
     "",
-    "<details><summary>The exact commands (scratch paths as &lt;scratch&gt;)</summary>",
-    "",
-    "Run from the project's directory, with HOST_PROC, HOST_SYS and HOST_*_FILE set to the " +
-    "stand-ins:",
-    "",
-    "```sh",
-    result.agentCommand,
-    result.floorCommand,
-    "```",
-    "",
-    "where $FLAGS is:",
-    "",
-    "```sh",
-    result.flags,
-    "```",
-    "",
-    "</details>",
+    commandDetails([result.agentCommand, result.floorCommand], result.flags),
     "",
   ].join("\n");
 }

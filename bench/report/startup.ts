@@ -1,7 +1,7 @@
 // bench/report/startup.ts: the start-up section of BENCHMARKS.md (bench/startup.ts): each command
 // paired with its floor program, the agent's own timing marks, and the exact commands. Pure.
 import type { CommandFigures, StartupResult } from "../startup.ts";
-import { fixed, ms, table, verdict } from "./text.ts";
+import { commandDetails, fixed, ms, table, verdict } from "./text.ts";
 
 /** The marks lib/timing.ts makes, in the order a command makes them. */
 const STEPS = [
@@ -76,23 +76,10 @@ export function startupSection(result: StartupResult): string {
     "",
     phaseTable(result.commands),
     "",
-    "<details><summary>The exact commands (scratch paths as &lt;scratch&gt;)</summary>",
-    "",
-    "Run from the project's directory, with HOST_PROC, HOST_SYS and HOST_*_FILE set to the " +
-    "stand-ins, each after its env file is written afresh:",
-    "",
-    "```sh",
-    ...result.commands.flatMap((c) => [c.agentCommand, c.floorCommand]),
-    result.emptyCommand,
-    "```",
-    "",
-    "where $FLAGS, the same for every program, is:",
-    "",
-    "```sh",
-    result.flags,
-    "```",
-    "",
-    "</details>",
+    commandDetails(
+      [...result.commands.flatMap((c) => [c.agentCommand, c.floorCommand]), result.emptyCommand],
+      result.flags,
+    ),
     "",
     "<details><summary>All pairs (ms)</summary>",
     "",

@@ -36,3 +36,28 @@ export function table(header: string[], rows: (string | number)[][], textOnly = 
     ...rows.map(line),
   ].join("\n");
 }
+
+/**
+ * A folded block of command lines that share one set of flags, shown once as $FLAGS: what a reader
+ * runs to repeat a measurement.
+ */
+export function commandDetails(commands: string[], flags: string): string {
+  return [
+    "<details><summary>The exact commands (scratch paths as &lt;scratch&gt;)</summary>",
+    "",
+    "Run from the project's directory, with HOST_PROC, HOST_SYS and HOST_*_FILE set to the " +
+    "stand-ins, each env file written afresh before its run:",
+    "",
+    "```sh",
+    ...commands,
+    "```",
+    "",
+    "where $FLAGS, the same for every program, is:",
+    "",
+    "```sh",
+    flags,
+    "```",
+    "",
+    "</details>",
+  ].join("\n");
+}

@@ -6,12 +6,7 @@
 // only the next `deno task bench`.
 import assert from "node:assert/strict";
 import { runStartupPlan, type StartupPlan, startupPlan } from "../../bench/startup.ts";
-import {
-  type AgentPlaces,
-  fixtureInterfaces,
-  startBenchBackend,
-  writeIdentityFiles,
-} from "../../bench/support.ts";
+import { agentPlaces, fixtureInterfaces, startBenchBackend } from "../../bench/support.ts";
 import { writeHostTree } from "../support/hosttree.ts";
 import { tempDir } from "../support/tempdir.ts";
 
@@ -23,13 +18,7 @@ async function withPlan(use: (plan: StartupPlan) => Promise<void>): Promise<void
   const { proc, sys } = await writeHostTree(dir.join("host"), fixtureInterfaces(8), {
     defaultRoute: "enp1s0",
   });
-  const places: AgentPlaces = {
-    configDir: dir.join("etc"),
-    proc,
-    sys,
-    identityDir: dir.join("identity"),
-  };
-  await writeIdentityFiles(places.identityDir);
+  const places = await agentPlaces(dir.join("agent"), { proc, sys });
   const backend = await startBenchBackend(90);
   try {
     // Outside a namespace the host has addresses, which the enrollment floor does not look up
