@@ -7,7 +7,7 @@
 // threads, /proc) is divided by the beats the bench backend counted for it over the same window.
 import { join } from "node:path";
 import { AGENT_VERSION } from "../lib/version.ts";
-import { hostBinding } from "../lib/host/binding.ts";
+import { hostBinding } from "../lib/host/mod.ts";
 import {
   createBenchNamespace,
   NETNS_DESCRIPTION,

@@ -8,7 +8,7 @@
 // the wrappers that enter it are in neither figure. The backend is bench/backend.ts, in its own
 // process inside the namespace, on its 127.0.0.1.
 import { dirname, join } from "node:path";
-import { hostBinding } from "../lib/host/binding.ts";
+import { hostBinding } from "../lib/host/mod.ts";
 import { AGENT_VERSION } from "../lib/version.ts";
 import { BENCH_SENSOR_TOKEN } from "./backend.ts";
 import { createBenchNamespace, NETNS_DESCRIPTION, NETNS_INTERFACES } from "./netns.ts";
