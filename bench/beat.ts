@@ -28,9 +28,13 @@ import {
   v8Flags,
 } from "./support.ts";
 
-/** The measured window, cut in WINDOWS parts to show how steady the ratio is; after a warm-up. */
-export const BEAT_SECONDS = 90;
-const WINDOWS = 3;
+/**
+ * The measured window, after a warm-up, cut in parts of 60 s: the agent looks at the interface set,
+ * host facts and sensor IP again every 60 s (docs/protocol.md), so each part holds one such beat
+ * and the parts compare like with like.
+ */
+export const BEAT_SECONDS = 120;
+const PART_SECONDS = 60;
 const WARMUP_SECONDS = 10;
 /** The targets of issue 24: agent / floor. */
 export const BEAT_TARGETS = { cpuRatio: 1.15, peakRssRatio: 1.15 } as const;
@@ -117,9 +121,10 @@ export async function measureBeat(workDir: string, seconds = BEAT_SECONDS): Prom
         const beats = await beatCounts(ns.name, backend.url);
         return names.map((name, i) => ({ cpuMs: cpu[i], beats: beats[LABELS[name]] ?? 0 }));
       };
+      const parts = Math.max(1, Math.round(seconds / PART_SECONDS));
       const readings = [await reading()];
-      for (let i = 0; i < WINDOWS; i++) {
-        await sleep(seconds / WINDOWS);
+      for (let i = 0; i < parts; i++) {
+        await sleep(seconds / parts);
         readings.push(await reading());
       }
       const first = readings[0];

@@ -1,6 +1,7 @@
 // bench/load.ts: how busy the machine was while a section ran, so that a figure measured beside
 // other work says so: the 1-minute load average before and after, and the CPU time that processes
 // outside the bench used meanwhile (their own and that of the children they reaped), by name.
+// Kernel threads are left out: the block layer's workers do the bench's own I/O as much as anyone's.
 // /proc is read by Python: Deno refuses it short of --allow-all.
 import { decode, timed } from "./support.ts";
 
@@ -29,6 +30,7 @@ for pid in filter(str.isdigit, os.listdir('/proc')):
     try: s = open(f'/proc/{pid}/stat').read()
     except OSError: continue
     f = s[s.rindex(')') + 2:].split()
+    if pid == '2' or f[1] == '2': continue  # kernel threads: they work for every process
     parents[int(pid)] = int(f[1])
     cpu[pid] = [s[s.index('(') + 1:s.rindex(')')], sum(map(int, f[11:15])) / hz]
 def ours(pid):

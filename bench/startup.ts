@@ -28,7 +28,7 @@ import {
 } from "./support.ts";
 
 /** Measured pairs per command: enough for a stable median of the ratios. */
-export const STARTUP_PAIRS = 31;
+export const STARTUP_PAIRS = 41;
 const WARMUP_ROUNDS = 3;
 /** Runs of each command at LOG_LEVEL=debug for its timing marks (not in the pairs). */
 const PHASE_RUNS = 11;

@@ -24,9 +24,12 @@ export function beatSection(result: BeatResult): string {
     "(net/dev posted raw: the runtime beating at all). All three are started alike (the `start` " +
     "task's V8 flags, the shipped permission set with stand-in paths, the same environment, " +
     "deno.json and working directory) and run at the same time, so that drift in the machine's " +
-    `speed falls on all of them. After a 10 s warm-up, ${result.seconds} s are measured in three ` +
-    "parts: each process's CPU (all threads, /proc/<pid>/task/*/schedstat) divided by the beats " +
-    "the backend counted for it in the same part. Peak RSS is the process's VmHWM.",
+    `speed falls on all of them. After a 10 s warm-up, ${result.seconds} s are measured in ` +
+    `${result.windowRatios.length} parts: each process's CPU (all threads, ` +
+    "/proc/<pid>/task/*/schedstat) divided by the beats the backend counted for it in the same " +
+    "part. A part is 60 s long, because every 60 s the agent looks at the interface set, host " +
+    "facts and sensor IP again (docs/protocol.md), work the floor never does: each part holds " +
+    "one such beat. Peak RSS is the process's VmHWM.",
     "",
     table(
       ["process", "CPU ms per beat", "beats", "CPU ms", "per part", "peak RSS MiB"],

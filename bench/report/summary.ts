@@ -154,8 +154,10 @@ export function loadTable(loads: Partial<Record<Section, SectionLoad>>): string 
       "busiest other processes",
     ], rows),
     "",
-    "Other processes: every process that does not descend from the bench, its CPU time and that " +
-    "of the children it reaped during the section (from /proc). More than a few % of a core means " +
-    "something else ran beside the section, and its figures are less sure.",
+    "Other processes: every user process that does not descend from the bench, its CPU time and " +
+    "that of the children it reaped during the section (from /proc; kernel threads left out). " +
+    "More than a few % of a core means something else ran beside the section, and its figures " +
+    "are less sure. The load average trails by a minute: a high figure before a section with " +
+    "little other CPU is the previous section's, or earlier work's, fading.",
   ].join("\n");
 }
