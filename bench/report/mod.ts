@@ -87,9 +87,9 @@ function rerunSection(): string {
     "its own namespaces; fixtures go under the system's temporary directory and are removed at " +
     "the end. Only a full run with the default sizes rewrites the files; run it on a quiet " +
     "machine, and read the load table above before trusting a figure. " +
-    "`tests/repo/bench_test.ts` runs the fleet simulation, renders a report, and proves on a " +
-    "fixture host that each floor program prints and posts what the agent does, on every " +
-    "`deno task test`.",
+    "On every `deno task test`, `tests/repo/bench_test.ts` runs the fleet simulation and renders " +
+    "reports, and `tests/repo/bench_startup_test.ts` proves on a fixture host that each start-up " +
+    "floor prints, posts and saves what the agent does.",
     "",
   ].join("\n");
 }
