@@ -22,6 +22,8 @@ export interface Classified {
   readonly flags?: Deno.FsFile;
   /** The file `flags` is, as judged when it was opened. */
   readonly flagsIdentity?: FileIdentity;
+  /** A device directly in devices/virtual/net/: software, never wireless. */
+  readonly isSoftware: boolean;
 }
 
 /** An ifindex is a decimal int: a few bytes, whatever a hostile tree puts there. */
@@ -31,9 +33,11 @@ const MAX_IFINDEX_BYTES = 32;
  * Reads the entry `name` of `classNet` (<sys>/class/net under the root `sys`): its ifindex,
  * whether its device is virtual or wireless, and opens its flags file. Undefined when the entry is
  * not an interface (no ifindex: bonding_masters), leads out of `sys`, or went away meanwhile. The
- * caller closes `flags`. With `before`, this interface as the last detection classified it, its
- * flags file is kept where the path still names that very file (the same device, in sysfs), and
- * `before.flags` is then this result's to own.
+ * caller closes `flags`. With `before`, this interface as the last detection classified it: where
+ * the path still names the flags file held open then, it is the same device (sysfs gives a new
+ * device new files, and no file held open can be freed for its number to be reused), so its
+ * ifindex and where it lies are kept with the file, which is then this result's to own; only
+ * whether it is wireless is looked at again.
  */
 export function classify(
   sys: string,
@@ -42,6 +46,12 @@ export function classify(
   before?: Classified,
 ): Classified | undefined {
   const link = `${classNet}/${name}`;
+  if (
+    before?.flags !== undefined && before.flagsIdentity !== undefined &&
+    isStillAttribute(link, "flags", before.flagsIdentity)
+  ) {
+    return { ...before, isWireless: !before.isSoftware && isWirelessEntry(link) };
+  }
   const device = attempt(() => directoryWithin(sys, link));
   if (device === undefined) return undefined;
   const ifindexText = attempt(() => {
@@ -52,16 +62,14 @@ export function classify(
   if (ifindexText === undefined || !Number.isInteger(ifindex)) return undefined;
   // Where the link leads names the device: devices/virtual/net/lo has no bus device behind it.
   const devicePath = device.slice(sys.length);
-  const kept = before?.flags !== undefined && before.flagsIdentity !== undefined &&
-    isStillAttribute(link, "flags", before.flagsIdentity);
-  const opened = kept
-    ? { file: before!.flags!, identity: before!.flagsIdentity! }
-    : attempt(() => openAttributeOf(link, "flags"));
+  const isSoftware = SOFTWARE_DEVICE.test(devicePath);
+  const opened = attempt(() => openAttributeOf(link, "flags"));
   return {
     name,
     ifindex,
     isVirtual: devicePath.includes("devices/virtual/"),
-    isWireless: !SOFTWARE_DEVICE.test(devicePath) && isWirelessEntry(link),
+    isWireless: !isSoftware && isWirelessEntry(link),
+    isSoftware,
     flags: opened?.file,
     flagsIdentity: opened?.identity,
   };
