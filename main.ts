@@ -1,6 +1,7 @@
 // main.ts: the sensor agent's command line. Parses arguments, listens for signals, runs one command
 // (lib/commands/), and turns every failure into one line and the exit code of
 // docs/configuration.md, Exit codes.
+import { mark } from "./lib/timing.ts";
 import {
   type Invocation,
   parseInvocation as parseArgs,
@@ -62,6 +63,7 @@ function configPathFrom(invocation: Invocation): string {
 
 /** Runs the agent with `args` and returns the process's exit code. */
 export async function main(args: string[]): Promise<number> {
+  mark("main");
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];

@@ -1,5 +1,6 @@
-// bench/main.ts: `deno task bench`. Runs the four benchmarks of the performance issue one after the
-// other (each bounded in runs and in time), then rewrites BENCHMARKS.md and the fleet histogram.
+// bench/main.ts: `deno task bench`. Runs the benchmarks of the performance issues one after the
+// other (each bounded in runs and in time, the whole within about 5 minutes on 2 cores), noting
+// what else the machine did meanwhile, then rewrites BENCHMARKS.md and the fleet histogram.
 // A complete run with the default sizes writes the files; `--only`, smaller sizes or a failed
 // section print the report on stdout instead, so a quick look never replaces the numbers of record.
 // Permissions: --allow-run=deno is already everything (the children get their own scoped sets),
@@ -7,17 +8,21 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type BackendLoadResult, measureBackendLoad } from "./backend_load.ts";
-import { ENROLL_PAIRS, type EnrollResult, measureEnroll } from "./enroll.ts";
+import { BEAT_SECONDS, type BeatResult, measureBeat } from "./beat.ts";
 import { FLEET_SCENARIO, type FleetResult, simulateFleet } from "./fleet.ts";
 import { type InventoryResult, measureInventory } from "./inventory.ts";
-import { type BenchResults, type Machine, renderReport } from "./report/mod.ts";
-import { measurePeer, type PeerResult, peerUnavailable } from "./peer.ts";
+import { loadAverage, type SectionLoad, watchLoad } from "./load.ts";
+import { type BenchResults, type Machine, renderReport, SECTIONS } from "./report/mod.ts";
+import { netnsUnavailable } from "./netns.ts";
+import { measurePeer, type PeerResult } from "./peer.ts";
+import { measureStartup, STARTUP_PAIRS, type StartupResult } from "./startup.ts";
 import { measureSteady, STEADY_BEATS, type SteadyResult } from "./steady.ts";
 import { decode, DENO, PROJECT, timed } from "./support.ts";
 import { histogramSvg } from "./svg.ts";
 
-const SECTIONS = ["fleet", "inventory", "enroll", "steady", "peer", "backend"] as const;
 type Section = typeof SECTIONS[number];
+/** Sections that build a network namespace, and so need root. */
+const NEEDS_NETNS: readonly Section[] = ["startup", "beat", "peer"];
 const SVG_PATH = "docs/fleet-histogram.svg";
 
 const { values } = parseArgs({
@@ -25,7 +30,8 @@ const { values } = parseArgs({
   options: {
     only: { type: "string", multiple: true },
     beats: { type: "string", default: String(STEADY_BEATS) },
-    pairs: { type: "string", default: String(ENROLL_PAIRS) },
+    pairs: { type: "string", default: String(STARTUP_PAIRS) },
+    "beat-seconds": { type: "string", default: String(BEAT_SECONDS) },
   },
 });
 const only = (values.only ?? []) as string[];
@@ -37,8 +43,12 @@ for (const name of only) {
 const selected = (section: Section) => only.length === 0 || only.includes(section);
 const beats = Number(values.beats);
 const pairs = Number(values.pairs);
-if (!(beats > 100) || !(pairs >= 1)) throw new Error("--beats must exceed 100, --pairs be >= 1");
-const fullRun = only.length === 0 && beats === STEADY_BEATS && pairs >= ENROLL_PAIRS;
+const beatSeconds = Number(values["beat-seconds"]);
+if (!(beats > 100) || !(pairs >= 1) || !(beatSeconds >= 3)) {
+  throw new Error("--beats must exceed 100, --pairs be >= 1, --beat-seconds >= 3");
+}
+const fullRun = only.length === 0 && beats === STEADY_BEATS && pairs >= STARTUP_PAIRS &&
+  beatSeconds >= BEAT_SECONDS;
 
 const started = performance.now();
 const say = (text: string) =>
@@ -51,17 +61,27 @@ function fixed(value: number): string {
 async function main(): Promise<void> {
   const workDir = await Deno.makeTempDir({ prefix: "rx-bench-" });
   const failures: Record<string, string> = {};
-  let enroll: EnrollResult | undefined;
+  const loads: Partial<Record<Section, SectionLoad>> = {};
+  let startup: StartupResult | undefined;
   let steady: SteadyResult | undefined;
+  let beat: BeatResult | undefined;
   let peer: PeerResult | undefined;
   let backendLoad: BackendLoadResult | undefined;
   let inventory: InventoryResult | undefined;
   let fleet: { agent: FleetResult; fixed: FleetResult } | undefined;
+  const noNetns = await netnsUnavailable();
   const attempt = async (section: Section, run: () => Promise<void>) => {
     if (!selected(section)) return;
+    // Needs root for the network namespace: elsewhere the report says why it is missing.
+    if (noNetns !== undefined && NEEDS_NETNS.includes(section)) {
+      failures[section] = `skipped: no network namespace here (${noNetns})`;
+      say(`${section}: ${failures[section]}`);
+      return;
+    }
     say(`${section}: running`);
     try {
-      await run();
+      const load = await watchLoad(run);
+      if (load) loads[section] = load;
       say(`${section}: done`);
     } catch (error) {
       failures[section] = error instanceof Error ? error.message : String(error);
@@ -80,20 +100,18 @@ async function main(): Promise<void> {
     await attempt("inventory", async () => {
       inventory = await measureInventory(workDir);
     });
-    await attempt("enroll", async () => {
-      enroll = await measureEnroll(workDir, pairs);
+    await attempt("startup", async () => {
+      startup = await measureStartup(workDir, pairs);
     });
     await attempt("steady", async () => {
       steady = await measureSteady(workDir, beats);
     });
-    // Needs root for the network namespace: elsewhere the report says why it is missing.
-    const noPeer = selected("peer") ? await peerUnavailable() : undefined;
-    if (noPeer !== undefined) say(`peer: skipped: ${noPeer}`);
-    else {
-      await attempt("peer", async () => {
-        peer = await measurePeer(workDir);
-      });
-    }
+    await attempt("beat", async () => {
+      beat = await measureBeat(workDir, beatSeconds);
+    });
+    await attempt("peer", async () => {
+      peer = await measurePeer(workDir);
+    });
     await attempt("backend", async () => {
       backendLoad = await measureBackendLoad(workDir);
     });
@@ -101,8 +119,10 @@ async function main(): Promise<void> {
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       wallSeconds: (performance.now() - started) / 1000,
       machine: { ...machine, loadAfter: await loadAverage() },
-      enroll,
+      loads,
+      startup,
       steady,
+      beat,
       peer,
       backendLoad,
       inventory,
@@ -158,11 +178,6 @@ async function text(command: string, args: string[]): Promise<string> {
   } catch {
     return "unknown";
   }
-}
-
-/** The 1-minute load average. /proc is read by Python: Deno refuses it short of --allow-all. */
-function loadAverage(): Promise<string> {
-  return text("python3", ["-c", "print(open('/proc/loadavg').read().split()[0])"]);
 }
 
 /** The machine, as the report's first table shows it. */

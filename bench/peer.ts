@@ -1,20 +1,17 @@
-// bench/peer.ts: the agent beside its peer on 64 real interfaces in a network namespace (issue 12):
+// bench/peer.ts: the agent beside its peer on the bench namespace's real interfaces (issue 12):
 // node_exporter (netdev + netclass, reading sysfs and over netlink) CPU per scrape, the Python
-// floors doing the agent's reads (reopening every file, or keeping them open), the agent's own
-// interface read, and whole-process CPU of `main.ts run` beating once a second against a minimal
-// Deno program doing the same reads and the same POST (bench/beat_floor_full.ts). CPU of a process
-// is read from /proc (bench/netns.ts).
+// floors doing the agent's reads (reopening every file, or keeping them open), and the agent's own
+// interface read. CPU of a process is read from /proc (bench/netns.ts). The agent's whole process
+// beside its floor is bench/beat.ts.
 import { join } from "node:path";
 import {
   type BenchNamespace,
   createBenchNamespace,
   NETNS_INTERFACES,
-  netnsUnavailable,
   peakRssKiB,
   processCpuMs,
   statCpuMs,
 } from "./netns.ts";
-import { type IdleResult, wholeProcess } from "./peer_idle.ts";
 import { decode, DENO, median, PROJECT, timed } from "./support.ts";
 
 const NODE_EXPORTER = "prometheus-node-exporter";
@@ -39,12 +36,6 @@ export interface PeerResult {
   readonly pythonReopenMs: number;
   readonly pythonKeptMs: number;
   readonly agentReadMs: number;
-  readonly idle: IdleResult;
-}
-
-/** Why this section cannot run here, or undefined. */
-export function peerUnavailable(): Promise<string | undefined> {
-  return netnsUnavailable();
 }
 
 export async function measurePeer(workDir: string): Promise<PeerResult> {
@@ -104,7 +95,6 @@ export async function measurePeer(workDir: string): Promise<PeerResult> {
       ? `${NODE_EXPORTER} is not installed (apt-get install prometheus-node-exporter)`
       : String(error);
   }
-  const idle = await wholeProcess(workDir, ns);
   return {
     interfaces: NETNS_INTERFACES,
     scrapes: SCRAPES,
@@ -114,7 +104,6 @@ export async function measurePeer(workDir: string): Promise<PeerResult> {
     pythonReopenMs,
     pythonKeptMs,
     agentReadMs,
-    idle,
   };
 }
 

@@ -1,12 +1,14 @@
-// bench/steady_floor.ts: the steady-state loop of bench/steady.ts with the least a Deno program can
-// do per beat: read <proc>/net/dev, post it with `fetch`, read the reply, no wait. Readings after a
-// full collection at the same beats, so that its RSS growth (V8's and the runtime's own growth
-// under back-to-back requests) is the floor for the agent's. Usage: steady_floor.ts <url> <proc>
-// <beats>; prints one JSON line {rssGrowth, cpuMsPerBeat, atFirstMark, atEnd}.
+// bench/steady_floor.ts: the floor of bench/steady.ts: bench/beat_floor_full.ts's beat (the agent's
+// reads, body, headers and reply, nothing else) driven back to back, as steady_child.ts drives the
+// agent's loop, with readings after a full collection at the same beats. Its RSS growth is what
+// the runtime itself grows by doing the agent's job, the figure the agent's is held to.
+// Usage: steady_floor.ts <config> <agentVersion> <beats>; prints one JSON line
+// {rssGrowth, cpuMsPerBeat, atFirstMark, atEnd}.
 import process from "node:process";
+import { floorBeat } from "./beat_floor_full.ts";
 
 const FIRST_MARK = 100;
-const [url, proc, beatsText] = Deno.args;
+const [configPath, agentVersion, beatsText] = Deno.args;
 const beats = Number(beatsText);
 
 function reading() {
@@ -21,12 +23,11 @@ function reading() {
   };
 }
 
+const beat = floorBeat(configPath, agentVersion);
 let atFirstMark: ReturnType<typeof reading> | undefined;
-for (let beat = 1; beat <= beats; beat++) {
-  const body = Deno.readFileSync(`${proc}/net/dev`); // sync: no blocking-pool thread per read
-  const reply = await fetch(url, { method: "POST", body });
-  await reply.text();
-  if (beat === FIRST_MARK) atFirstMark = reading();
+for (let done = 1; done <= beats; done++) {
+  await beat();
+  if (done === FIRST_MARK) atFirstMark = reading();
 }
 const atEnd = reading();
 console.log(JSON.stringify({

@@ -108,6 +108,28 @@ export function agentEnv(places: AgentPlaces): Record<string, string> {
   };
 }
 
+/**
+ * An agent's places under `base` on the host whose procfs and sysfs are at `roots`: its config
+ * directory (made, 0700, empty) and its identity files (written).
+ */
+export async function agentPlaces(
+  base: string,
+  roots: { readonly proc: string; readonly sys: string },
+): Promise<AgentPlaces> {
+  const places = {
+    configDir: join(base, "etc"),
+    proc: roots.proc,
+    sys: roots.sys,
+    identityDir: join(base, "identity"),
+  };
+  await writeIdentityFiles(places.identityDir);
+  await Deno.mkdir(places.configDir, { recursive: true, mode: 0o700 });
+  return places;
+}
+
+/** The machine id of the bench's host (writeIdentityFiles). */
+export const MACHINE_ID = "0123456789abcdef0123456789abcdef";
+
 /** Writes the identity files a container deployment bind-mounts (section 3). */
 export async function writeIdentityFiles(identityDir: string): Promise<void> {
   await Deno.mkdir(identityDir, { recursive: true });
@@ -116,7 +138,7 @@ export async function writeIdentityFiles(identityDir: string): Promise<void> {
     join(identityDir, "os-release"),
     'NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
   );
-  await Deno.writeTextFile(join(identityDir, "machine-id"), "0123456789abcdef0123456789abcdef\n");
+  await Deno.writeTextFile(join(identityDir, "machine-id"), `${MACHINE_ID}\n`);
 }
 
 /**

@@ -28,8 +28,25 @@ export const MAX_MESSAGE_CHARS = 1024;
  * characters (bidi overrides that reorder what is shown, zero-width characters that make two names
  * look alike), lone surrogates, and the line and paragraph separators that some viewers break on.
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-const EVERY_UNSAFE = new RegExp(UNSAFE.source, "gu");
+const UNSAFE_SOURCE = "[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]";
+/** Space to tilde: text made only of these holds nothing unsafe, and most log text is. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+// Made at their first use: building the Unicode property sets costs a command's start-up over a
+// millisecond, and most commands never meet a character outside printable ASCII.
+let unsafe: RegExp | undefined;
+let everyUnsafe: RegExp | undefined;
+
+/** True when `text` holds an unsafe character. */
+function hasUnsafe(text: string): boolean {
+  if (PRINTABLE_ASCII.test(text)) return false;
+  return (unsafe ??= new RegExp(UNSAFE_SOURCE, "u")).test(text);
+}
+
+/** `text` with each unsafe character replaced by what `escape` makes of it. */
+function replaceUnsafe(text: string, escape: (char: string) => string): string {
+  if (PRINTABLE_ASCII.test(text)) return text;
+  return text.replace(everyUnsafe ??= new RegExp(UNSAFE_SOURCE, "gu"), escape);
+}
 const TEXT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** Where log lines go and which of them are kept; a test can swap `write` to capture them. */
@@ -71,7 +88,7 @@ export function capText(text: string, max: number, keepEnd = false): string {
  * log does, is not escaped twice).
  */
 export function escapeText(text: string): string {
-  return text.replace(EVERY_UNSAFE, (char) => {
+  return replaceUnsafe(text, (char) => {
     const code = char.codePointAt(0)!;
     return TEXT_ESCAPES[char] ??
       (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
@@ -82,7 +99,7 @@ export function escapeText(text: string): string {
 function escapeJson(json: string): string {
   // Outside its strings a JSON line holds only ASCII punctuation and digits, so every unsafe
   // character here is inside a string, where \uXXXX (per UTF-16 unit) decodes back to it.
-  return json.replace(EVERY_UNSAFE, (char) => {
+  return replaceUnsafe(json, (char) => {
     let units = "";
     for (let i = 0; i < char.length; i++) {
       units += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`;
@@ -97,7 +114,7 @@ function escapeJson(json: string): string {
  * for the unsafe characters.
  */
 function textValue(value: string): string {
-  if (value !== "" && !/[\s"=]/.test(value) && !UNSAFE.test(value)) return value;
+  if (value !== "" && !/[\s"=]/.test(value) && !hasUnsafe(value)) return value;
   return `"${escapeText(value.replace(/[\\"]/g, (char) => `\\${char}`))}"`;
 }
 

@@ -1,11 +1,25 @@
 // bench/report/results.ts: what one run of the bench measured, as the report reads it: the machine,
 // and each section's result (absent when the section was not run).
 import type { BackendLoadResult } from "../backend_load.ts";
-import type { EnrollResult } from "../enroll.ts";
+import type { BeatResult } from "../beat.ts";
 import type { FleetResult } from "../fleet.ts";
 import type { InventoryResult } from "../inventory.ts";
+import type { SectionLoad } from "../load.ts";
 import type { PeerResult } from "../peer.ts";
+import type { StartupResult } from "../startup.ts";
 import type { SteadyResult } from "../steady.ts";
+
+/** The sections of `deno task bench`, in the order they run. */
+export const SECTIONS = [
+  "fleet",
+  "inventory",
+  "startup",
+  "steady",
+  "beat",
+  "peer",
+  "backend",
+] as const;
+export type Section = typeof SECTIONS[number];
 
 export interface Machine {
   readonly cpuModel: string;
@@ -25,8 +39,11 @@ export interface BenchResults {
   readonly date: string;
   readonly wallSeconds: number;
   readonly machine: Machine;
-  readonly enroll?: EnrollResult;
+  /** What else the machine did while each section ran. */
+  readonly loads?: Partial<Record<Section, SectionLoad>>;
+  readonly startup?: StartupResult;
   readonly steady?: SteadyResult;
+  readonly beat?: BeatResult;
   readonly peer?: PeerResult;
   readonly inventory?: InventoryResult;
   readonly fleet?: { readonly agent: FleetResult; readonly fixed: FleetResult };

@@ -4,8 +4,10 @@
 // the command does not use.
 import { loadConfig, readEnvironment } from "../config/mod.ts";
 import type { ExitCode } from "../errors.ts";
-import { log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "../log.ts";
+import type { CommandContext } from "./context.ts";
+import { isLogged, log, LOG_FORMATS, LOG_LEVELS, setLogOptions } from "../log.ts";
 import { checkConfigTarget, removeLeftovers } from "../store/mod.ts";
+import { mark, timingFields } from "../timing.ts";
 import type { Invocation } from "./args.ts";
 
 /**
@@ -30,12 +32,14 @@ export async function runInvocation(
   configPath: string,
   signal: AbortSignal,
 ): Promise<ExitCode> {
+  mark("loaded");
   logAsTheEnvironmentAsks();
   // enroll's 73 first: a config reached through a link out of the grant means nothing is sent.
   if (invocation.command === "enroll") await checkConfigTarget(configPath);
   // What a crash left beside the config (a temporary file holding a sensor token) goes first,
   // whatever the command, and whatever the config then turns out to be.
   await removeLeftovers(configPath);
+  mark("leftovers");
   // Loaded once here, for every command; only enrollment reads it again, under the lock.
   const config = await loadConfig(configPath);
   const ctx = { configPath, config, signal };
@@ -45,6 +49,14 @@ export async function runInvocation(
       backend: config.backendUrl.href,
     });
   }
+  mark("config");
+  const code = await runCommand(invocation, ctx);
+  mark("done");
+  if (isLogged("debug")) log.debug("timing (ms since the program started)", timingFields());
+  return code;
+}
+
+async function runCommand(invocation: Invocation, ctx: CommandContext): Promise<ExitCode> {
   switch (invocation.command) {
     case "enroll":
       return await (await import("./enroll.ts")).enrollCommand(ctx, invocation.force);

@@ -1,6 +1,7 @@
 // lib/commands/enroll.ts: `enroll`, and the enrollment `run` begins with: enroll once under the
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
+import { mark } from "../timing.ts";
 import { bindingVerdict, type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
 import {
   type Backend,
@@ -77,6 +78,7 @@ async function enrollUnderLock(
   identity: HostIdentity,
 ): Promise<Enrolled | undefined> {
   const lock = await lockConfigUnlessStopped(ctx.configPath, ctx.signal);
+  mark("locked");
   if (lock === undefined) {
     log.info("stopped by a signal while waiting for the config lock; nothing was sent");
     return undefined;
@@ -155,6 +157,7 @@ async function enroll(
   checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
   if (mode === "enroll") await checkWritable(config.configPath);
   const snapshot = await collectSnapshot(config);
+  mark("host");
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken,
@@ -172,6 +175,7 @@ async function enroll(
   });
   try {
     const enrollment = await requestEnrollment(backend, payload, machineId, ctx.signal);
+    mark("enrolled");
     registerSecret(enrollment.sensorToken);
     if (enrollment.intervalWarning) log.warn(enrollment.intervalWarning);
     log.info("enrolled", {
@@ -199,6 +203,7 @@ async function save(
 ): Promise<boolean> {
   try {
     await saveSensorToken(configPath, sensorToken, hostBinding);
+    mark("saved");
     log.info("sensor token saved", { path: configPath, token: fingerprint(sensorToken) });
     return true;
   } catch (error) {

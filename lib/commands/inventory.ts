@@ -1,5 +1,6 @@
 // lib/commands/inventory.ts: `inventory`, what enrollment would send from this host: one look at
 // the host (host/), printed as the enrollment payload. Writes nothing and sends nothing.
+import { mark } from "../timing.ts";
 import { enrollmentPayload } from "../backend/mod.ts";
 import { ExitCode } from "../errors.ts";
 import { collectSnapshot } from "../host/mod.ts";
@@ -11,6 +12,7 @@ import type { CommandContext } from "./context.ts";
 export async function inventoryCommand(ctx: CommandContext): Promise<ExitCode> {
   const { config } = ctx;
   const snapshot = await collectSnapshot(config);
+  mark("host");
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
     config.installToken === undefined ? "" : `sha256:${fingerprint(config.installToken)}`,

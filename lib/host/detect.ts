@@ -40,7 +40,8 @@ export function listInterfaces(sys: string, classNet: string): string[] {
 
 /**
  * The set made of `names` (listInterfaces) and the net/dev rows in `netDev[0, length)`: each name
- * classified, with its counters from its row. The flags files it opens are the caller's to close.
+ * classified, with its counters from its row. The flags files it opens are the caller's to close;
+ * so are those of `before` (the last detection's set) that it did not keep.
  */
 export function detectSet(
   sys: string,
@@ -48,10 +49,12 @@ export function detectSet(
   names: readonly string[],
   netDev: Uint8Array,
   length: number,
+  before: readonly Watched[] = [],
 ): DetectedSet {
+  const previous = new Map(before.map((watched) => [watched.name, watched]));
   const byName = new Map<string, Watched>();
   for (const name of names) {
-    const classified = classify(sys, classNet, name);
+    const classified = classify(sys, classNet, name, previous.get(name));
     if (classified !== undefined) byName.set(name, { ...classified, bytesRecv: 0, bytesSent: 0 });
   }
   const decoder = new TextDecoder();

@@ -150,12 +150,11 @@ function runtimeHostname(): string | undefined {
  */
 export async function readMachineId(machineIdFile: string): Promise<string | undefined> {
   // An empty file counts as missing: systemd leaves one behind as the mount point of a bind.
-  const [host, own] = await Promise.all([
-    readHostFile(machineIdFile, true),
-    readHostFile("/etc/machine-id", false),
-  ]);
-  const id = ("text" in host ? firstNonEmptyLine(host.text) : undefined) ??
-    ("text" in own ? firstNonEmptyLine(own.text) : undefined);
+  const host = await readHostFile(machineIdFile, true);
+  const hostId = "text" in host ? firstNonEmptyLine(host.text) : undefined;
+  if (hostId !== undefined) return hostId; // the fallback is read only when it is needed
+  const own = await readHostFile("/etc/machine-id", false);
+  const id = "text" in own ? firstNonEmptyLine(own.text) : undefined;
   if (id === undefined) {
     warnOnce(
       `machine id: neither ${machineIdFile} (${why(host, "empty")}) nor /etc/machine-id (${

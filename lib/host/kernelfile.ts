@@ -22,10 +22,38 @@ export function openKernelFile(root: string, path: string): Deno.FsFile {
  * regular file and not a link: sysfs attributes never are.
  */
 export function openAttribute(dir: string, name: string): Deno.FsFile {
+  return openAttributeOf(dir, name).file;
+}
+
+/** Which file an open attribute is: what isStillAttribute compares at the next detection. */
+export interface FileIdentity {
+  readonly ino: number | null;
+  readonly dev: number;
+}
+
+/** openAttribute, with the identity of the file it opened. */
+export function openAttributeOf(
+  dir: string,
+  name: string,
+): { file: Deno.FsFile; identity: FileIdentity } {
   const path = `${dir}/${name}`;
   const info = Deno.lstatSync(path);
   if (info.isSymlink) throw UnfitFileError.moved(Deno.realPathSync(path));
-  return openJudged(path, info, Deno.lstatSync);
+  return { file: openJudged(path, info, Deno.lstatSync), identity: info };
+}
+
+/**
+ * True when `name` in `dir` is still the regular file `identity` names, so that a file opened for
+ * it before can be kept rather than judged and opened again: one look instead of three. False for
+ * anything else, including a path that cannot be looked at.
+ */
+export function isStillAttribute(dir: string, name: string, identity: FileIdentity): boolean {
+  try {
+    const now = Deno.lstatSync(`${dir}/${name}`);
+    return now.isFile && now.ino === identity.ino && now.dev === identity.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** Where the directory `path` under `root` really is, if inside `root`; else UnfitFileError. */

@@ -2,6 +2,7 @@
 // afresh for an enrollment, and kept between heartbeats within the limits of docs/protocol.md
 // (counters and flags current each beat; the interface set, classification, hostname and sensorIp
 // at most 60 s old, and a change in <proc>/net/dev's names seen at the next beat).
+import { mark } from "../timing.ts";
 import type { Config } from "../config/mod.ts";
 import { type HostFacts, readHostFacts } from "./hostfacts.ts";
 import { interfaceHolding } from "./addresses.ts";
@@ -76,6 +77,7 @@ export async function collectSnapshot(config: Config, signal?: AbortSignal): Pro
 async function look(config: Config, host: KeptHost, signal?: AbortSignal): Promise<HostSnapshot> {
   const now = performance.now();
   let inventory = host.watcher.read(host.addresses, host.sensorIp);
+  mark("interfaces");
   const stale = now - host.refreshedAt >= MAX_SET_AGE_MS ||
     host.generation !== host.watcher.generation;
   if (stale) {

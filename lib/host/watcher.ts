@@ -174,8 +174,13 @@ export class InterfaceWatcher implements Disposable {
       this.#forgetSet();
       return unreadableReason(error);
     }
+    // The last set's flags files go to the new one where they are still the same files: at the
+    // 60 s refresh of an unchanged host, one look per interface instead of three and an open.
+    const before = this.#watched;
+    const set = detectSet(this.roots.sys, this.#classNet, names, this.#buffer, length, before);
+    const kept = new Set(set.watched.map((watched) => watched.flags));
+    this.#watched = before.filter((watched) => !kept.has(watched.flags));
     this.#forgetSet();
-    const set = detectSet(this.roots.sys, this.#classNet, names, this.#buffer, length);
     this.#watched = set.watched;
     this.#rows = set.rows;
     this.#detectedAt = this.#now();

@@ -111,6 +111,8 @@ export async function replaceFile(configPath: string, rewrite: Rewrite): Promise
       await writeAll(file, new TextEncoder().encode(after));
       await Deno.chmod(temp, 0o600); // the umask may have taken bits; never more than 0600 either way
       if (owner !== undefined) await keepOwner(file, temp, owner);
+      // The new bytes (and mode and owner) on disk before the rename makes them the config: without
+      // it a power cut after the rename can leave a config of zero bytes, its token lost.
       await file.sync();
     } finally {
       file.close();
@@ -154,7 +156,10 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 }
 
 async function syncDirectory(directory: string): Promise<void> {
-  // Without this the rename itself may not survive a power cut.
+  // Without this the rename itself may not survive a power cut: the old config would come back,
+  // with the spent install token and no sensor token. These two are the save's only syncs; the
+  // pre-flight's fdatasync (checkWritable) is not for durability but to meet a full disk before the
+  // install token is spent.
   using dir = await Deno.open(directory, { read: true });
   await dir.sync();
 }

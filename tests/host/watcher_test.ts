@@ -72,6 +72,27 @@ Deno.test("watcher: the set and classification are trusted for at most maxAgeMs"
   });
 });
 
+Deno.test("watcher: at the refresh a flags file still in place is read on; one replaced at its path is opened afresh", async () => {
+  await withHostTree([eth("eth0", 2), eth("eth1", 3)], {}, async (roots) => {
+    let now = 0;
+    using watcher = new InterfaceWatcher(roots, { maxAgeMs: 60_000, now: () => now });
+    const upFlags = () => watcher.read([], undefined).interfaces.map((entry) => entry.isUp);
+    assert.deepEqual(upFlags(), [true, true]);
+    const device = (name: string) => Deno.realPathSync(join(roots.sys, "class", "net", name));
+    // eth0's file rewritten in place (the same file, as sysfs regenerates it); eth1's replaced by
+    // a rename, as a tree's writer might: the file kept open still says up.
+    await Deno.writeTextFile(join(device("eth0"), "flags"), "0x1002\n");
+    const fresh = join(device("eth1"), "flags.new");
+    await Deno.writeTextFile(fresh, "0x1002\n");
+    await Deno.rename(fresh, join(device("eth1"), "flags"));
+    now = 59_999;
+    assert.deepEqual(upFlags(), [false, true], "eth1's open file is the old one until the refresh");
+    now = 60_000;
+    assert.deepEqual(upFlags(), [false, false], "the refresh opened eth1's new file");
+    assert.equal(watcher.generation, 2);
+  });
+});
+
 Deno.test("watcher: disposing of it closes every file it holds", async () => {
   await withHostTree([eth("eth0", 2), eth("eth1", 3)], {}, (roots) => {
     const watcher = new InterfaceWatcher(roots);
