@@ -161,13 +161,19 @@ export function fixtureInterfaces(count: number): FakeInterface[] {
       });
       continue;
     }
-    const physical = i % 8 === 1;
+    // The wireless one has a bus device, as every radio does: a veth is never wireless.
+    const wireless = i === 2;
+    const physical = i % 8 === 1 || wireless;
     interfaces.push({
-      name: physical ? `enp${i}s0` : `veth${i.toString(16).padStart(6, "0")}`,
+      name: wireless
+        ? `wlp${i}s0`
+        : physical
+        ? `enp${i}s0`
+        : `veth${i.toString(16).padStart(6, "0")}`,
       ifindex,
       up: i % 5 !== 0,
       virtual: !physical,
-      wireless: i === 2,
+      wireless,
       bytesRecv: 1_000_000_000 + i * 7_919,
       bytesSent: 500_000_000 + i * 104_729,
     });
