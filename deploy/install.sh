@@ -524,7 +524,6 @@ as_prefix() { if [[ $1 == *:* ]]; then printf '%s/128' "$1"; else printf '%s/32'
 pin_host='' pin_addresses=()
 resolve_backend() {
   local url=$1 address
-  declare -A seen=()
   pin_host=$(url_host "$url")
   pin_addresses=()
   if [[ $pin_host =~ ^[0-9]+(\.[0-9]+){3}$ || $pin_host == *:* ]]; then
@@ -532,13 +531,12 @@ resolve_backend() {
     return 0
   fi
   while read -r address _; do
-    [[ -n $address && -z ${seen[$address]-} ]] || continue
-    seen[$address]=1
-    pin_addresses+=("$address")
+    [[ -n $address ]] && pin_addresses+=("$address")
   done < <(getent ahosts "$pin_host" || true)
   ((${#pin_addresses[@]} > 0)) ||
     die "$EX_UNAVAILABLE" "--pin-backend-address: $pin_host does not resolve on this host; fix its DNS entry (or use an address in --backend-url), then run install.sh again"
-  # In a stable order: the resolver's own order may change between runs, the drop-in should not.
+  # Each address once (getent lists one per socket type), in a stable order: the resolver's own
+  # order may change between runs, the drop-in should not.
   mapfile -t pin_addresses < <(printf '%s\n' "${pin_addresses[@]}" | sort -u)
 }
 
