@@ -44,6 +44,24 @@ function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((line) => / ERROR /.test(line));
 }
 
+/**
+ * The run refused the backend as a configuration error: 78, one fatal line matching `reason`,
+ * nothing sent, the config as it was.
+ */
+async function assertRefused(
+  run: { code: number; stderr: string },
+  reason: RegExp,
+  backend: { requests: unknown[] },
+  s: { config: string; before: string },
+): Promise<void> {
+  assert.equal(run.code, 78, run.stderr);
+  const errors = errorLines(run.stderr);
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(errors[0], reason);
+  assert.equal(backend.requests.length, 0, "refused before any request");
+  assert.equal(await Deno.readTextFile(s.config), s.before);
+}
+
 const ignore = missing !== undefined;
 
 Deno.test({
@@ -112,13 +130,7 @@ Deno.test({
     const s = await setup(backend.url, certs);
     await using _ = s.dir;
     const run = await runAgent(["enroll", ...s.args], s.options);
-    assert.equal(run.code, 78, run.stderr);
-    const errors = errorLines(run.stderr);
-    assert.equal(errors.length, 1, run.stderr);
-    assert.match(errors[0], /certificate is not trusted/);
-    assert.match(errors[0], /BACKEND_CA_FILE/);
-    assert.equal(backend.requests.length, 0, "the handshake failed before any request");
-    assert.equal(await Deno.readTextFile(s.config), s.before);
+    await assertRefused(run, /certificate is not trusted.*BACKEND_CA_FILE/, backend, s);
   },
 });
 
@@ -131,12 +143,7 @@ Deno.test({
     const s = await setup(backend.url, certs, certs.otherCa.path);
     await using _ = s.dir;
     const run = await runAgent(["enroll", ...s.args], s.options);
-    assert.equal(run.code, 78, run.stderr);
-    const errors = errorLines(run.stderr);
-    assert.equal(errors.length, 1, run.stderr);
-    assert.match(errors[0], /certificate is not trusted.*BACKEND_CA_FILE/);
-    assert.equal(backend.requests.length, 0);
-    assert.equal(await Deno.readTextFile(s.config), s.before);
+    await assertRefused(run, /certificate is not trusted.*BACKEND_CA_FILE/, backend, s);
   },
 });
 
@@ -150,11 +157,7 @@ Deno.test({
     const s = await setup(backend.url, certs, certs.ca.path);
     await using _ = s.dir;
     const run = await runAgent(["enroll", ...s.args], { ...s.options, net: "127.0.0.2" });
-    assert.equal(run.code, 78, run.stderr);
-    assert.equal(errorLines(run.stderr).length, 1, run.stderr);
-    assert.match(run.stderr, /certificate is not trusted/);
-    assert.equal(backend.requests.length, 0);
-    assert.equal(await Deno.readTextFile(s.config), s.before);
+    await assertRefused(run, /certificate is not trusted/, backend, s);
   },
 });
 
@@ -169,12 +172,7 @@ Deno.test({
     const s = await setup(backend.url, certs, garbage);
     await using _ = s.dir;
     const run = await runAgent(["enroll", ...s.args], s.options);
-    assert.equal(run.code, 78, run.stderr);
-    const errors = errorLines(run.stderr);
-    assert.equal(errors.length, 1, run.stderr);
-    assert.match(errors[0], /BACKEND_CA_FILE/);
-    assert.equal(backend.requests.length, 0);
-    assert.equal(await Deno.readTextFile(s.config), s.before);
+    await assertRefused(run, /BACKEND_CA_FILE/, backend, s);
   },
 });
 
@@ -192,13 +190,9 @@ Deno.test({
     const s = await setup(backend.url, certs, corrupt);
     await using _ = s.dir;
     const run = await runAgent(["enroll", ...s.args], s.options);
-    assert.equal(run.code, 78, run.stderr);
-    const errors = errorLines(run.stderr);
-    assert.equal(errors.length, 1, run.stderr);
-    assert.match(errors[0], new RegExp(`BACKEND_CA_FILE ${corrupt} is not a usable PEM bundle`));
+    const reason = new RegExp(`BACKEND_CA_FILE ${corrupt} is not a usable PEM bundle`);
+    await assertRefused(run, reason, backend, s);
     assert.doesNotMatch(run.stderr, /INFO enrolling/, "refused before the request");
-    assert.equal(backend.requests.length, 0);
-    assert.equal(await Deno.readTextFile(s.config), s.before);
   },
 });
 
