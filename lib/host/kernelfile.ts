@@ -50,7 +50,7 @@ export function openAttributeOf(
 export function isStillAttribute(dir: string, name: string, identity: FileIdentity): boolean {
   try {
     const now = Deno.lstatSync(`${dir}/${name}`);
-    return now.isFile && now.ino === identity.ino && now.dev === identity.dev;
+    return now.isFile && isSameFile(now, identity);
   } catch {
     return false;
   }
@@ -76,7 +76,7 @@ function openJudged(path: string, judged: Deno.FileInfo, look: (path: string) =>
   const file = Deno.openSync(path, { read: true });
   try {
     const now = look(path);
-    if (now.ino !== judged.ino || now.dev !== judged.dev || !now.isFile) {
+    if (!isSameFile(now, judged) || !now.isFile) {
       throw UnfitFileError.changed();
     }
     return file;
@@ -127,4 +127,9 @@ export function readWhole(file: Deno.FsFile, buffer: Uint8Array): number {
 export function readAttribute(file: Deno.FsFile, buffer: Uint8Array): number {
   file.seekSync(0, Deno.SeekMode.Start);
   return file.readSync(buffer) ?? 0;
+}
+
+/** True when two looks found the same file: the same inode on the same device. */
+function isSameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.dev === b.dev;
 }

@@ -179,8 +179,7 @@ export class InterfaceWatcher implements Disposable {
     const before = this.#watched;
     const set = detectSet(this.roots.sys, this.#classNet, names, this.#buffer, length, before);
     const kept = new Set(set.watched.map((watched) => watched.flags));
-    this.#watched = before.filter((watched) => !kept.has(watched.flags));
-    this.#forgetSet();
+    closeFlags(before.filter((watched) => !kept.has(watched.flags)));
     this.#watched = set.watched;
     this.#rows = set.rows;
     this.#detectedAt = this.#now();
@@ -189,11 +188,7 @@ export class InterfaceWatcher implements Disposable {
   }
 
   #forgetSet(): void {
-    for (const watched of this.#watched) {
-      try {
-        watched.flags?.close();
-      } catch { /* already closed */ }
-    }
+    closeFlags(this.#watched);
     this.#watched = [];
     this.#rows = [];
     this.#detectedAt = -Infinity;
@@ -232,6 +227,15 @@ export function readInventory(
 ): Inventory {
   using watcher = new InterfaceWatcher(roots);
   return watcher.read(addresses, sensorIp);
+}
+
+/** Closes each interface's flags file. */
+function closeFlags(watched: readonly Watched[]): void {
+  for (const { flags } of watched) {
+    try {
+      flags?.close();
+    } catch { /* already closed */ }
+  }
 }
 
 function sameBytes(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {

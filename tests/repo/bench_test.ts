@@ -8,6 +8,20 @@ import { histogramSvg } from "../../bench/svg.ts";
 
 const small = { ...FLEET_SCENARIO, agents: 600 };
 
+/** The machine a rendered test report names: fixed, so that only the figures under test vary. */
+const TEST_MACHINE = {
+  cpuModel: "test",
+  cores: 2,
+  kernel: "Linux",
+  deno: Deno.version.deno,
+  v8: Deno.version.v8,
+  typescript: Deno.version.typescript,
+  curl: "curl",
+  python: "Python",
+  loadBefore: "0.00",
+  loadAfter: "0.00",
+};
+
 Deno.test("bench fleet: the agent's retry peaks lower after recovery than a fixed interval", () => {
   const agent = simulateFleet({ ...small, policy: "agent" });
   const fixed = simulateFleet({ ...small, policy: "fixed" });
@@ -40,18 +54,7 @@ Deno.test("bench report: a fleet-only run renders its table, verdict and histogr
   const report = renderReport({
     date: "2026-01-01T00:00:00Z",
     wallSeconds: 1,
-    machine: {
-      cpuModel: "test",
-      cores: 2,
-      kernel: "Linux",
-      deno: Deno.version.deno,
-      v8: Deno.version.v8,
-      typescript: Deno.version.typescript,
-      curl: "curl",
-      python: "Python",
-      loadBefore: "0.00",
-      loadAfter: "0.00",
-    },
+    machine: TEST_MACHINE,
     fleet: { agent, fixed },
     failures: {},
     svgPath: "docs/fleet-histogram.svg",
@@ -102,18 +105,7 @@ Deno.test("bench report: issue 24's table judges each ratio by its target, RSS g
   const report = renderReport({
     date: "2026-01-01T00:00:00Z",
     wallSeconds: 1,
-    machine: {
-      cpuModel: "test",
-      cores: 2,
-      kernel: "Linux",
-      deno: Deno.version.deno,
-      v8: Deno.version.v8,
-      typescript: Deno.version.typescript,
-      curl: "curl",
-      python: "Python",
-      loadBefore: "0.00",
-      loadAfter: "0.00",
-    },
+    machine: TEST_MACHINE,
     startup: {
       host: "65 real interfaces",
       rounds: 1,
