@@ -6,8 +6,12 @@
 const steps: string[] = [];
 const times: number[] = [];
 
-/** Notes that `step` ended now. */
+/**
+ * Notes that `step` ended now, the first time only: a step inside the heartbeat loop (the
+ * interfaces read) would otherwise add two values a beat for the agent's whole life.
+ */
 export function mark(step: string): void {
+  if (steps.includes(step)) return;
   steps.push(step);
   times.push(performance.now());
 }
