@@ -14,6 +14,58 @@ export const clearableTimer: Timer = (ms, fire) => {
   return () => clearTimeout(timer);
 };
 
+/** A Timer that a loop keeps for its life; disposing of it disarms it for good. */
+export interface LoopTimer extends Disposable {
+  readonly timer: Timer;
+}
+
+/**
+ * One timer re-armed for each operation of a loop, for a loop of operations with the same limit
+ * (the heartbeat's requests). Creating and clearing a node timer per request was the largest part
+ * of the agent's CPU per beat beyond its floor's (BENCHMARKS.md): a beat runs once a second, in
+ * V8's interpreter, where each timer is hundreds of bytecodes. Re-arming reuses the one timer;
+ * disarming only forgets the callback, so a timer that fires later, between operations, does
+ * nothing. It does not keep the process alive: the operation it guards does.
+ */
+export function loopTimer(): LoopTimer {
+  // The global setTimeout is node:timers' (above): its Timeout can be re-armed and unref'd.
+  let handle: NodeTimeout | undefined;
+  let armedMs = -1;
+  let fire: (() => void) | undefined;
+  const expire = () => {
+    const due = fire;
+    fire = undefined;
+    due?.();
+  };
+  return {
+    timer: (ms, callback) => {
+      fire = callback;
+      if (handle !== undefined && ms === armedMs) {
+        handle.refresh();
+      } else {
+        clearTimeout(handle as unknown as number);
+        handle = setTimeout(expire, ms) as unknown as NodeTimeout;
+        handle.unref();
+        armedMs = ms;
+      }
+      return () => {
+        if (fire === callback) fire = undefined;
+      };
+    },
+    [Symbol.dispose]() {
+      clearTimeout(handle as unknown as number);
+      handle = undefined;
+      fire = undefined;
+    },
+  };
+}
+
+/** What loopTimer uses of node's Timeout, which Deno's types do not name. */
+interface NodeTimeout {
+  refresh(): void;
+  unref(): void;
+}
+
 /**
  * Atomics.waitAsync on a cell of its own: a V8 built-in, so no node layer is loaded (enrollment's
  * start-up budget). Disarming wakes the wait at once and frees its JS side, but V8 keeps a record

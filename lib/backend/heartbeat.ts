@@ -3,7 +3,7 @@
 // rotating the token when a reply asks (rotation.ts), stopping only for a rejected token or a
 // signal. Judging a reply is pure; the loop takes its clock, random source and wait function as
 // parameters so tests and benchmarks can drive thousands of real beats without waiting.
-import { clearableTimer } from "../deadline.ts";
+import { loopTimer } from "../deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "../errors.ts";
 import { AGENT_VERSION } from "../version.ts";
@@ -110,13 +110,16 @@ export interface HeartbeatOptions {
 export function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((done) => {
-    const finish = () => {
+    const stopped = () => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", finish);
       done();
     };
-    const timer = setTimeout(finish, ms);
-    signal.addEventListener("abort", finish, { once: true });
+    // A timer that fired is gone: only a stop has one to clear.
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", stopped);
+      done();
+    }, ms);
+    signal.addEventListener("abort", stopped, { once: true });
   });
 }
 
@@ -138,6 +141,7 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
     ? undefined
     : new TokenRotation(options.backend, credential, options.tokenStore);
   let accepted = false;
+  using requestTimer = loopTimer();
   for (let beat = 1; !options.signal.aborted; beat++) {
     const snapshot = await options.snapshot(options.signal);
     if (snapshot.degraded) warnOnce(snapshot.degraded);
@@ -149,7 +153,7 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
         body,
         headers: credential.headers,
         signal: options.signal,
-        timer: clearableTimer, // thousands of beats: a timer that is gone once cleared
+        timer: requestTimer.timer, // one timer for the loop's life, re-armed per beat
       });
       result = judgeBeatReply(reply.status, reply.headers, reply.text, now());
       reason = `HTTP ${reply.status}`;
