@@ -6,9 +6,11 @@
 // Run as a script, this module is the measured child: `inventory.ts <proc> <sys> <repetitions>`
 // prints one JSON line {"interfaces": n, "samplesMs": [...]}.
 import { join } from "node:path";
-import { readInventory } from "../lib/host/mod.ts";
+import { loadWatcher } from "../lib/host/mod.ts";
 import { writeHostTree } from "../tests/support/hosttree.ts";
 import { decode, DENO, fixtureInterfaces, median, PROJECT, timed } from "./support.ts";
+
+const { readInventory } = await loadWatcher();
 
 export interface InventoryRow {
   readonly interfaces: number;

@@ -2,7 +2,9 @@
 // lib/host/watcher.ts), timed in its process after a warm-up, for the table beside node_exporter
 // and the Python floors. Usage: watch_cost.ts <proc> <sys> <repetitions>; prints {"interfaces": n,
 // "samplesMs": [...]}.
-import { InterfaceWatcher } from "../lib/host/mod.ts";
+import { loadWatcher } from "../lib/host/mod.ts";
+
+const { InterfaceWatcher } = await loadWatcher();
 
 const [proc, sys, repetitionsText] = Deno.args;
 using watcher = new InterfaceWatcher({ proc, sys });

@@ -1,13 +1,6 @@
 // lib/commands/status.ts: `status`, what an operator asks first: is this sensor enrolled, with
 // which backend and config file, and (with --check) does the backend answer and does the address
 // pin still hold. Writes nothing and sends no token.
-import {
-  backendFor,
-  checkAddressPin,
-  HEARTBEAT_PATH,
-  request,
-  TransportError,
-} from "../backend/mod.ts";
 import { bindingVerdict, type Config } from "../config/mod.ts";
 import { describe, ExitCode } from "../errors.ts";
 import { capText, escapeText, MAX_FIELD_CHARS } from "../log.ts";
@@ -39,6 +32,10 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
     ? ExitCode.notEnrolled
     : ExitCode.ok;
   if (check) {
+    // The backend's modules load only for --check: a plain status sends nothing.
+    const { backendFor, checkAddressPin, HEARTBEAT_PATH, request, TransportError } = await import(
+      "../backend/mod.ts"
+    );
     const backend = await backendFor(config);
     try {
       const reply = await request(backend, "HEAD", HEARTBEAT_PATH, { signal: ctx.signal });

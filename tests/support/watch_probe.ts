@@ -1,7 +1,9 @@
 // tests/support/watch_probe.ts: an InterfaceWatcher kept for a test's whole life, in a child
 // process (inside a network namespace, where the test itself cannot be). Each line on stdin is a
 // beat: it prints that beat's inventory as one JSON line. Usage: watch_probe.ts <proc> <sys>
-import { InterfaceWatcher } from "../../lib/host/mod.ts";
+import { loadWatcher } from "../../lib/host/mod.ts";
+
+const { InterfaceWatcher } = await loadWatcher();
 
 const [proc, sys] = Deno.args;
 using watcher = new InterfaceWatcher({ proc, sys });
