@@ -14,58 +14,6 @@ export const clearableTimer: Timer = (ms, fire) => {
   return () => clearTimeout(timer);
 };
 
-/** A Timer that a loop keeps for its life; disposing of it disarms it for good. */
-export interface LoopTimer extends Disposable {
-  readonly timer: Timer;
-}
-
-/**
- * One timer re-armed for each operation of a loop, for a loop of operations with the same limit
- * (the heartbeat's requests). Creating and clearing a node timer per request was the largest part
- * of the agent's CPU per beat beyond its floor's (BENCHMARKS.md): a beat runs once a second, in
- * V8's interpreter, where each timer is hundreds of bytecodes. Re-arming reuses the one timer;
- * disarming only forgets the callback, so a timer that fires later, between operations, does
- * nothing. It does not keep the process alive: the operation it guards does.
- */
-export function loopTimer(): LoopTimer {
-  // The global setTimeout is node:timers' (above): its Timeout can be re-armed and unref'd.
-  let handle: NodeTimeout | undefined;
-  let armedMs = -1;
-  let fire: (() => void) | undefined;
-  const expire = () => {
-    const due = fire;
-    fire = undefined;
-    due?.();
-  };
-  return {
-    timer: (ms, callback) => {
-      fire = callback;
-      if (handle !== undefined && ms === armedMs) {
-        handle.refresh();
-      } else {
-        clearTimeout(handle as unknown as number);
-        handle = setTimeout(expire, ms) as unknown as NodeTimeout;
-        handle.unref();
-        armedMs = ms;
-      }
-      return () => {
-        if (fire === callback) fire = undefined;
-      };
-    },
-    [Symbol.dispose]() {
-      clearTimeout(handle as unknown as number);
-      handle = undefined;
-      fire = undefined;
-    },
-  };
-}
-
-/** What loopTimer uses of node's Timeout, which Deno's types do not name. */
-interface NodeTimeout {
-  refresh(): void;
-  unref(): void;
-}
-
 /**
  * Atomics.waitAsync on a cell of its own: a V8 built-in, so no node layer is loaded (enrollment's
  * start-up budget). Disarming wakes the wait at once and frees its JS side, but V8 keeps a record
@@ -119,4 +67,57 @@ export function deadline(ms: number, stop?: AbortSignal, timer: Timer = clearabl
       stop?.removeEventListener("abort", onStop);
     },
   };
+}
+
+/** The deadlines of a loop's operations, one at a time; disposing of it lets go of everything. */
+export interface LoopDeadlines extends Disposable {
+  /** The next operation's Deadline: `ms` from now, or `stop`. Dispose of it when it is over. */
+  next(): Deadline;
+}
+
+/**
+ * Deadlines for a loop of operations one after another, each `ms` long, all ended by `stop` (the
+ * heartbeat's requests). A deadline() per request creates a node timer, clears it, and adds and
+ * removes a listener on the agent's lifelong stop signal: in a beat run once a second, in V8's
+ * interpreter, that was near a third of what the agent's CPU per beat spends beyond its floor's
+ * (BENCHMARKS.md). Here one timer is re-armed with refresh() per operation and one listener on
+ * `stop` serves every operation. The timer does not keep the process alive: the operation does.
+ */
+export function loopDeadlines(ms: number, stop: AbortSignal): LoopDeadlines {
+  let current: { readonly controller: AbortController; expired: boolean } | undefined;
+  const onStop = () => current?.controller.abort();
+  stop.addEventListener("abort", onStop, { once: true });
+  // The global setTimeout is node:timers' (clearableTimer, above): its Timeout can be re-armed.
+  const timer = setTimeout(() => {
+    if (current === undefined) return; // fired between operations
+    current.expired = true;
+    current.controller.abort();
+  }, ms) as unknown as NodeTimeout;
+  timer.unref();
+  return {
+    next() {
+      const operation = { controller: new AbortController(), expired: false };
+      if (stop.aborted) operation.controller.abort();
+      current = operation;
+      timer.refresh();
+      return {
+        signal: operation.controller.signal,
+        timedOut: () => operation.expired,
+        [Symbol.dispose]() {
+          if (current === operation) current = undefined;
+        },
+      };
+    },
+    [Symbol.dispose]() {
+      clearTimeout(timer as unknown as number);
+      stop.removeEventListener("abort", onStop);
+      current = undefined;
+    },
+  };
+}
+
+/** What loopDeadlines uses of node's Timeout, which Deno's types do not name. */
+interface NodeTimeout {
+  refresh(): void;
+  unref(): void;
 }

@@ -1,8 +1,8 @@
 // lib/deadline.ts: one network operation's signal fires on its time limit or on the agent's stop,
 // and once disposed holds neither a timer nor a listener (the test sanitizers check the timer). A
-// loop's timer is one timer re-armed per operation.
+// loop's deadlines share one timer, re-armed per operation, and one listener on the stop.
 import assert from "node:assert/strict";
-import { deadline, loopTimer } from "../lib/deadline.ts";
+import { deadline, loopDeadlines } from "../lib/deadline.ts";
 
 Deno.test("deadline: fires after its time limit and says it timed out", async () => {
   using limit = deadline(10);
@@ -33,51 +33,59 @@ Deno.test("deadline: once disposed, a later stop no longer reaches it", () => {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-Deno.test("loopTimer: re-arming moves the limit to the new operation, whose callback alone fires", async () => {
-  using loop = loopTimer();
-  const fired: string[] = [];
-  loop.timer(80, () => fired.push("first"));
-  await sleep(50);
+/** Waits until `signal` aborts (or 2 s pass), keeping the event loop alive as a request would. */
+async function aborted(signal: AbortSignal): Promise<void> {
   const started = performance.now();
-  loop.timer(80, () => fired.push("second"));
-  await sleep(50); // the first operation's limit has passed: nothing of it fires
-  assert.deepEqual(fired, []);
-  while (fired.length === 0 && performance.now() - started < 2_000) await sleep(5);
-  assert.deepEqual(fired, ["second"]);
-  assert.ok(performance.now() - started >= 75, "the limit runs from the re-arming");
+  while (!signal.aborted && performance.now() - started < 2_000) await sleep(5);
+}
+
+Deno.test("loopDeadlines: each operation's limit runs from its start; an operation over before it never times out", async () => {
+  const stop = new AbortController();
+  using limits = loopDeadlines(80, stop.signal);
+  const first = limits.next();
+  await sleep(50);
+  first[Symbol.dispose]();
+  const started = performance.now();
+  using second = limits.next();
+  await sleep(50); // the first operation's limit has passed
+  assert.equal(first.signal.aborted, false);
+  assert.equal(second.signal.aborted, false);
+  await aborted(second.signal);
+  assert.equal(second.timedOut(), true);
+  assert.ok(performance.now() - started >= 75, "the limit runs from the operation's start");
+  assert.equal(first.timedOut(), false);
 });
 
-Deno.test("loopTimer: a disarmed operation never fires, and the timer serves the next one", async () => {
-  using loop = loopTimer();
-  const fired: string[] = [];
-  const disarm = loop.timer(20, () => fired.push("disarmed"));
-  disarm();
+Deno.test("loopDeadlines: a stop aborts the operation in progress, and was no timeout; later operations start aborted", () => {
+  const stop = new AbortController();
+  using limits = loopDeadlines(60_000, stop.signal);
+  using before = limits.next();
+  before[Symbol.dispose]();
+  using during = limits.next();
+  stop.abort();
+  assert.equal(during.signal.aborted, true);
+  assert.equal(during.timedOut(), false);
+  assert.equal(before.signal.aborted, false, "an operation already over is left alone");
+  using after = limits.next();
+  assert.equal(after.signal.aborted, true);
+});
+
+Deno.test("loopDeadlines: once disposed, neither its timer nor the stop reaches an operation", async () => {
+  const stop = new AbortController();
+  const limits = loopDeadlines(20, stop.signal);
+  const operation = limits.next();
+  limits[Symbol.dispose]();
   await sleep(60);
-  assert.deepEqual(fired, []);
-  using limit = deadline(20, undefined, loop.timer);
-  // The timer is unref'd (the operation keeps a process alive, a test's await does not): this one
-  // stands in for the operation.
-  const operation = setTimeout(() => {}, 2_000);
-  await new Promise((done) => limit.signal.addEventListener("abort", done));
-  clearTimeout(operation);
-  assert.equal(limit.timedOut(), true);
+  stop.abort();
+  assert.equal(operation.signal.aborted, false);
 });
 
-Deno.test("loopTimer: another time limit gets a timer of its own length", async () => {
-  using loop = loopTimer();
-  const fired: number[] = [];
-  loop.timer(5_000, () => fired.push(5_000));
-  loop.timer(20, () => fired.push(20));
-  await sleep(80);
-  assert.deepEqual(fired, [20]);
-});
-
-Deno.test("loopTimer: an armed timer does not keep the process alive", async () => {
-  const script = `import { loopTimer } from ${
+Deno.test("loopDeadlines: an armed limit does not keep the process alive", async () => {
+  const script = `import { loopDeadlines } from ${
     JSON.stringify(new URL("../lib/deadline.ts", import.meta.url).href)
   };
-const loop = loopTimer();
-loop.timer(60_000, () => console.log("fired"));`;
+const limits = loopDeadlines(60_000, new AbortController().signal);
+limits.next().signal.addEventListener("abort", () => console.log("fired"));`;
   const started = performance.now();
   const child = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],

@@ -3,7 +3,7 @@
 // rotating the token when a reply asks (rotation.ts), stopping only for a rejected token or a
 // signal. Judging a reply is pure; the loop takes its clock, random source and wait function as
 // parameters so tests and benchmarks can drive thousands of real beats without waiting.
-import { loopTimer } from "../deadline.ts";
+import { loopDeadlines } from "../deadline.ts";
 import { validInterval } from "./enrollment.ts";
 import { AgentError, ExitCode } from "../errors.ts";
 import { AGENT_VERSION } from "../version.ts";
@@ -141,7 +141,7 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
     ? undefined
     : new TokenRotation(options.backend, credential, options.tokenStore);
   let accepted = false;
-  using requestTimer = loopTimer();
+  using limits = loopDeadlines(options.backend.timeoutMs, options.signal);
   for (let beat = 1; !options.signal.aborted; beat++) {
     const snapshot = await options.snapshot(options.signal);
     if (snapshot.degraded) warnOnce(snapshot.degraded);
@@ -153,7 +153,7 @@ export async function runHeartbeats(options: HeartbeatOptions): Promise<ExitCode
         body,
         headers: credential.headers,
         signal: options.signal,
-        timer: requestTimer.timer, // one timer for the loop's life, re-armed per beat
+        limit: limits.next, // one timer and one stop listener for the loop's life
       });
       result = judgeBeatReply(reply.status, reply.headers, reply.text, now());
       reason = `HTTP ${reply.status}`;

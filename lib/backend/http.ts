@@ -1,7 +1,7 @@
 // lib/backend/http.ts: JSON requests to the backend with the contract's rules (section 1): one
 // User-Agent, no redirects, a timeout over the whole exchange, and a cap on what is read of a
 // reply.
-import { deadline, type Timer } from "../deadline.ts";
+import { type Deadline, deadline, type Timer } from "../deadline.ts";
 import { AGENT_VERSION, architectureName } from "../version.ts";
 
 /** The contract's User-Agent, e.g. `ravenxcope-sensor-agent/2.0.0 (linux; x86_64)`. */
@@ -78,10 +78,15 @@ export async function request(
     signal?: AbortSignal;
     /** How the time limit is kept (deadline.ts); clearableTimer unless given. */
     timer?: Timer;
+    /**
+     * This request's time limit and stop, from a loop's deadlines (deadline.ts, loopDeadlines,
+     * made with `backend.timeoutMs` and `signal`); `timer` is then not used.
+     */
+    limit?: () => Deadline;
   } = {},
 ): Promise<Reply> {
   const url = endpoint(backend.url, path);
-  using limit = deadline(backend.timeoutMs, options.signal, options.timer);
+  using limit = options.limit?.() ?? deadline(backend.timeoutMs, options.signal, options.timer);
   const headers: Record<string, string> = {
     "Accept": "application/json",
     "User-Agent": USER_AGENT,
