@@ -1,5 +1,6 @@
 // lib/deadline.ts: the abort signal of one network operation: it fires when the operation's time
-// limit passes or when the agent is stopped, and lets go of both once the operation is over.
+// limit passes or when the agent is stopped, and lets go of both once the operation is over; and
+// the same for a loop's operations, one after another, sharing one timer and one listener.
 
 /** Arms `fire` to run after `ms`; the function it returns disarms it. */
 export type Timer = (ms: number, fire: () => void) => () => void;
@@ -7,7 +8,7 @@ export type Timer = (ms: number, fire: () => void) => () => void;
 /**
  * setTimeout and clearTimeout: a disarmed timer is gone at once. In Deno 2.8+ the global setTimeout
  * is node:timers', whose first use loads the node layer (about 10 ms): the heartbeat loop pays that
- * once for its waits anyway, so its requests use this one.
+ * once for its waits anyway, so its other requests (a token rotation) use this one.
  */
 export const clearableTimer: Timer = (ms, fire) => {
   const timer = setTimeout(fire, ms);
@@ -79,9 +80,10 @@ export interface LoopDeadlines extends Disposable {
  * Deadlines for a loop of operations one after another, each `ms` long, all ended by `stop` (the
  * heartbeat's requests). A deadline() per request creates a node timer, clears it, and adds and
  * removes a listener on the agent's lifelong stop signal: in a beat run once a second, in V8's
- * interpreter, that was near a third of what the agent's CPU per beat spends beyond its floor's
- * (BENCHMARKS.md). Here one timer is re-armed with refresh() per operation and one listener on
- * `stop` serves every operation. The timer does not keep the process alive: the operation does.
+ * interpreter, a profile of the agent beside its floor put that near a third of what the agent's
+ * CPU per beat spends beyond the floor's. Here one timer is re-armed with refresh() per operation
+ * and one listener on `stop` serves every operation. The timer does not keep the process alive: the
+ * operation does.
  */
 export function loopDeadlines(ms: number, stop: AbortSignal): LoopDeadlines {
   let current: { readonly controller: AbortController; expired: boolean } | undefined;
