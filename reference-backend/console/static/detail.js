@@ -124,10 +124,11 @@ export function createDetail(panel, hooks) {
     if (!ok) return;
     try {
       await change(`/console/api/sensors/${sensor.id}/${what.path}`, {});
-      hooks.say(`${what.done}: ${visible(sensor.label ?? sensor.hostname)}.`);
       etag = null;
       if (what.path === "delete") close();
       else await refresh();
+      // Said once the panel shows it: whoever reads the status line finds the panel agreeing.
+      hooks.say(`${what.done}: ${visible(sensor.label ?? sensor.hostname)}.`);
       hooks.changed();
     } catch (error) {
       hooks.say(`${what.action} failed: ${/** @type {Error} */ (error).message}`);

@@ -189,9 +189,9 @@ export function createFleet(section, hooks) {
     if (!ok) return;
     try {
       const result = await change("/console/api/sensors/rotate", {});
-      hooks.say(`Rotation asked of ${plural(result.requested, "sensor")}.`);
       etag = null;
-      await refresh();
+      await refresh(); // never throws: a poll that fails marks the page stale
+      hooks.say(`Rotation asked of ${plural(result.requested, "sensor")}.`);
     } catch (error) {
       hooks.say(`Rotating failed: ${/** @type {Error} */ (error).message}`);
     }
