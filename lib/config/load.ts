@@ -198,7 +198,7 @@ export async function loadConfig(
       `Use the default ${DEFAULT_CONFIG_PATH} or widen the read and write lists in deno.json`,
     );
   if (!probe.canRead(configPath)) throw outside();
-  const configTarget = await resolveTarget(configPath).catch(() => configPath);
+  const configTarget = targetOrPath(configPath);
   const targetProblem = confinementProblem(
     configTarget,
     { pseudoFileSystems: pseudoFileSystems(new Map()), secretFiles: new Map() },
@@ -231,6 +231,15 @@ export async function loadConfig(
   }
   const config = resolveConfig(settings, configPath, probe, installTokenFromFile, secretFiles);
   return { ...config, configTarget, rewriteHazard: rewriteHazard(lines ?? [], configPath) };
+}
+
+/** Where the file at `path` really is (resolveTarget), or `path` when that cannot be found out. */
+function targetOrPath(path: string): string {
+  try {
+    return resolveTarget(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Where INSTALL_TOKEN_FILE leads, allowed as named and where it leads; never the config file. */

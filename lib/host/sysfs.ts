@@ -7,9 +7,8 @@ import {
   directoryWithin,
   type FileIdentity,
   isStillAttribute,
-  openAttribute,
   openAttributeOf,
-  readKernelFile,
+  readSmallAttribute,
 } from "./kernelfile.ts";
 
 /** An interface's lasting facts, and its flags file kept open for the beats to come. */
@@ -54,10 +53,9 @@ export function classify(
   }
   const device = attempt(() => directoryWithin(sys, link));
   if (device === undefined) return undefined;
-  const ifindexText = attempt(() => {
-    using file = openAttribute(link, "ifindex");
-    return new TextDecoder().decode(readKernelFile(file, MAX_IFINDEX_BYTES));
-  });
+  const ifindexText = attempt(() =>
+    new TextDecoder().decode(readSmallAttribute(link, "ifindex", MAX_IFINDEX_BYTES))
+  );
   const ifindex = Number(ifindexText?.trim());
   if (ifindexText === undefined || !Number.isInteger(ifindex)) return undefined;
   // Where the link leads names the device: devices/virtual/net/lo has no bus device behind it.

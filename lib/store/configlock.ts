@@ -14,8 +14,8 @@ export interface ConfigLock {
 }
 
 /** Creates the missing parent directories of `file`, each 0700 (they will hold a secret). */
-export async function ensureParent(file: string): Promise<void> {
-  await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+export function ensureParent(file: string): void {
+  Deno.mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
 }
 
 /**
@@ -26,14 +26,18 @@ export async function ensureParent(file: string): Promise<void> {
 export async function lockConfig(configPath: string): Promise<ConfigLock> {
   let file: Deno.FsFile;
   try {
-    const target = await resolveTarget(configPath);
-    await ensureParent(target);
-    file = await openLockFile(`${target}.lock`);
+    // Synchronous up to the wait: none of these calls can block (an O_RDWR open of a FIFO swapped
+    // in returns at once), and each async one would cost a hop to Deno's thread pool and back.
+    const target = resolveTarget(configPath);
+    ensureParent(target);
+    file = openLockFile(`${target}.lock`);
   } catch (error) {
     return { held: false, reason: describe(error), release: () => {} };
   }
   try {
-    await file.lock(true);
+    // Free nearly always: taken at once. Only a lock another agent holds is waited for, off the
+    // main thread, so that a signal is still heard meanwhile.
+    if (!file.tryLockSync(true)) await file.lock(true);
   } catch (error) {
     file.close();
     return { held: false, reason: describe(error), release: () => {} };
@@ -45,15 +49,15 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
  * The lock on `target` if no one holds it now, else undefined; never waits, never fails (a lock
  * file that cannot be opened is as good as held by someone).
  */
-export async function tryLockConfig(target: string): Promise<ConfigLock | undefined> {
+export function tryLockConfig(target: string): ConfigLock | undefined {
   let file: Deno.FsFile;
   try {
-    file = await openLockFile(`${target}.lock`);
+    file = openLockFile(`${target}.lock`);
   } catch {
     return undefined;
   }
   try {
-    if (await file.tryLock(true)) return heldLock(file);
+    if (file.tryLockSync(true)) return heldLock(file);
   } catch {
     // not lockable here: treated as held
   }
@@ -78,24 +82,39 @@ function heldLock(file: Deno.FsFile): ConfigLock {
  * O_EXCL (which never follows one); an existing one is opened only when it is a regular file, and
  * kept only if the path still names that same file after the open.
  */
-async function openLockFile(path: string): Promise<Deno.FsFile> {
+function openLockFile(path: string): Deno.FsFile {
   const options = { read: true, write: true, mode: 0o600 };
-  try {
-    return await Deno.open(path, { ...options, createNew: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
   const notOwn = () => new Error(`${path} is not a regular file of its own (a link?); remove it`);
-  const named = await Deno.lstat(path);
+  // The lock file stays from one start to the next: look before trying to create it, since a
+  // failed create costs an error object built and thrown.
+  let named = lstatOrUndefined(path);
+  if (named === undefined) {
+    try {
+      return Deno.openSync(path, { ...options, createNew: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    named = Deno.lstatSync(path); // made meanwhile by another agent
+  }
   if (!named.isFile) throw notOwn(); // a link or a device is never opened
-  const file = await Deno.open(path, options);
+  const file = Deno.openSync(path, options);
   try {
     // Swapped for a link between the lstat and the open: what was opened is not what is named.
-    const [opened, now] = await Promise.all([file.stat(), Deno.lstat(path)]);
+    const opened = file.statSync();
+    const now = Deno.lstatSync(path);
     if (now.isSymlink || opened.ino !== named.ino || opened.dev !== named.dev) throw notOwn();
     return file;
   } catch (error) {
     file.close();
+    throw error;
+  }
+}
+
+function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
 }

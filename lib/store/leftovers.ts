@@ -27,12 +27,17 @@ export function isTempName(target: string, name: string): boolean {
  * and directories of such names are not the agent's and stay, and a failure is no reason to stop.
  * Returns how many were removed.
  */
-export async function removeTemps(target: string): Promise<number> {
+export function removeTemps(target: string): number {
   let removed = 0;
   try {
-    for await (const entry of Deno.readDir(dirname(target))) {
+    for (const entry of Deno.readDirSync(dirname(target))) {
       if (!entry.isFile || !isTempName(target, entry.name)) continue;
-      await Deno.remove(join(dirname(target), entry.name)).then(() => removed++, () => {});
+      try {
+        Deno.removeSync(join(dirname(target), entry.name));
+        removed++;
+      } catch {
+        // gone already, or not ours to remove: the next writer meets it again
+      }
     }
   } catch {
     // an unreadable directory: whoever writes there next reports what is wrong with it
@@ -47,7 +52,7 @@ export async function removeTemps(target: string): Promise<number> {
  */
 export async function removeLeftovers(configPath: string): Promise<void> {
   try {
-    const target = await whereConfigIs(configPath);
+    const target = whereConfigIs(configPath);
     const directory = dirname(target);
     if (Deno.permissions.querySync({ name: "write", path: directory }).state !== "granted") return;
     // Looked for synchronously: every command pays this at start, and there is rarely anything.
@@ -57,10 +62,10 @@ export async function removeLeftovers(configPath: string): Promise<void> {
     }
     if (!found) return;
     const { tryLockConfig } = await import("./configlock.ts");
-    const lock = await tryLockConfig(target);
+    const lock = tryLockConfig(target);
     if (lock === undefined) return; // a writer is at work: its file is not a leftover
     try {
-      const removed = await removeTemps(target);
+      const removed = removeTemps(target);
       if (removed > 0) {
         log.info("removed temporary files a crash had left beside the config", {
           path: configPath,
@@ -76,7 +81,7 @@ export async function removeLeftovers(configPath: string): Promise<void> {
 }
 
 /** The config's real place: where a plain file's directory really is, else resolveTarget's answer. */
-async function whereConfigIs(configPath: string): Promise<string> {
+function whereConfigIs(configPath: string): string {
   const path = resolve(configPath);
   const isLink = (() => {
     try {
@@ -85,6 +90,6 @@ async function whereConfigIs(configPath: string): Promise<string> {
       return false; // missing: where it would be created
     }
   })();
-  if (isLink) return await resolveTarget(path);
+  if (isLink) return resolveTarget(path);
   return join(Deno.realPathSync(dirname(path)), basename(path));
 }

@@ -1,7 +1,9 @@
 // lib/store/location.ts: where a file really is. Deno checks permissions on the path string it is
 // given, before the kernel follows links, so every file the agent reads or writes on a user's
 // say-so is first resolved here and then used by its resolved path: the check and the kernel see
-// one path. The rules of config/ see the machine the same way, through a PathProbe.
+// one path. The rules of config/ see the machine the same way, through a PathProbe. The looks are
+// synchronous: none of them can block, and each async one costs a hop to Deno's thread pool and
+// back, which every command would pay several times over at start.
 import { basename, dirname, isAbsolute, join, resolve } from "../paths.ts";
 import type { FileFacts } from "./filecheck.ts";
 
@@ -10,32 +12,32 @@ import type { FileFacts } from "./filecheck.ts";
  * stays and its target is rewritten. A dangling link resolves to the missing target, and a
  * missing file to where it would be created.
  */
-export async function resolveTarget(path: string): Promise<string> {
+export function resolveTarget(path: string): string {
   let current = resolve(path);
   for (let hops = 0; hops < 40; hops++) {
-    current = join(await realDirectory(dirname(current)), basename(current));
+    current = join(realDirectory(dirname(current)), basename(current));
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(current);
+      info = Deno.lstatSync(current);
     } catch {
       return current; // missing: this is the file to create
     }
     if (!info.isSymlink) return current;
-    const link = await Deno.readLink(current);
+    const link = Deno.readLinkSync(current);
     current = isAbsolute(link) ? link : resolve(dirname(current), link);
   }
   throw new Error(`${path}: too many levels of symbolic links`);
 }
 
 /** `dir` with every link followed; missing trailing components are kept as they are. */
-async function realDirectory(dir: string): Promise<string> {
+function realDirectory(dir: string): string {
   try {
-    return await Deno.realPath(dir);
+    return Deno.realPathSync(dir);
   } catch (error) {
     // Out of the read grant: nothing further can be seen, and the caller's grant check refuses it.
     if (error instanceof Deno.errors.NotCapable) return dir;
     if (!(error instanceof Deno.errors.NotFound) || dir === "/") throw error;
-    return join(await realDirectory(dirname(dir)), basename(dir));
+    return join(realDirectory(dirname(dir)), basename(dir));
   }
 }
 

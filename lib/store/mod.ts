@@ -34,7 +34,7 @@ export async function lockConfigUnlessStopped(
 
 /** Throws enroll's 73 when the config, where it really is, lies outside the write grant. */
 export async function checkConfigTarget(configPath: string): Promise<void> {
-  return await (await import("./persist.ts")).checkConfigTarget(configPath);
+  (await import("./persist.ts")).checkConfigTarget(configPath);
 }
 
 /** Throws enroll's 73 unless the config can be replaced as replaceFile will replace it. */

@@ -2,7 +2,8 @@
 // writes): the atomic replace (temp file, fsync, rename, directory fsync, mode 0600, owner kept)
 // and the checks that prove, before a token is spent, that the replace will succeed. What the new
 // text is, the caller decides (config/ owns the env file's grammar); the caller also holds the
-// lock.
+// lock. Every call that cannot block is synchronous (an async one costs a hop to Deno's thread pool
+// and back); the syncs to disk are not, so that a slow disk does not keep the agent from a signal.
 import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
@@ -14,8 +15,13 @@ import { readSmallFile } from "./smallfile.ts";
  * The first check of `enroll`, before anything is created or sent: the directory where the final
  * rename will happen, every link followed, lies inside the write grant. Throws its 73 otherwise.
  */
-export async function checkConfigTarget(configPath: string): Promise<void> {
-  const target = await resolveTarget(configPath).catch(() => configPath);
+export function checkConfigTarget(configPath: string): void {
+  let target = configPath;
+  try {
+    target = resolveTarget(configPath);
+  } catch {
+    // not resolvable: judged as named
+  }
   const allowed = (path: string) =>
     Deno.permissions.querySync({ name: "write", path }).state === "granted";
   if (allowed(dirname(target)) && allowed(target)) return;
@@ -39,11 +45,11 @@ const REWRITE_ROOM = 8 * 1024;
 export async function checkWritable(configPath: string): Promise<void> {
   let temp: string | undefined;
   try {
-    const target = await resolveTarget(configPath);
-    await ensureParent(target);
-    const existing = await Deno.stat(target).catch(() => undefined);
+    const target = resolveTarget(configPath);
+    ensureParent(target);
+    const existing = statOrUndefined(target);
     temp = tempName(target);
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    const file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o600 });
     try {
       // An empty file takes no data blocks, so creating one proves nothing on a full disk (found by
       // tests/agent/diskfull_test.ts: the token was spent, then the write failed). Writing as many
@@ -51,12 +57,12 @@ export async function checkWritable(configPath: string): Promise<void> {
       // makes a filesystem that allocates late (ext4, xfs) allocate now. (fdatasync, not fsync:
       // enough for the blocks, and it keeps the write's own fsync the first one, for
       // tests/agent/crash_test.ts.)
-      await writeAll(file, new Uint8Array((existing?.size ?? 0) + REWRITE_ROOM));
+      writeAll(file, new Uint8Array((existing?.size ?? 0) + REWRITE_ROOM));
       await file.syncData();
       // The save's chown too: a file owned by the agent's user with another group (what `chown
       // user FILE` leaves) cannot be given that group back by anyone but root (found by
       // tests/agent/ownership_test.ts: the token was spent, then the save failed).
-      if (existing !== undefined) await keepOwner(file, temp, existing);
+      if (existing !== undefined) keepOwner(file, temp, existing);
     } finally {
       file.close();
     }
@@ -69,7 +75,7 @@ export async function checkWritable(configPath: string): Promise<void> {
         : "Run the agent as a user that may write the config file and its directory",
     );
   } finally {
-    if (temp !== undefined) await Deno.remove(temp).catch(() => {});
+    if (temp !== undefined) removeIfThere(temp);
   }
 }
 
@@ -88,42 +94,42 @@ export type Rewrite = (before: string, target: string) => string | undefined;
  * the file is as it should be.
  */
 export async function replaceFile(configPath: string, rewrite: Rewrite): Promise<void> {
-  const target = await resolveTarget(configPath);
+  const target = resolveTarget(configPath);
   let temp: string | undefined;
   try {
-    await ensureParent(target);
-    await removeTemps(target); // under the lock: none of them is a live writer's
+    ensureParent(target);
+    removeTemps(target); // under the lock: none of them is a live writer's
     let before = "";
     let owner: Deno.FileInfo | undefined;
     try {
       // Judged as when it was loaded: the rewrite reads what it keeps, and nothing else.
       const rules = { role: "secret", maxBytes: 64 * 1024, resolved: true } as const;
       before = new TextDecoder().decode(await readSmallFile(target, rules));
-      owner = await Deno.stat(target);
+      owner = Deno.statSync(target);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     const after = rewrite(before, target);
     if (after === undefined) return;
     temp = tempName(target);
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    const file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o600 });
     try {
-      await writeAll(file, new TextEncoder().encode(after));
-      await Deno.chmod(temp, 0o600); // the umask may have taken bits; never more than 0600 either way
-      if (owner !== undefined) await keepOwner(file, temp, owner);
+      writeAll(file, new TextEncoder().encode(after));
+      Deno.chmodSync(temp, 0o600); // the umask may have taken bits; never more than 0600 either way
+      if (owner !== undefined) keepOwner(file, temp, owner);
       // The new bytes (and mode and owner) on disk before the rename makes them the config: without
       // it a power cut after the rename can leave a config of zero bytes, its token lost.
       await file.sync();
     } finally {
       file.close();
     }
-    await Deno.rename(temp, target);
+    Deno.renameSync(temp, target);
     temp = undefined;
     await syncDirectory(dirname(target));
   } catch (error) {
     throw new Error(`cannot write ${target}: ${describe(error)}`);
   } finally {
-    if (temp !== undefined) await Deno.remove(temp).catch(() => {});
+    if (temp !== undefined) removeIfThere(temp);
   }
 }
 
@@ -131,13 +137,13 @@ export async function replaceFile(configPath: string, rewrite: Rewrite): Promise
 class OwnerError extends Error {}
 
 /**
- * Gives `temp` (open as `file`) the owner and group of `owner`, the file it will replace. chownSync:
- * the check and the save then chown on one thread, in that order, so tests/agent/crash_test.ts can
- * stop the second one alone.
+ * Gives `temp` (open as `file`) the owner and group of `owner`, the file it will replace. On the
+ * main thread, like every call here but the syncs: the check and the save then chown on one thread,
+ * in that order, so tests/agent/crash_test.ts can stop the second one alone.
  */
-async function keepOwner(file: Deno.FsFile, temp: string, owner: Deno.FileInfo): Promise<void> {
+function keepOwner(file: Deno.FsFile, temp: string, owner: Deno.FileInfo): void {
   if (owner.uid === null || owner.gid === null) return;
-  const info = await file.stat();
+  const info = file.statSync();
   if (info.uid === owner.uid && info.gid === owner.gid) return;
   try {
     Deno.chownSync(temp, owner.uid, owner.gid);
@@ -151,8 +157,24 @@ async function keepOwner(file: Deno.FsFile, temp: string, owner: Deno.FileInfo):
   }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function removeIfThere(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // already gone; a leftover is removed at the next start in any case
+  }
 }
 
 async function syncDirectory(directory: string): Promise<void> {
@@ -160,6 +182,6 @@ async function syncDirectory(directory: string): Promise<void> {
   // with the spent install token and no sensor token. These two are the save's only syncs; the
   // pre-flight's fdatasync (checkWritable) is not for durability but to meet a full disk before the
   // install token is spent.
-  using dir = await Deno.open(directory, { read: true });
+  using dir = Deno.openSync(directory, { read: true });
   await dir.sync();
 }
