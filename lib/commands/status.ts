@@ -17,7 +17,7 @@ import type { CommandContext } from "./context.ts";
  */
 export async function statusCommand(ctx: CommandContext, check: boolean): Promise<ExitCode> {
   const { config } = ctx;
-  const info = await Deno.stat(config.configPath).catch(() => undefined);
+  const info = statOrUndefined(config.configPath);
   const lines = [
     `config: ${config.configPath}` +
     (info
@@ -56,6 +56,15 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
   }
   console.log(lines.map((line) => escapeText(redact(line))).join("\n"));
   return code;
+}
+
+/** What `path` is, or undefined when it cannot be seen; a stat cannot block, so it need not wait. */
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether this host is enrolled, and what the saved host binding says of it. */
