@@ -16,6 +16,8 @@ export interface SensorIpSources {
   readonly downInterfaces?: ReadonlySet<string>;
   /** Stops the dial to the backend early (SIGTERM must not wait for it). */
   readonly signal?: AbortSignal;
+  /** The dial to the backend (dialBackend), where the caller began it already; else made here. */
+  readonly viaBackend?: Promise<string | undefined>;
 }
 
 const DIAL_TIMEOUT_MS = 2000;
@@ -57,9 +59,8 @@ function isGlobalIpv6(ip: string): boolean {
  */
 export async function detectSensorIp(sources: SensorIpSources): Promise<string | undefined> {
   if (sources.override !== undefined) return sources.override;
-  const viaBackend = sources.backendUrl
-    ? await localAddressTowards(sources.backendUrl, sources.signal)
-    : undefined;
+  const viaBackend = await (sources.viaBackend ??
+    (sources.backendUrl ? dialBackend(sources.backendUrl, sources.signal) : undefined));
   if (viaBackend !== undefined && !isLoopbackAddress(viaBackend)) return viaBackend;
   const route = readRouteTable(sources.procRoot);
   const routeInterface = route === undefined ? undefined : parseDefaultRouteInterface(route);
@@ -76,7 +77,11 @@ function readRouteTable(procRoot: string): string | undefined {
   }
 }
 
-async function localAddressTowards(url: URL, stop?: AbortSignal): Promise<string | undefined> {
+/**
+ * The local address of a TCP connection to the backend at `url`, made and closed at once (nothing
+ * is sent), or undefined when it cannot be made within 2 s or `stop` aborts. Never rejects.
+ */
+export async function dialBackend(url: URL, stop?: AbortSignal): Promise<string | undefined> {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   // The pending connect keeps the process alive; the light timer needs no node layer at start-up,

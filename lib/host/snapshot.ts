@@ -7,7 +7,7 @@ import type { Config } from "../config/mod.ts";
 import { type HostFacts, readHostFacts } from "./hostfacts.ts";
 import { interfaceHolding } from "./addresses.ts";
 import type { Inventory, NetworkInterface } from "./interfaces.ts";
-import { detectSensorIp } from "./sensorip.ts";
+import { detectSensorIp, dialBackend } from "./sensorip.ts";
 import { InterfaceWatcher, MAX_SET_AGE_MS } from "./watcher.ts";
 
 /** One look at the host. `degraded` says which data could not be read and how to grant it. */
@@ -73,20 +73,40 @@ export async function collectSnapshot(config: Config, signal?: AbortSignal): Pro
   return await look(config, host, signal);
 }
 
+/** The slow facts being looked up: the host's files being read, the backend being dialled. */
+interface Refresh {
+  readonly facts: Promise<HostFacts>;
+  readonly viaBackend?: Promise<string | undefined>;
+}
+
+/**
+ * Begins the slow lookups: the facts' files are opened on Deno's thread pool and the dial's
+ * handshake runs in the kernel, while this thread goes on (with the interface scan).
+ */
+function beginRefresh(config: Config, signal: AbortSignal | undefined): Refresh {
+  const backend = config.sensorIp === undefined ? config.backendUrl : undefined; // else no dial
+  return {
+    facts: readHostFacts(config),
+    viaBackend: backend === undefined ? undefined : dialBackend(backend, signal),
+  };
+}
+
 /** This beat's snapshot: interfaces read now, the rest looked up again when stale. */
 async function look(config: Config, host: KeptHost, signal?: AbortSignal): Promise<HostSnapshot> {
   const now = performance.now();
+  // Due by age (and always for a one-off look): begun before the interface scan, so that the
+  // backend's round trip and the files' opens are waited for while the scan runs, not after it.
+  let refresh = now - host.refreshedAt >= MAX_SET_AGE_MS ? beginRefresh(config, signal) : undefined;
   let inventory = host.watcher.read(host.addresses, host.sensorIp);
   mark("interfaces");
-  const stale = now - host.refreshedAt >= MAX_SET_AGE_MS ||
-    host.generation !== host.watcher.generation;
-  if (stale) {
+  if (refresh === undefined && host.generation !== host.watcher.generation) {
+    refresh = beginRefresh(config, signal); // the set changed: its addresses may have too
+  }
+  if (refresh !== undefined) {
     host.addresses = runtimeAddresses();
-    // Side by side: the dial to the backend waits on the network, the facts on files (enrollment's
-    // time-to-enrolled pays both once, a few ms each).
     [host.facts, host.sensorIp] = await Promise.all([
-      readHostFacts(config),
-      sensorIpFor(config, host.addresses, inventory, signal),
+      refresh.facts,
+      sensorIpFor(config, host.addresses, inventory, refresh.viaBackend, signal),
     ]);
     host.refreshedAt = now;
     host.generation = host.watcher.generation;
@@ -100,6 +120,7 @@ function sensorIpFor(
   config: Config,
   addresses: Deno.NetworkInterfaceInfo[],
   inventory: Inventory,
+  viaBackend: Promise<string | undefined> | undefined,
   signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   // In the degraded inventory every isUp is false for want of data, not because links are down.
@@ -113,6 +134,7 @@ function sensorIpFor(
     addresses,
     downInterfaces: down,
     signal,
+    viaBackend,
   });
 }
 
