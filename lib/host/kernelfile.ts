@@ -18,21 +18,11 @@ export function openKernelFile(root: string, path: string): Deno.FsFile {
 }
 
 /**
- * The bytes of the attribute `name` in an interface's sysfs directory `dir`, at most `maxBytes`,
- * if it is a regular file and not a link; read once and closed. Unlike openAttributeOf, the path is
- * not looked at again after the open: for a value read once that is only a few bytes (an
- * ifindex), a file swapped in meanwhile gives at most `maxBytes` + 1 bytes of something else,
- * refused by the size cap or by the caller's parse, which is all the second look would catch. It
- * saves one look per interface at every detection.
+ * Opens `name` in an interface's sysfs directory `dir` (already found inside the root), if it is a
+ * regular file and not a link: sysfs attributes never are.
  */
-export function readSmallAttribute(dir: string, name: string, maxBytes: number): Uint8Array {
-  const path = `${dir}/${name}`;
-  const info = Deno.lstatSync(path);
-  if (info.isSymlink) throw UnfitFileError.moved(Deno.realPathSync(path));
-  const unfit = unfitness(info, "kernel", 0);
-  if (unfit !== undefined) throw UnfitFileError.of(unfit);
-  using file = Deno.openSync(path, { read: true });
-  return readKernelFile(file, maxBytes);
+export function openAttribute(dir: string, name: string): Deno.FsFile {
+  return openAttributeOf(dir, name).file;
 }
 
 /** Which file an open attribute is: what isStillAttribute compares at the next detection. */
@@ -41,10 +31,7 @@ export interface FileIdentity {
   readonly dev: number;
 }
 
-/**
- * Opens `name` in an interface's sysfs directory `dir` (already found inside the root), if it is a
- * regular file and not a link (sysfs attributes never are), with the identity of the file opened.
- */
+/** openAttribute, with the identity of the file it opened. */
 export function openAttributeOf(
   dir: string,
   name: string,

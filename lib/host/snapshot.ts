@@ -96,6 +96,8 @@ async function look(config: Config, host: KeptHost, signal?: AbortSignal): Promi
   const now = performance.now();
   // Due by age (and always for a one-off look): begun before the interface scan, so that the
   // backend's round trip and the files' opens are waited for while the scan runs, not after it.
+  // The dial's 2 s limit runs during the scan too; the handshake has those 2 s either way, and a
+  // scan that long (thousands of interfaces) would leave the interfaces to decide the sensor IP.
   let refresh = now - host.refreshedAt >= MAX_SET_AGE_MS ? beginRefresh(config, signal) : undefined;
   let inventory = host.watcher.read(host.addresses, host.sensorIp);
   mark("interfaces");

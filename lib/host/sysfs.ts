@@ -7,8 +7,9 @@ import {
   directoryWithin,
   type FileIdentity,
   isStillAttribute,
+  openAttribute,
   openAttributeOf,
-  readSmallAttribute,
+  readKernelFile,
 } from "./kernelfile.ts";
 
 /** An interface's lasting facts, and its flags file kept open for the beats to come. */
@@ -53,9 +54,10 @@ export function classify(
   }
   const device = attempt(() => directoryWithin(sys, link));
   if (device === undefined) return undefined;
-  const ifindexText = attempt(() =>
-    new TextDecoder().decode(readSmallAttribute(link, "ifindex", MAX_IFINDEX_BYTES))
-  );
+  const ifindexText = attempt(() => {
+    using file = openAttribute(link, "ifindex");
+    return new TextDecoder().decode(readKernelFile(file, MAX_IFINDEX_BYTES));
+  });
   const ifindex = Number(ifindexText?.trim());
   if (ifindexText === undefined || !Number.isInteger(ifindex)) return undefined;
   // Where the link leads names the device: devices/virtual/net/lo has no bus device behind it.

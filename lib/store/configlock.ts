@@ -26,11 +26,9 @@ export function ensureParent(file: string): void {
 export async function lockConfig(configPath: string): Promise<ConfigLock> {
   let file: Deno.FsFile;
   try {
-    // Synchronous up to the wait: none of these calls can block (an O_RDWR open of a FIFO swapped
-    // in returns at once), and each async one would cost a hop to Deno's thread pool and back.
     const target = resolveTarget(configPath);
     ensureParent(target);
-    file = openLockFile(`${target}.lock`);
+    file = await openLockFile(`${target}.lock`);
   } catch (error) {
     return { held: false, reason: describe(error), release: () => {} };
   }
@@ -49,10 +47,10 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
  * The lock on `target` if no one holds it now, else undefined; never waits, never fails (a lock
  * file that cannot be opened is as good as held by someone).
  */
-export function tryLockConfig(target: string): ConfigLock | undefined {
+export async function tryLockConfig(target: string): Promise<ConfigLock | undefined> {
   let file: Deno.FsFile;
   try {
-    file = openLockFile(`${target}.lock`);
+    file = await openLockFile(`${target}.lock`);
   } catch {
     return undefined;
   }
@@ -80,9 +78,12 @@ function heldLock(file: Deno.FsFile): ConfigLock {
 /**
  * Opens the lock file without following a link: Deno has no O_NOFOLLOW, so a new file is made with
  * O_EXCL (which never follows one); an existing one is opened only when it is a regular file, and
- * kept only if the path still names that same file after the open.
+ * kept only if the path still names that same file after the open. The looks and the create are
+ * synchronous (none can block, and an async call costs a hop to Deno's thread pool and back); the
+ * open of an existing file is not: a device swapped in after the look (a tty waiting for carrier)
+ * could block it, and a signal must still be heard then.
  */
-function openLockFile(path: string): Deno.FsFile {
+async function openLockFile(path: string): Promise<Deno.FsFile> {
   const options = { read: true, write: true, mode: 0o600 };
   const notOwn = () => new Error(`${path} is not a regular file of its own (a link?); remove it`);
   // The lock file stays from one start to the next: look before trying to create it, since a
@@ -97,7 +98,7 @@ function openLockFile(path: string): Deno.FsFile {
     named = Deno.lstatSync(path); // made meanwhile by another agent
   }
   if (!named.isFile) throw notOwn(); // a link or a device is never opened
-  const file = Deno.openSync(path, options);
+  const file = await Deno.open(path, options);
   try {
     // Swapped for a link between the lstat and the open: what was opened is not what is named.
     const opened = file.statSync();

@@ -62,7 +62,7 @@ export async function removeLeftovers(configPath: string): Promise<void> {
     }
     if (!found) return;
     const { tryLockConfig } = await import("./configlock.ts");
-    const lock = tryLockConfig(target);
+    const lock = await tryLockConfig(target);
     if (lock === undefined) return; // a writer is at work: its file is not a leftover
     try {
       const removed = removeTemps(target);

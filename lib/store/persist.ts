@@ -3,7 +3,8 @@
 // and the checks that prove, before a token is spent, that the replace will succeed. What the new
 // text is, the caller decides (config/ owns the env file's grammar); the caller also holds the
 // lock. Every call that cannot block is synchronous (an async one costs a hop to Deno's thread pool
-// and back); the syncs to disk are not, so that a slow disk does not keep the agent from a signal.
+// and back). The syncs to disk are not, so that a slow disk does not keep the agent from a signal,
+// nor is the open of the directory to sync, which a FIFO swapped in for it would block.
 import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
@@ -182,6 +183,6 @@ async function syncDirectory(directory: string): Promise<void> {
   // with the spent install token and no sensor token. These two are the save's only syncs; the
   // pre-flight's fdatasync (checkWritable) is not for durability but to meet a full disk before the
   // install token is spent.
-  using dir = Deno.openSync(directory, { read: true });
+  using dir = await Deno.open(directory, { read: true });
   await dir.sync();
 }
