@@ -5,6 +5,7 @@ import { bindingVerdict, type Config } from "../config/mod.ts";
 import { describe, ExitCode } from "../errors.ts";
 import { capText, escapeText, MAX_FIELD_CHARS } from "../log.ts";
 import { fingerprint, redact } from "../secrets.ts";
+import { statOrUndefined } from "../store/mod.ts";
 import type { CommandContext } from "./context.ts";
 
 /**
@@ -56,15 +57,6 @@ export async function statusCommand(ctx: CommandContext, check: boolean): Promis
   }
   console.log(lines.map((line) => escapeText(redact(line))).join("\n"));
   return code;
-}
-
-/** What `path` is, or undefined when it cannot be seen; a stat cannot block, so it need not wait. */
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether this host is enrolled, and what the saved host binding says of it. */

@@ -50,6 +50,15 @@ export function realPathOrUndefined(path: string): string | undefined {
   }
 }
 
+/** What `path` is, every link followed, or undefined when it cannot be seen. Never opens it. */
+export function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What rules about paths need to know of the machine (the confinement and root rules of config/),
  * behind an interface so they stay pure.
@@ -77,11 +86,5 @@ export const processProbe: PathProbe = {
     }
   },
   realPath: realPathOrUndefined,
-  stat: (path) => {
-    try {
-      return Deno.statSync(path); // follows links; never opens, so a FIFO cannot block it
-    } catch {
-      return undefined;
-    }
-  },
+  stat: statOrUndefined, // never opens, so a FIFO cannot block it
 };

@@ -9,7 +9,7 @@ import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
 import { removeTemps, tempName } from "./leftovers.ts";
-import { resolveTarget } from "./location.ts";
+import { resolveTarget, statOrUndefined } from "./location.ts";
 import { readSmallFile } from "./smallfile.ts";
 
 /**
@@ -160,14 +160,6 @@ function keepOwner(file: Deno.FsFile, temp: string, owner: Deno.FileInfo): void 
 
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
-}
-
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function removeIfThere(path: string): void {
