@@ -12,7 +12,7 @@ import {
 import { rewriteHazard } from "./envfile.ts";
 import { filesUnder, type HostRoots, type RootKey, rootProblem } from "./hostroots.ts";
 import { configError } from "../errors.ts";
-import { type PathProbe, processProbe, resolveTarget } from "../store/mod.ts";
+import { type PathProbe, processProbe, targetOrPath } from "../store/mod.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
 import { registerSecret } from "../secrets.ts";
 import {
@@ -231,15 +231,6 @@ export async function loadConfig(
   }
   const config = resolveConfig(settings, configPath, probe, installTokenFromFile, secretFiles);
   return { ...config, configTarget, rewriteHazard: rewriteHazard(lines ?? [], configPath) };
-}
-
-/** Where the file at `path` really is (resolveTarget), or `path` when that cannot be found out. */
-function targetOrPath(path: string): string {
-  try {
-    return resolveTarget(path);
-  } catch {
-    return path;
-  }
 }
 
 /** Where INSTALL_TOKEN_FILE leads, allowed as named and where it leads; never the config file. */

@@ -29,6 +29,15 @@ export function resolveTarget(path: string): string {
   throw new Error(`${path}: too many levels of symbolic links`);
 }
 
+/** Where the file at `path` really is (resolveTarget), or `path` when that cannot be found out. */
+export function targetOrPath(path: string): string {
+  try {
+    return resolveTarget(path);
+  } catch {
+    return path;
+  }
+}
+
 /** `dir` with every link followed; missing trailing components are kept as they are. */
 function realDirectory(dir: string): string {
   try {

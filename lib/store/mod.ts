@@ -20,13 +20,7 @@ export {
   type UnfitReason,
 } from "./filecheck.ts";
 export { type ReadRules, readSmallFile, UnfitFileError } from "./smallfile.ts";
-export {
-  type PathProbe,
-  processProbe,
-  realPathOrUndefined,
-  resolveTarget,
-  statOrUndefined,
-} from "./location.ts";
+export { type PathProbe, processProbe, statOrUndefined, targetOrPath } from "./location.ts";
 export { removeLeftovers } from "./leftovers.ts";
 export type { ConfigLock, Rewrite };
 

@@ -9,7 +9,7 @@ import { dirname } from "../paths.ts";
 import { ensureParent } from "./configlock.ts";
 import { AgentError, describe, ExitCode } from "../errors.ts";
 import { removeTemps, tempName } from "./leftovers.ts";
-import { resolveTarget, statOrUndefined } from "./location.ts";
+import { resolveTarget, statOrUndefined, targetOrPath } from "./location.ts";
 import { readSmallFile } from "./smallfile.ts";
 
 /**
@@ -17,12 +17,7 @@ import { readSmallFile } from "./smallfile.ts";
  * rename will happen, every link followed, lies inside the write grant. Throws its 73 otherwise.
  */
 export function checkConfigTarget(configPath: string): void {
-  let target = configPath;
-  try {
-    target = resolveTarget(configPath);
-  } catch {
-    // not resolvable: judged as named
-  }
+  const target = targetOrPath(configPath); // not resolvable: judged as named
   const allowed = (path: string) =>
     Deno.permissions.querySync({ name: "write", path }).state === "granted";
   if (allowed(dirname(target)) && allowed(target)) return;
