@@ -84,7 +84,7 @@ export async function measureBeat(workDir: string, seconds = BEAT_SECONDS): Prom
   });
   try {
     // Bound to this host already, so that the agent has nothing to save at its first beat.
-    const binding = await hostBinding(MACHINE_ID);
+    const binding = hostBinding(MACHINE_ID);
     const configFor = async (label: string) => {
       const path = join(places.configDir, `${label || "beat-bare"}.env`);
       await Deno.writeTextFile(

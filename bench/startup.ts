@@ -179,7 +179,7 @@ export async function startupPlan(
   const unenrolled = `SENSOR_ID=bench-1\nINSTALL_TOKEN=${INSTALL_TOKEN}\n` +
     `BACKEND_URL=${backendUrl}\n${settings}`;
   const enrolled = `SENSOR_ID=bench-1\nBACKEND_URL=${backendUrl}\n${settings}` +
-    `SENSOR_TOKEN=${BENCH_SENSOR_TOKEN}\nSENSOR_HOST_BINDING=${await hostBinding(MACHINE_ID)}\n`;
+    `SENSOR_TOKEN=${BENCH_SENSOR_TOKEN}\nSENSOR_HOST_BINDING=${hostBinding(MACHINE_ID)}\n`;
   return {
     ...sizes,
     flags: ["-q", "--no-prompt", ...await v8Flags(), ...await agentFlags(places)],

@@ -1,8 +1,11 @@
-// lib/sha256.ts: SHA-256 (FIPS 180-4) in plain TypeScript, synchronous, for token fingerprints only
-// (a label in logs; the Idempotency-Key's HMAC is WebCrypto's, lib/backend/enrollment.ts).
-// Why not node:crypto: loading it costs Deno ~40 ms at start, a third of the enrollment's budget.
-// Why not crypto.subtle: it is asynchronous, and a token's fingerprint is needed inside log
-// formatting, which is synchronous. The inputs are a few hundred bytes; speed does not matter.
+// lib/sha256.ts: SHA-256 (FIPS 180-4) and HMAC-SHA-256 (RFC 2104) in plain TypeScript, synchronous,
+// for the few digests the agent makes: token fingerprints (labels in logs), the host binding and
+// the Idempotency-Key. Why not node:crypto: loading it costs Deno ~40 ms at start, a third of the
+// enrollment's budget. Why not crypto.subtle: it is asynchronous, and a token's fingerprint is
+// needed inside log formatting, which is synchronous; and its native code stays resident in the
+// beating agent (~0.7 MiB measured) for one MAC at start. The inputs are a few hundred bytes;
+// speed does not matter. tests/sha256_test.ts holds both to FIPS 180-4's and RFC 4231's vectors
+// and to WebCrypto on random inputs.
 
 const K = new Uint32Array([
   0x428a2f98,
@@ -125,6 +128,21 @@ export function sha256(message: Uint8Array): Uint8Array {
   const out = new DataView(digest.buffer);
   for (let i = 0; i < 8; i++) out.setUint32(i * 4, h[i]);
   return digest;
+}
+
+/** HMAC-SHA-256 of `message` keyed by `key` (RFC 2104): 32 bytes, as WebCrypto's "HMAC" gives. */
+export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
+  const block = new Uint8Array(64); // a key longer than SHA-256's block is hashed first
+  block.set(key.length > 64 ? sha256(key) : key);
+  const inner = new Uint8Array(64 + message.length);
+  const outer = new Uint8Array(64 + 32);
+  for (let i = 0; i < 64; i++) {
+    inner[i] = block[i] ^ 0x36;
+    outer[i] = block[i] ^ 0x5c;
+  }
+  inner.set(message, 64);
+  outer.set(sha256(inner), 64);
+  return sha256(outer);
 }
 
 /** Lowercase hex of `bytes`. */

@@ -7,7 +7,7 @@ import { deadline, lightTimer } from "../deadline.ts";
 import { AgentError, ExitCode } from "../errors.ts";
 import type { HostFacts, NetworkInterface } from "../host/mod.ts";
 import { log } from "../log.ts";
-import { hex } from "../sha256.ts";
+import { hex, hmacSha256 } from "../sha256.ts";
 import { AGENT_VERSION } from "../version.ts";
 import { type Backend, type Reply, request, TransportError } from "./http.ts";
 import { parseRetryAfter } from "./schedule.ts";
@@ -78,19 +78,9 @@ export function enrollmentPayload(
  * retrying the same token sends the same key, and a machine holding a leaked token cannot compute
  * it.
  */
-export async function idempotencyKey(installToken: string, machineId: string): Promise<string> {
-  // WebCrypto, not a hand-written MAC: this key is what keeps a leaked install token from
-  // enrolling another machine under the same request, and crypto.subtle spares start-up the node
-  // layer that node:crypto would load.
+export function idempotencyKey(installToken: string, machineId: string): string {
   const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(installToken),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return hex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(machineId))));
+  return hex(hmacSha256(encoder.encode(installToken), encoder.encode(machineId)));
 }
 
 /**
@@ -178,7 +168,7 @@ export async function requestEnrollment(
 ): Promise<Enrollment> {
   const headers: Record<string, string> = {};
   if (machineId !== undefined) {
-    headers["Idempotency-Key"] = await idempotencyKey(payload.installToken, machineId);
+    headers["Idempotency-Key"] = idempotencyKey(payload.installToken, machineId);
   }
   let waitedMs = 0;
   for (;;) {

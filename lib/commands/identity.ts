@@ -13,7 +13,7 @@ export interface HostIdentity {
 /** Reads the machine id (warning once without one) and derives the binding from it. */
 export async function hostIdentity(config: Config): Promise<HostIdentity> {
   const machineId = await readMachineId(config.machineIdFile);
-  return { machineId, hostBinding: machineId && await hostBinding(machineId) };
+  return { machineId, hostBinding: machineId && hostBinding(machineId) };
 }
 
 /**

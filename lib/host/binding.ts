@@ -2,7 +2,7 @@
 // keyed hash of the machine id that tells this host from any other without revealing the id, sent
 // with every request made with the sensor token and saved beside it in the env file, so that a copy
 // of that file on another machine is recognised before it sends anything.
-import { hex } from "../sha256.ts";
+import { hex, hmacSha256 } from "../sha256.ts";
 import { readMachineId } from "./hostfacts.ts";
 
 /**
@@ -18,19 +18,9 @@ export const HOST_BINDING_LABEL = "ravenxcope-sensor-host-binding/v1";
  * id stays; different across hosts; the id cannot be recovered from it (it is the key, not the
  * message), and it is unlike the Idempotency-Key, which the id is the message of.
  */
-export async function hostBinding(machineId: string): Promise<string> {
-  // WebCrypto, as the Idempotency-Key: node:crypto would cost start-up ~40 ms (lib/sha256.ts).
+export function hostBinding(machineId: string): string {
   const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(machineId),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return hex(
-    new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(HOST_BINDING_LABEL))),
-  );
+  return hex(hmacSha256(encoder.encode(machineId), encoder.encode(HOST_BINDING_LABEL)));
 }
 
 /**
@@ -39,5 +29,5 @@ export async function hostBinding(machineId: string): Promise<string> {
  */
 export async function readHostBinding(machineIdFile: string): Promise<string | undefined> {
   const machineId = await readMachineId(machineIdFile);
-  return machineId === undefined ? undefined : await hostBinding(machineId);
+  return machineId === undefined ? undefined : hostBinding(machineId);
 }

@@ -101,9 +101,9 @@ function hmacHex(key: string, message: string): string {
   return createHmac("sha256", key).update(message).digest("hex");
 }
 
-Deno.test("idempotency: RFC 4231 test case 2 (key Jefe)", async () => {
+Deno.test("idempotency: RFC 4231 test case 2 (key Jefe)", () => {
   assert.equal(
-    await idempotencyKey("Jefe", "what do ya want for nothing?"),
+    idempotencyKey("Jefe", "what do ya want for nothing?"),
     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
   );
 });
@@ -112,24 +112,24 @@ Deno.test("idempotency: HMAC-SHA-256 of the machine id keyed by the install toke
   const installToken = "install-5f0e1c3a-token";
   const machineId = "0123456789abcdef0123456789abcdef";
   assert.equal(
-    await idempotencyKey(installToken, machineId),
+    idempotencyKey(installToken, machineId),
     await hmacHex(installToken, machineId),
   );
 });
 
-Deno.test("idempotency: the key is 64 lowercase hex digits", async () => {
-  assert.match(await idempotencyKey("INSTALL-TOKEN", "MACHINE-ID"), /^[0-9a-f]{64}$/);
+Deno.test("idempotency: the key is 64 lowercase hex digits", () => {
+  assert.match(idempotencyKey("INSTALL-TOKEN", "MACHINE-ID"), /^[0-9a-f]{64}$/);
 });
 
-Deno.test("idempotency: the same machine and token give the same key, another machine another", async () => {
-  const key = await idempotencyKey("install-token", "machine-a");
-  assert.equal(await idempotencyKey("install-token", "machine-a"), key);
-  assert.notEqual(await idempotencyKey("install-token", "machine-b"), key);
-  assert.notEqual(await idempotencyKey("other-token", "machine-a"), key);
+Deno.test("idempotency: the same machine and token give the same key, another machine another", () => {
+  const key = idempotencyKey("install-token", "machine-a");
+  assert.equal(idempotencyKey("install-token", "machine-a"), key);
+  assert.notEqual(idempotencyKey("install-token", "machine-b"), key);
+  assert.notEqual(idempotencyKey("other-token", "machine-a"), key);
 });
 
-Deno.test("idempotency: the key reveals neither the token nor the machine id", async () => {
-  const key = await idempotencyKey("install-token", "machine-a");
+Deno.test("idempotency: the key reveals neither the token nor the machine id", () => {
+  const key = idempotencyKey("install-token", "machine-a");
   assert.ok(!key.includes("install-token") && !key.includes("machine-a"));
 });
 

@@ -161,7 +161,7 @@ Deno.test({
     // The host's machine id is bound in at /host-machine-id, as compose binds it: the binding is
     // the host's own, saved beside the token.
     const machineId = (await Deno.readTextFile("/etc/machine-id").catch(() => "")).trim();
-    const binding = machineId === "" ? undefined : await hostBinding(machineId);
+    const binding = machineId === "" ? undefined : hostBinding(machineId);
     assert.equal(
       await Deno.readTextFile(config.join("sensor-agent.env")),
       `SENSOR_TOKEN=${sensorToken}\n${binding ? `SENSOR_HOST_BINDING=${binding}\n` : ""}`,

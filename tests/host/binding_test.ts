@@ -29,22 +29,22 @@ Deno.test({
   async fn() {
     for (const machineId of ["0123456789abcdef0123456789abcdef", "a", "5c1e" + "0".repeat(28)]) {
       assert.equal(
-        await hostBinding(machineId),
+        hostBinding(machineId),
         await opensslHmac(machineId, HOST_BINDING_LABEL),
       );
     }
   },
 });
 
-Deno.test("binding: 64 lowercase hex, stable for an id, different across ids, not the id", async () => {
+Deno.test("binding: 64 lowercase hex, stable for an id, different across ids, not the id", () => {
   const id = "0123456789abcdef0123456789abcdef";
-  const binding = await hostBinding(id);
+  const binding = hostBinding(id);
   assert.match(binding, /^[0-9a-f]{64}$/);
-  assert.equal(await hostBinding(id), binding);
-  assert.notEqual(await hostBinding("0123456789abcdef0123456789abcdee"), binding);
+  assert.equal(hostBinding(id), binding);
+  assert.notEqual(hostBinding("0123456789abcdef0123456789abcdee"), binding);
   assert.ok(!binding.includes(id.slice(0, 8)));
   // Not the Idempotency-Key of any install token that happens to equal the label.
-  assert.notEqual(await idempotencyKey(HOST_BINDING_LABEL, id), binding);
+  assert.notEqual(idempotencyKey(HOST_BINDING_LABEL, id), binding);
 });
 
 Deno.test("binding: read from the machine-id file's first line; none without a machine id", async () => {
@@ -52,9 +52,9 @@ Deno.test("binding: read from the machine-id file's first line; none without a m
   const file = dir.join("machine-id");
   await Deno.writeTextFile(file, "\n0123abcd\nignored\n");
   await Deno.chmod(file, 0o644);
-  assert.equal(await readHostBinding(file), await hostBinding("0123abcd"));
+  assert.equal(await readHostBinding(file), hostBinding("0123abcd"));
   // An empty file counts as missing: /etc/machine-id then, as readMachineId reads it.
   await Deno.writeTextFile(file, "");
   const own = (await Deno.readTextFile("/etc/machine-id").catch(() => "")).trim();
-  assert.equal(await readHostBinding(file), own === "" ? undefined : await hostBinding(own));
+  assert.equal(await readHostBinding(file), own === "" ? undefined : hostBinding(own));
 });

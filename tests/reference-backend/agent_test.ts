@@ -68,7 +68,7 @@ Deno.test("agent + reference backend: enrolls, saves the token, and its heartbea
   assert.equal(
     await Deno.readTextFile(host.config),
     `SENSOR_ID=sensor-1\n# INSTALL_TOKEN consumed during enrollment\nBACKEND_URL=${backend.url}\n` +
-      `SENSOR_TOKEN=${sensorToken}\nSENSOR_HOST_BINDING=${await hostBinding(MACHINE_ID)}\n`,
+      `SENSOR_TOKEN=${sensorToken}\nSENSOR_HOST_BINDING=${hostBinding(MACHINE_ID)}\n`,
   );
   assert.equal(sensor.hostname, "sensor-e2e");
   assert.equal(sensor.label, "sensor-1");

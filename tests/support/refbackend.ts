@@ -170,7 +170,7 @@ export function heartbeatBody(bytesSent = 1073741824): Record<string, unknown> {
 }
 
 /** The Idempotency-Key the agent on the machine `machineId` sends with `installToken`. */
-export function keyFor(installToken: string, machineId: string): Promise<string> {
+export function keyFor(installToken: string, machineId: string): string {
   return idempotencyKey(installToken, machineId);
 }
 

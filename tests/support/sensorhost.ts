@@ -39,7 +39,7 @@ export async function sensorHost(
     config,
     etc,
     machineIdFile,
-    binding: machineId === null ? undefined : await hostBinding(machineId),
+    binding: machineId === null ? undefined : hostBinding(machineId),
     options: {
       read: [...FIXTURE_READS, machineIdFile],
       write: [etc],

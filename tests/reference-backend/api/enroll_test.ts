@@ -20,7 +20,7 @@ Deno.test("enroll: the seed's example gets a sensor id, a 256-bit token in the c
   const installToken = await backend.mint();
   const answer = await backend.enroll(
     seedPayload(installToken),
-    await keyFor(installToken, MACHINE_A),
+    keyFor(installToken, MACHINE_A),
   );
   assert.equal(answer.status, 200);
   assert.equal(answer.body.success, true);
@@ -52,8 +52,7 @@ Deno.test("enroll: 20 concurrent enrollments with one token: exactly one 200, th
   const answers = await Promise.all(
     Array.from(
       { length: 20 },
-      async (_, i) =>
-        backend.enroll(seedPayload(installToken), await keyFor(installToken, `machine-${i}`)),
+      (_, i) => backend.enroll(seedPayload(installToken), keyFor(installToken, `machine-${i}`)),
     ),
   );
   const statuses = answers.map((a) => a.status).sort();
@@ -85,7 +84,7 @@ Deno.test("enroll: a retry with the consuming request's Idempotency-Key gets the
 Deno.test("enroll: 20 concurrent requests with one token and one key all get the one credential", async () => {
   await using backend = await startRefBackend();
   const installToken = await backend.mint();
-  const key = await keyFor(installToken, MACHINE_A);
+  const key = keyFor(installToken, MACHINE_A);
   const answers = await Promise.all(
     Array.from({ length: 20 }, () => backend.enroll(seedPayload(installToken), key)),
   );
@@ -100,7 +99,7 @@ Deno.test("enroll: a spent token without the key, or with another key, is 401", 
   const first = await enrollSeed(backend, MACHINE_A);
   const payload = seedPayload(first.installToken);
   const noKey = await backend.enroll(payload);
-  const otherKey = await backend.enroll(payload, await keyFor(first.installToken, MACHINE_B));
+  const otherKey = await backend.enroll(payload, keyFor(first.installToken, MACHINE_B));
   for (const answer of [noKey, otherKey]) {
     assert.equal(answer.status, 401);
     assert.deepEqual(answer.body, {
@@ -115,7 +114,7 @@ Deno.test("enroll: a token spent by a request without a key is never replayed", 
   const first = await enrollSeed(backend);
   const retry = await backend.enroll(
     seedPayload(first.installToken),
-    await keyFor(first.installToken, MACHINE_A),
+    keyFor(first.installToken, MACHINE_A),
   );
   assert.equal(retry.status, 401);
 });
@@ -176,15 +175,15 @@ Deno.test("enroll: a malformed payload is 400 naming the field, and the token st
   assert.equal((await backend.enroll(seed)).status, 200, "the token was not spent by a 400");
 });
 
-Deno.test("replay: only with the consuming request's key, within 10 minutes", async () => {
-  const key = digest(await keyFor("install", MACHINE_A));
+Deno.test("replay: only with the consuming request's key, within 10 minutes", () => {
+  const key = digest(keyFor("install", MACHINE_A));
   const consumption = { at: 1_000_000, sensorId: "s", idempotencyKeyDigest: key };
   assert.equal(replayRefusal(consumption, key, consumption.at), undefined);
   assert.equal(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS), undefined);
   assert.match(replayRefusal(consumption, key, consumption.at + REPLAY_WINDOW_MS + 1)!, /window/);
   assert.match(replayRefusal(consumption, null, consumption.at)!, /no Idempotency-Key/);
   assert.match(
-    replayRefusal(consumption, digest(await keyFor("install", MACHINE_B)), consumption.at)!,
+    replayRefusal(consumption, digest(keyFor("install", MACHINE_B)), consumption.at)!,
     /another Idempotency-Key/,
   );
   assert.match(
