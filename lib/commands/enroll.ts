@@ -2,7 +2,7 @@
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
 import { mark } from "../timing.ts";
-import { bindingVerdict, type Config, loadConfig, saveSensorToken } from "../config/mod.ts";
+import { bindingVerdict, type Config, reloadConfig, saveSensorToken } from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -90,7 +90,7 @@ async function enrollUnderLock(
         reason: lock.reason,
       });
     }
-    const config = await loadConfig(ctx.configPath); // re-read under the lock: another agent may have enrolled
+    const config = await reloadConfig(ctx.config); // re-read under the lock: another agent may have enrolled
     const copy = enrollsCopy(config, identity);
     if (config.sensorToken !== undefined && !force && !copy) {
       return alreadyEnrolled(config, config.sensorToken, identity);

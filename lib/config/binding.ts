@@ -2,7 +2,7 @@
 // (docs/configuration.md, SENSOR_HOST_BINDING): the same host, a file not bound yet, a host that
 // cannot tell, or a copy of another machine's env file. Pure.
 import { AgentError, ExitCode } from "../errors.ts";
-import type { Config } from "./load.ts";
+import type { Config } from "./resolve.ts";
 
 /** What a saved binding says of this host. */
 export type BindingVerdict =

@@ -2,7 +2,6 @@
 // install-token file, without trusting what their paths name (store/smallfile.ts).
 import { dirname } from "../paths.ts";
 import { configError, describe } from "../errors.ts";
-import { type EnvLine, parseEnvFile } from "./envfile.ts";
 import type { Setting } from "./settings.ts";
 import { readSmallFile, UnfitFileError } from "../store/mod.ts";
 
@@ -26,11 +25,11 @@ function unfitAdvice(error: UnfitFileError, path: string, regular: string): stri
 }
 
 /**
- * Reads and parses the env file, or returns undefined when it does not exist yet (a container may
+ * Reads the env file's text, or returns undefined when it does not exist yet (a container may
  * configure everything through the environment). Anything else that is wrong with it is a 78.
  * `path` is the file's resolved location; `shown` is how the user named it.
  */
-export async function readConfigFile(path: string, shown = path): Promise<EnvLine[] | undefined> {
+export async function readConfigText(path: string, shown = path): Promise<string | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await readSmallFile(path, {
@@ -63,7 +62,7 @@ export async function readConfigFile(path: string, shown = path): Promise<EnvLin
       "Point --config at the agent's env file",
     );
   }
-  return parseEnvFile(text, shown);
+  return text;
 }
 
 /**

@@ -13,7 +13,8 @@ import {
   withSensorToken,
 } from "./envfile.ts";
 
-export { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "./load.ts";
+export { DEFAULT_CONFIG_PATH, loadConfig, reloadConfig } from "./load.ts";
+export type { Config } from "./resolve.ts";
 export { CONFIG_KEYS, type ConfigKey, readEnvironment } from "./settings.ts";
 export { HOST_BINDING_PATTERN, isIpAddress } from "./values.ts";
 export { type BindingVerdict, bindingVerdict, copiedConfigError } from "./binding.ts";

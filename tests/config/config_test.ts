@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { resolveConfig } from "../../lib/config/load.ts";
+import { resolveConfig } from "../../lib/config/resolve.ts";
 import {
   CONFIG_KEYS,
   type ConfigKey,

@@ -1,0 +1,69 @@
+// reloadConfig, the re-read of enrollment under the config lock: the configuration already loaded
+// when the env file is as it was, and a fresh load whenever the file, where it leads, or the
+// install-token file could make the answer differ.
+import assert from "node:assert/strict";
+import { loadConfig, reloadConfig } from "../../lib/config/mod.ts";
+import { tempDir } from "../support/tempdir.ts";
+
+const SETTINGS = "BACKEND_URL=https://backend.example:5009\nINSTALL_TOKEN=install-reload-0123\n";
+
+async function envFile(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+}
+
+Deno.test("reloadConfig: the same configuration while the env file holds the same text", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  await envFile(path, SETTINGS);
+  const config = await loadConfig(path);
+  assert.equal(await reloadConfig(config), config);
+  // Rewritten with the same bytes (a new inode): still the same text, still the same answer.
+  await envFile(`${path}.new`, SETTINGS);
+  await Deno.rename(`${path}.new`, path);
+  assert.equal(await reloadConfig(config), config);
+});
+
+Deno.test("reloadConfig: loaded afresh when another agent saved its token meanwhile", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  await envFile(path, SETTINGS);
+  const config = await loadConfig(path);
+  await envFile(path, `${SETTINGS}SENSOR_TOKEN=sensor-reload-4567\n`);
+  const now = await reloadConfig(config);
+  assert.notEqual(now, config);
+  assert.equal(now.sensorToken, "sensor-reload-4567");
+  assert.equal(config.sensorToken, undefined);
+});
+
+Deno.test("reloadConfig: loaded afresh when the config path now leads to another file", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  await envFile(dir.join("a.env"), SETTINGS);
+  await envFile(dir.join("b.env"), SETTINGS);
+  await Deno.symlink(dir.join("a.env"), path);
+  const config = await loadConfig(path);
+  assert.equal(config.configTarget, dir.join("a.env"));
+  await Deno.remove(path);
+  await Deno.symlink(dir.join("b.env"), path);
+  const now = await reloadConfig(config);
+  assert.notEqual(now, config);
+  assert.equal(now.configTarget, dir.join("b.env"));
+});
+
+Deno.test("reloadConfig: loaded afresh, token file read again, when INSTALL_TOKEN_FILE names it", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  const tokenFile = dir.join("install_token");
+  await envFile(tokenFile, "install-from-file-0001\n");
+  await envFile(
+    path,
+    `BACKEND_URL=https://backend.example:5009\nINSTALL_TOKEN_FILE=${tokenFile}\n`,
+  );
+  const config = await loadConfig(path);
+  assert.equal(config.installToken, "install-from-file-0001");
+  await envFile(tokenFile, "install-from-file-0002\n");
+  const now = await reloadConfig(config);
+  assert.notEqual(now, config);
+  assert.equal(now.installToken, "install-from-file-0002");
+});
