@@ -2,7 +2,13 @@
 // config lock, persist the sensor token, and say what the agent starts reporting with. Returns the
 // exit code of docs/configuration.md, Exit codes.
 import { mark } from "../timing.ts";
-import { bindingVerdict, type Config, reloadConfig, saveSensorToken } from "../config/mod.ts";
+import {
+  bindingVerdict,
+  type Config,
+  loadConfig,
+  reloadConfig,
+  saveSensorToken,
+} from "../config/mod.ts";
 import {
   type Backend,
   backendFor,
@@ -90,7 +96,10 @@ async function enrollUnderLock(
         reason: lock.reason,
       });
     }
-    const config = await reloadConfig(ctx.config); // re-read under the lock: another agent may have enrolled
+    // Re-read under the lock: another agent may have enrolled. After a wait for its lock, loaded
+    // afresh (what the path settings name may have changed too); taken at once, only the file
+    // can have changed in the few ms since the first load (reloadConfig).
+    const config = lock.waited ? await loadConfig(ctx.configPath) : await reloadConfig(ctx.config);
     const copy = enrollsCopy(config, identity);
     if (config.sensorToken !== undefined && !force && !copy) {
       return alreadyEnrolled(config, config.sensorToken, identity);

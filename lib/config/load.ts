@@ -20,9 +20,13 @@ export const DEFAULT_CONFIG_PATH = "/etc/ravenxcope/sensor-agent.env";
  */
 export async function loadConfig(
   configPath: string,
-  env: Readonly<Record<string, string | undefined>> = readEnvironment(),
-  probe: PathProbe = processProbe,
+  env?: Readonly<Record<string, string | undefined>>,
+  probe?: PathProbe,
 ): Promise<Config> {
+  // Only a load from this process's own environment and permissions can be reloaded later.
+  const reloadable = env === undefined && probe === undefined;
+  env ??= readEnvironment();
+  probe ??= processProbe;
   const outside = () =>
     configError(
       `config file ${configPath} is outside what this build's permission set may read`,
@@ -67,7 +71,7 @@ export async function loadConfig(
     configTarget,
     rewriteHazard: rewriteHazard(lines ?? [], configPath),
   };
-  if (tokenFile === undefined) loadedText.set(config, text);
+  if (reloadable && tokenFile === undefined) loadedText.set(config, text);
   return config;
 }
 
@@ -75,13 +79,14 @@ export async function loadConfig(
 const loadedText = new WeakMap<Config, string | undefined>();
 
 /**
- * The configuration as it stands now, for a caller that loaded `config` earlier in this process
- * with loadConfig's defaults (enrollment's re-read under the config lock): `config` itself when
- * the env file still resolves where it did and holds the same text, else loaded afresh. The
- * environment is the same in one process, and each file a path setting names is judged again when
- * it is read; only the env file can change the answer, so its path settings are not resolved and
- * confined a second time. A config whose install token came from INSTALL_TOKEN_FILE is always
- * loaded afresh: that file may have changed too.
+ * The configuration as it stands now, for a caller that loaded `config` a moment ago with
+ * loadConfig's defaults (enrollment's re-read under a config lock taken at once): `config` itself
+ * when the env file still resolves where it did and holds the same text, else loaded afresh. The
+ * environment is the same within a process and only the env file tells whether another agent
+ * enrolled, so the path settings are not resolved and confined a second time. What they name can
+ * change between the two loads only as it can a moment after either; a caller that waited (for
+ * another agent's lock) loads afresh instead. A config whose install token came from
+ * INSTALL_TOKEN_FILE is always loaded afresh: that file may have changed too.
  */
 export async function reloadConfig(config: Config): Promise<Config> {
   if (loadedText.has(config) && targetOrPath(config.configPath) === config.configTarget) {

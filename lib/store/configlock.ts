@@ -10,6 +10,8 @@ import { resolveTarget } from "./location.ts";
 export interface ConfigLock {
   readonly held: boolean;
   readonly reason?: string; // why it is not held
+  /** True when another agent held the lock and this one waited for it. */
+  readonly waited: boolean;
   release(): void;
 }
 
@@ -30,17 +32,25 @@ export async function lockConfig(configPath: string): Promise<ConfigLock> {
     ensureParent(target);
     file = await openLockFile(`${target}.lock`);
   } catch (error) {
-    return { held: false, reason: describe(error), release: () => {} };
+    return notHeld(error);
   }
+  let waited = false;
   try {
     // Free nearly always: taken at once. Only a lock another agent holds is waited for, off the
     // main thread, so that a signal is still heard meanwhile.
-    if (!file.tryLockSync(true)) await file.lock(true);
+    if (!file.tryLockSync(true)) {
+      waited = true;
+      await file.lock(true);
+    }
   } catch (error) {
     file.close();
-    return { held: false, reason: describe(error), release: () => {} };
+    return notHeld(error);
   }
-  return heldLock(file);
+  return heldLock(file, waited);
+}
+
+function notHeld(error: unknown): ConfigLock {
+  return { held: false, reason: describe(error), waited: false, release: () => {} };
 }
 
 /**
@@ -55,7 +65,7 @@ export async function tryLockConfig(target: string): Promise<ConfigLock | undefi
     return undefined;
   }
   try {
-    if (file.tryLockSync(true)) return heldLock(file);
+    if (file.tryLockSync(true)) return heldLock(file, false);
   } catch {
     // not lockable here: treated as held
   }
@@ -63,10 +73,11 @@ export async function tryLockConfig(target: string): Promise<ConfigLock | undefi
   return undefined;
 }
 
-function heldLock(file: Deno.FsFile): ConfigLock {
+function heldLock(file: Deno.FsFile, waited: boolean): ConfigLock {
   let open = true;
   return {
     held: true,
+    waited,
     release: () => {
       if (!open) return;
       open = false;

@@ -1,6 +1,7 @@
-// reloadConfig, the re-read of enrollment under the config lock: the configuration already loaded
-// when the env file is as it was, and a fresh load whenever the file, where it leads, or the
-// install-token file could make the answer differ.
+// reloadConfig, the re-read of enrollment under a config lock taken at once: the configuration
+// already loaded when the env file is as it was, and a fresh load whenever the file, where it
+// leads, the install-token file, or a load from another environment could make the answer differ.
+// What a path setting names is not resolved again (a wait for the lock loads afresh instead).
 import assert from "node:assert/strict";
 import { loadConfig, reloadConfig } from "../../lib/config/mod.ts";
 import { tempDir } from "../support/tempdir.ts";
@@ -66,4 +67,30 @@ Deno.test("reloadConfig: loaded afresh, token file read again, when INSTALL_TOKE
   const now = await reloadConfig(config);
   assert.notEqual(now, config);
   assert.equal(now.installToken, "install-from-file-0002");
+});
+
+Deno.test("reloadConfig: a configuration loaded from another environment is loaded afresh", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  await envFile(path, SETTINGS);
+  const config = await loadConfig(path, { LOG_LEVEL: "debug" });
+  assert.equal(config.logLevel, "debug");
+  const now = await reloadConfig(config);
+  assert.notEqual(now, config);
+  assert.equal(now.logLevel, "info");
+});
+
+Deno.test("reloadConfig: what a path setting names is not resolved again; the next load sees it", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("sensor-agent.env");
+  await envFile(dir.join("hostname-a"), "sensor-a\n");
+  await envFile(dir.join("hostname-b"), "sensor-b\n");
+  await Deno.symlink(dir.join("hostname-a"), dir.join("hostname"));
+  await envFile(path, `${SETTINGS}HOST_HOSTNAME_FILE=${dir.join("hostname")}\n`);
+  const config = await loadConfig(path);
+  assert.equal(config.hostnameFile, dir.join("hostname-a"));
+  await Deno.remove(dir.join("hostname"));
+  await Deno.symlink(dir.join("hostname-b"), dir.join("hostname"));
+  assert.equal(await reloadConfig(config), config);
+  assert.equal((await loadConfig(path)).hostnameFile, dir.join("hostname-b"));
 });

@@ -102,6 +102,7 @@ Deno.test("lock: a second locker waits until the first releases", async () => {
   const config = dir.join("agent.env");
   const first = await lockConfig(config);
   assert.ok(first.held);
+  assert.equal(first.waited, false, "a free lock is taken at once");
   let secondHeld = false;
   const second = lockConfig(config).then((lock) => {
     secondHeld = true;
@@ -112,6 +113,7 @@ Deno.test("lock: a second locker waits until the first releases", async () => {
   first.release();
   const lock = await second;
   assert.ok(lock.held);
+  assert.equal(lock.waited, true, "the second locker says it waited");
   lock.release();
 });
 
