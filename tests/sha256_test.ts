@@ -2,6 +2,7 @@
 // cases) and against WebCrypto on random keys and messages: the host binding and the
 // Idempotency-Key it computes must be the very bytes any other HMAC-SHA-256 gives.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { hex, hmacSha256, sha256 } from "../lib/sha256.ts";
 
@@ -88,4 +89,14 @@ Deno.test("hmacSha256: the bytes WebCrypto's HMAC-SHA-256 gives, for any key and
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("hmacSha256: an empty key and an empty message, as node:crypto computes them", () => {
+  // WebCrypto refuses an empty HMAC key; the agent never has one, but the function must not lie.
+  for (const [key, message] of [["", ""], ["", "m"], ["k", ""]]) {
+    assert.equal(
+      hex(hmacSha256(text(key), text(message))),
+      createHmac("sha256", key).update(message).digest("hex"),
+    );
+  }
 });

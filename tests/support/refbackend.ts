@@ -184,7 +184,7 @@ export const MACHINE_B = "fedcba9876543210fedcba9876543210";
  */
 export async function enrollSeed(backend: BackendClient, machineId?: string) {
   const installToken = await backend.mint();
-  const key = machineId === undefined ? undefined : await keyFor(installToken, machineId);
+  const key = machineId === undefined ? undefined : keyFor(installToken, machineId);
   const answer = await backend.enroll(seedPayload(installToken), key);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return { installToken, key, ...answer.body.data as { sensorId: string; sensorToken: string } };
