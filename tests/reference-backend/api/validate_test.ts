@@ -20,7 +20,7 @@ Deno.test("validate: the seed's example and a heartbeat pass as they are", () =>
   assert.deepEqual(checkEnrollment({ ...seed, sensorIp: "fe80::1" }).ok, true);
 });
 
-Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", async () => {
+Deno.test("validate: mint requests default to one hour; keys are 64 lowercase hex digits", () => {
   assert.deepEqual(checkMintRequest(undefined), {
     ok: true,
     value: { ttlSeconds: 3600, note: undefined, label: undefined },
