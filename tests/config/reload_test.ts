@@ -13,6 +13,12 @@ async function envFile(path: string, text: string): Promise<void> {
   await Deno.chmod(path, 0o600);
 }
 
+/** Makes the link at `link` lead to `target` instead, as an operator re-pointing it would. */
+async function repoint(link: string, target: string): Promise<void> {
+  await Deno.remove(link);
+  await Deno.symlink(target, link);
+}
+
 Deno.test("reloadConfig: the same configuration while the env file holds the same text", async () => {
   await using dir = await tempDir();
   const path = dir.join("sensor-agent.env");
@@ -45,8 +51,7 @@ Deno.test("reloadConfig: loaded afresh when the config path now leads to another
   await Deno.symlink(dir.join("a.env"), path);
   const config = await loadConfig(path);
   assert.equal(config.configTarget, dir.join("a.env"));
-  await Deno.remove(path);
-  await Deno.symlink(dir.join("b.env"), path);
+  await repoint(path, dir.join("b.env"));
   const now = await reloadConfig(config);
   assert.notEqual(now, config);
   assert.equal(now.configTarget, dir.join("b.env"));
@@ -89,8 +94,7 @@ Deno.test("reloadConfig: what a path setting names is not resolved again; the ne
   await envFile(path, `${SETTINGS}HOST_HOSTNAME_FILE=${dir.join("hostname")}\n`);
   const config = await loadConfig(path);
   assert.equal(config.hostnameFile, dir.join("hostname-a"));
-  await Deno.remove(dir.join("hostname"));
-  await Deno.symlink(dir.join("hostname-b"), dir.join("hostname"));
+  await repoint(dir.join("hostname"), dir.join("hostname-b"));
   assert.equal(await reloadConfig(config), config);
   assert.equal((await loadConfig(path)).hostnameFile, dir.join("hostname-b"));
 });
