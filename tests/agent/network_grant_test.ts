@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PROJECT } from "../support/agent.ts";
+import { taskCommand } from "../support/bundle.ts";
 import { keptEnv } from "../support/env.ts";
 import { createNamespace, type NetNamespace, netnsAvailable } from "../support/netns.ts";
 import { tempDir } from "../support/tempdir.ts";
@@ -163,7 +164,7 @@ Deno.test("network grant: the set denies the wildcard and metadata addresses, an
   // would replace its deny list (measured on 2.9.6), and -A would drop the set; --allow-net keeps
   // the list, so narrowing the backend at compile time stays safe.
   for (const task of ["start", "compile"]) {
-    const line: string = config.tasks[task];
+    const line = await taskCommand(task);
     assert.match(line, / -P=agent /, task);
     assert.doesNotMatch(line, /--deny-net|--allow-all|\s-A\s|--allow-net/, task);
   }

@@ -1,0 +1,95 @@
+// The agent ships as one file: `deno task build` bundles main.ts and lib/ into dist/sensor-agent.js,
+// which `deno task compile` compiles. The rest of the suite runs main.ts from its modules; here the
+// bundle, built as the task builds it, must stand alone and do what main.ts does, run for run.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { newToken, PROJECT, runAgent } from "../support/agent.ts";
+import { enrolled, startBackend } from "../support/backend.ts";
+import { buildBundle, BUNDLE_OUTPUT } from "../support/bundle.ts";
+import { seed } from "../support/seed.ts";
+import { tempDir } from "../support/tempdir.ts";
+
+/**
+ * `text` without what differs between two runs of the same code: the dir, times, durations, and
+ * the sensor id the backend makes up for each enrollment.
+ */
+function comparable(text: string, dir: string): string {
+  return text.replaceAll(dir, "<dir>").replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>")
+    .replace(/\d+(\.\d+)? ?ms\b/g, "<ms>").replace(/sensorId=[\w-]+/g, "sensorId=<id>");
+}
+
+Deno.test("bundle: one module with nothing to import and no source map", async () => {
+  await using dir = await tempDir();
+  const text = await Deno.readTextFile(await buildBundle(dir.path));
+  assert.doesNotMatch(text, /^\s*(import|export)\b.*\bfrom\s*["']/m, "a static import is left");
+  assert.doesNotMatch(text, /\bimport\s*\(/, "a dynamic import is left");
+  assert.doesNotMatch(text, /sourceMappingURL/, "a source map is attached");
+  // Built outside the project and run from there: an import left behind would not be found.
+  const run = await runAgent(["--version"], { main: `${dir.path}/sensor-agent.js` });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "sensor-agent 2.0.0\n");
+});
+
+Deno.test("bundle: inventory, enroll and status give what main.ts gives", async () => {
+  await using built = await tempDir();
+  const bundle = await buildBundle(built.path);
+  const installToken = newToken("install");
+  const sensorToken = newToken("sensor");
+  await using backend = startBackend(() => enrolled(sensorToken));
+  const results = [];
+  for (const main of [undefined, bundle]) {
+    const s = await seed(backend.url, installToken);
+    await using _ = s.dir;
+    const options = { ...s.options, main };
+    const inventory = await runAgent(["inventory", ...s.args], options);
+    const enroll = await runAgent(["enroll", ...s.args], options);
+    const status = await runAgent(["status", ...s.args], options);
+    const saved = await Deno.readTextFile(s.config);
+    results.push({
+      codes: [inventory.code, enroll.code, status.code],
+      inventory: inventory.stdout,
+      enroll: comparable(enroll.stdout + enroll.stderr, s.dir.path),
+      status: comparable(status.stdout + status.stderr, s.dir.path),
+      saved,
+    });
+  }
+  const [fromModules, fromBundle] = results;
+  assert.deepEqual(fromModules.codes, [0, 0, 0], JSON.stringify(fromModules));
+  assert.ok(fromModules.saved.includes(`SENSOR_TOKEN=${sensorToken}\n`));
+  assert.deepEqual(fromBundle, fromModules);
+  // Both posted the same enrollment, Idempotency-Key included.
+  const [first, second] = backend.requests;
+  assert.equal(backend.requests.length, 2);
+  assert.equal(second.body, first.body);
+  assert.equal(second.headers.get("idempotency-key"), first.headers.get("idempotency-key"));
+});
+
+Deno.test("bundle: a config that is not a file fails as main.ts fails", async () => {
+  await using built = await tempDir();
+  const bundle = await buildBundle(built.path);
+  const runs = [];
+  for (const main of [undefined, bundle]) {
+    const s = await seed("http://127.0.0.1:9");
+    await using _ = s.dir;
+    await Deno.remove(s.config);
+    await Deno.mkdir(s.config);
+    const run = await runAgent(["enroll", ...s.args], { ...s.options, main });
+    runs.push({ code: run.code, stderr: comparable(run.stderr, s.dir.path) });
+  }
+  assert.equal(runs[0].code, 78, runs[0].stderr);
+  assert.deepEqual(runs[1], runs[0]);
+});
+
+Deno.test("bundle: the compile task and the container build compile the bundle", async () => {
+  const { compile } = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).tasks;
+  assert.deepEqual(compile.dependencies, ["build"]);
+  assert.match(compile.command, new RegExp(`^deno compile .* ${BUNDLE_OUTPUT}$`));
+  const dockerfile = await Deno.readTextFile(join(PROJECT, "deploy", "Dockerfile"));
+  const run = dockerfile.replaceAll("\\\n", " ").split("\n").find((l) =>
+    /^RUN .*deno compile/.test(l)
+  );
+  assert.match(
+    run ?? "",
+    new RegExp(`^RUN deno task -q build +&& deno compile .* ${BUNDLE_OUTPUT} `),
+  );
+});
