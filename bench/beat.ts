@@ -1,5 +1,6 @@
-// bench/beat.ts: the heartbeat as a whole process (issue 24). `main.ts run` beating once a second on
-// the bench namespace's real interfaces, side by side with its floor (bench/beat_floor_full.ts: the
+// bench/beat.ts: the heartbeat as a whole process (issue 24). The agent as it ships (its bundle:
+// bench/support.ts agentBundle) running `run`, beating once a second on the bench namespace's real
+// interfaces, side by side with its floor (bench/beat_floor_full.ts: the
 // same reads, body, headers and reply, nothing else) and, for scale, bench/beat_floor.ts (net/dev
 // posted raw). All three are started alike: the `start` task's V8 flags, the shipped permission
 // set with stand-in paths, the same environment, deno.json and working directory. They run at the
@@ -16,6 +17,7 @@ import {
   processCpuMs,
 } from "./netns.ts";
 import {
+  agentBundle,
   agentEnv,
   agentFlags,
   agentPlaces,
@@ -69,7 +71,7 @@ export interface BeatResult {
 
 const LABELS = { agent: "beat-agent", floor: "beat-floor", bare: "" } as const;
 const PROGRAMS = {
-  agent: "main.ts run",
+  agent: "sensor-agent.js run",
   floor: "bench/beat_floor_full.ts",
   bare: "bench/beat_floor.ts",
 } as const;
@@ -98,7 +100,13 @@ export async function measureBeat(workDir: string, seconds = BEAT_SECONDS): Prom
     const shared = ["-q", "--no-prompt", ...await v8Flags(), ...await agentFlags(places)];
     const flags = ["run", ...shared];
     const argv = {
-      agent: [...flags, "main.ts", "run", "--config", await configFor(LABELS.agent)],
+      agent: [
+        ...flags,
+        await agentBundle(workDir),
+        "run",
+        "--config",
+        await configFor(LABELS.agent),
+      ],
       floor: [...flags, "bench/beat_floor_full.ts", await configFor(LABELS.floor), AGENT_VERSION],
       bare: [...flags, "bench/beat_floor.ts", await configFor(LABELS.bare)],
     };

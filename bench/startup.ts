@@ -13,6 +13,7 @@ import { AGENT_VERSION } from "../lib/version.ts";
 import { BENCH_SENSOR_TOKEN } from "./backend.ts";
 import { createBenchNamespace, NETNS_DESCRIPTION, NETNS_INTERFACES } from "./netns.ts";
 import {
+  agentBundle,
   agentEnv,
   agentFlags,
   type AgentPlaces,
@@ -122,9 +123,10 @@ export async function measureStartup(
 ): Promise<StartupResult> {
   await using ns = await createBenchNamespace(workDir);
   const places = await agentPlaces(join(workDir, "startup"), ns.roots);
+  const agent = await agentBundle(workDir);
   const backend = await startBenchBackend(BUDGET_SECONDS + 180, { netns: ns.name });
   try {
-    const plan = await startupPlan(places, backend.url, {
+    const plan = await startupPlan(places, agent, backend.url, {
       pairs,
       warmups: WARMUP_ROUNDS,
       phaseRuns: PHASE_RUNS,
@@ -163,18 +165,19 @@ export async function measureStartup(
 }
 
 /**
- * The plan for an agent at `places` and a backend at `backendUrl`: each command with its floor
- * and the env file it starts from (with `settings` lines added), all run as the `start` task runs
- * the agent.
+ * The plan for the agent `program` (its bundle: bench/support.ts agentBundle) at `places` and a
+ * backend at `backendUrl`: each command with its floor and the env file it starts from (with
+ * `settings` lines added), all started with the `start` task's V8 flags and the shipped set.
  */
 export async function startupPlan(
   places: AgentPlaces,
+  program: string,
   backendUrl: string,
   sizes: StartupSizes,
   settings = "",
 ): Promise<StartupPlan> {
   const configPath = join(places.configDir, "sensor-agent.env");
-  const agent = (command: string) => ["main.ts", command, "--config", configPath];
+  const agent = (command: string) => [program, command, "--config", configPath];
   const floor = (file: string) => [`bench/${file}`, configPath, AGENT_VERSION];
   const unenrolled = `SENSOR_ID=bench-1\nINSTALL_TOKEN=${INSTALL_TOKEN}\n` +
     `BACKEND_URL=${backendUrl}\n${settings}`;

@@ -94,14 +94,14 @@ async function pair(command: StartupCommand, agentFirst: boolean, checkPayload: 
     runs[side] = await timedRun(command[side], command.config);
     seen[side] = await judged(
       command,
-      side === "agent" ? "main.ts" : command.floorName,
+      side === "agent" ? "the agent" : command.floorName,
       runs[side],
     );
     if (checkPayload && command.name === "enroll") posted[side] = await lastEnrollment();
   }
   if (seen.agent !== seen.floor) {
     throw new Error(
-      `${command.floorName} printed other than \`main.ts ${command.name}\`: ` +
+      `${command.floorName} printed other than the agent's \`${command.name}\`: ` +
         `${JSON.stringify(seen.floor.slice(0, 300))} against ${
           JSON.stringify(seen.agent.slice(0, 300))
         }`,
@@ -109,7 +109,7 @@ async function pair(command: StartupCommand, agentFirst: boolean, checkPayload: 
   }
   if (posted.agent !== posted.floor) {
     throw new Error(
-      `${command.floorName} posted another enrollment than main.ts: ` +
+      `${command.floorName} posted another enrollment than the agent: ` +
         differences(JSON.parse(posted.agent), JSON.parse(posted.floor)).join(", "),
     );
   }
@@ -125,9 +125,9 @@ async function phases(command: StartupCommand) {
       LOG_LEVEL: "debug",
       LOG_FORMAT: "json",
     });
-    await judged(command, "main.ts at LOG_LEVEL=debug", run);
+    await judged(command, "the agent at LOG_LEVEL=debug", run);
     const line = run.stderr.split("\n").find((l) => l.includes('"msg":"timing '));
-    if (line === undefined) throw new Error(`main.ts ${command.name} printed no timing line`);
+    if (line === undefined) throw new Error(`the agent's ${command.name} printed no timing line`);
     const { time: _, level: __, msg: ___, ...fields } = JSON.parse(line);
     for (const [step, ms] of Object.entries(fields)) (marks[step] ??= []).push(Number(ms));
     walls.push(run.ms);

@@ -3,12 +3,20 @@
 // process, fixture hosts, and small statistics.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildBundle } from "../tests/support/bundle.ts";
 import type { FakeInterface } from "../tests/support/hosttree.ts";
 
 export const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
-export const MAIN = join(PROJECT, "main.ts");
 /** By name, so that the task's `--allow-run=deno` covers it (Deno.execPath() may be a link's target). */
 export const DENO = "deno";
+
+/**
+ * The agent as it ships, built afresh into `dir`: the one-file bundle of main.ts and lib/ that
+ * `deno task build` writes and `deno task compile` embeds. Returns its path.
+ */
+export function agentBundle(dir: string): Promise<string> {
+  return buildBundle(dir, DENO);
+}
 
 /** Where one agent's files live in a benchmark: the stand-ins for the shipped set's paths. */
 export interface AgentPlaces {

@@ -1,5 +1,5 @@
 // bench/report/beat.ts: the whole-process heartbeat section of BENCHMARKS.md (bench/beat.ts):
-// `main.ts run` beside its floor and the bare floor, CPU per beat and peak RSS. Pure.
+// the agent's `run` beside its floor and the bare floor, CPU per beat and peak RSS. Pure.
 import { BEAT_TARGETS, type BeatProcess, type BeatResult } from "../beat.ts";
 import { commandDetails, fixed, table, verdict } from "./text.ts";
 
@@ -16,7 +16,9 @@ export function beatSection(result: BeatResult): string {
   return [
     "## Heartbeat: the whole process against its floor",
     "",
-    `\`main.ts run\` beating once a second (the bench backend's replies ask for a 1 s interval) ` +
+    "The agent as it ships (the bundle `deno task build` writes, built afresh into the scratch " +
+    "directory) running `run`, beating once a second (the bench backend's replies ask for a 1 s " +
+    "interval) " +
     `on ${result.host}, beside bench/beat_floor_full.ts, the same job as plainly as Deno allows ` +
     "(the env file read once; net/dev and every interface's flags file opened once and read each " +
     "beat; the same body posted with the agent's headers, its token and host binding; the reply " +
@@ -34,7 +36,7 @@ export function beatSection(result: BeatResult): string {
     table(
       ["process", "CPU ms per beat", "beats", "CPU ms", "per part", "peak RSS MiB"],
       [
-        row("`main.ts run`", result.agent),
+        row("`sensor-agent.js run`", result.agent),
         row("bench/beat_floor_full.ts (the same job)", result.floor),
         row("bench/beat_floor.ts (net/dev posted raw, for scale)", result.bare),
       ],

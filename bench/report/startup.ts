@@ -32,7 +32,10 @@ export function startupSection(result: StartupResult): string {
     `On ${result.host}, its procfs and sysfs bind-mounted in a private mount namespace at the ` +
     "roots the agent is given (stand-ins for /host/proc and /host/sys, as deployments mount them), " +
     "each command is paired with its floor: one Deno file making the same reads and doing the " +
-    "same job, without the agent's checks, logging or retries. Both sides, and the empty " +
+    "same job, without the agent's checks, logging or retries. The agent is run as it ships: " +
+    "sensor-agent.js, the one-file bundle of main.ts and lib/ that `deno task build` writes and " +
+    "`deno task compile` embeds, built afresh into the scratch directory by the task's own " +
+    "command. Both sides, and the empty " +
     "program, are started exactly alike: the `start` task's V8 flags, deno.json's `agent` " +
     "permission set with stand-in paths for /etc/ravenxcope, /host/* and the host files, the same " +
     "environment (HOST_PROC, HOST_SYS, HOST_*_FILE), the same deno.json and working directory. " +

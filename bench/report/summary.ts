@@ -16,8 +16,8 @@ export function floorSummary(results: BenchResults): string {
   for (const command of startup?.commands ?? []) {
     rows.push([
       command.name === "enroll"
-        ? "time-to-enrolled (`main.ts enroll`, start to exit, token saved)"
-        : `\`main.ts ${command.name}\`, start to exit`,
+        ? "time-to-enrolled (`sensor-agent.js enroll`, start to exit, token saved)"
+        : `\`sensor-agent.js ${command.name}\`, start to exit`,
       `${ms(command.agentMs)} ms`,
       `${ms(command.floorMs)} ms`,
       `${fixed(command.ratio, 2)} *`,

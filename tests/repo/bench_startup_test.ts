@@ -6,7 +6,12 @@
 // only the next `deno task bench`.
 import assert from "node:assert/strict";
 import { runStartupPlan, type StartupPlan, startupPlan } from "../../bench/startup.ts";
-import { agentPlaces, fixtureInterfaces, startBenchBackend } from "../../bench/support.ts";
+import {
+  agentBundle,
+  agentPlaces,
+  fixtureInterfaces,
+  startBenchBackend,
+} from "../../bench/support.ts";
 import { writeHostTree } from "../support/hosttree.ts";
 import { tempDir } from "../support/tempdir.ts";
 
@@ -19,11 +24,12 @@ async function withPlan(use: (plan: StartupPlan) => Promise<void>): Promise<void
     defaultRoute: "enp1s0",
   });
   const places = await agentPlaces(dir.join("agent"), { proc, sys });
+  const agent = await agentBundle(dir.path);
   const backend = await startBenchBackend(90);
   try {
     // Outside a namespace the host has addresses, which the enrollment floor does not look up
     // (issue 24's floor): a fixed SENSOR_IP makes the payloads comparable here.
-    await use(await startupPlan(places, backend.url, ONE_PAIR, "SENSOR_IP=192.0.2.10\n"));
+    await use(await startupPlan(places, agent, backend.url, ONE_PAIR, "SENSOR_IP=192.0.2.10\n"));
   } finally {
     await backend.close();
   }
@@ -49,7 +55,7 @@ Deno.test("bench startup: a floor that prints other than the agent fails the run
     const swapped = { ...inventory, floor: status.floor, floorName: status.floorName };
     await assert.rejects(
       runStartupPlan({ ...plan, commands: [enroll, swapped] }),
-      /bench\/status_floor\.ts printed other than `main\.ts inventory`/,
+      /bench\/status_floor\.ts printed other than the agent's `inventory`/,
     );
   });
 });
@@ -61,7 +67,7 @@ Deno.test("bench startup: a floor that posts another enrollment fails the run", 
     const other = { ...enroll, floor: [...enroll.floor.slice(0, -1), "0.0.0-other"] };
     await assert.rejects(
       runStartupPlan({ ...plan, commands: [other] }),
-      /bench\/enroll_floor\.ts posted another enrollment than main\.ts/,
+      /bench\/enroll_floor\.ts posted another enrollment than the agent/,
     );
   });
 });

@@ -92,7 +92,7 @@ Deno.test("bench report: issue 24's table judges each ratio by its target, RSS g
     target,
     pairs: [{ agentMs, floorMs: 40 }],
     phases,
-    agentCommand: `deno run $FLAGS main.ts ${name}`,
+    agentCommand: `deno run $FLAGS <scratch>/sensor-agent.js ${name}`,
     floorCommand: `deno run $FLAGS bench/${name}_floor.ts`,
   });
   const process = (cpuMsPerBeat: number, peakMiB: number) => ({
@@ -125,7 +125,7 @@ Deno.test("bench report: issue 24's table judges each ratio by its target, RSS g
       cpuRatio: 1.2,
       windowRatios: [1.2, 1.2, 1.2],
       peakRssRatio: 56 / 50,
-      agentCommand: "deno run $FLAGS main.ts run",
+      agentCommand: "deno run $FLAGS <scratch>/sensor-agent.js run",
       floorCommand: "deno run $FLAGS bench/beat_floor_full.ts",
       flags: "-q",
     },
@@ -153,7 +153,10 @@ Deno.test("bench report: issue 24's table judges each ratio by its target, RSS g
   });
   const row = (start: string) => report.split("\n").find((line) => line.startsWith(`| ${start}`));
   assert.match(row("time-to-enrolled")!, /\| 1\.20 \* \| <= 1\.25 \| met \|/);
-  assert.match(row("`main.ts status`")!, /\| 1\.50 \* \| <= 1\.3 \| \*\*missed\*\* by 15 % \|/);
+  assert.match(
+    row("`sensor-agent.js status`")!,
+    /\| 1\.50 \* \| <= 1\.3 \| \*\*missed\*\* by 15 % \|/,
+  );
   assert.match(
     row("whole-process CPU per beat")!,
     /\| 1\.20 \| <= 1\.15 \| \*\*missed\*\* by 4 % \|/,
