@@ -26,7 +26,10 @@ export function beatSection(result: BeatResult): string {
     "(net/dev posted raw: the runtime beating at all). All three are started alike (the `start` " +
     "task's V8 flags, the shipped permission set with stand-in paths, the same environment, " +
     "deno.json and working directory) and run at the same time, so that drift in the machine's " +
-    `speed falls on all of them. After a 10 s warm-up, ${result.seconds} s are measured in ` +
+    "speed falls on all of them. Each was first started once and stopped after 2 s, so that " +
+    "Deno's cache of its compiled code exists, as it does on a host from the agent's second " +
+    "start on (a first start peaks about 4 MiB higher). " +
+    `After a 10 s warm-up, ${result.seconds} s are measured in ` +
     `${result.windowRatios.length} parts: each process's CPU (all threads, ` +
     "/proc/<pid>/task/*/schedstat) divided by the beats the backend counted for it in the same " +
     "part. A part is 60 s long, because every 60 s the agent looks at the interface set, host " +
