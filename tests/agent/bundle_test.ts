@@ -9,6 +9,9 @@ import { buildBundle, BUNDLE_OUTPUT } from "../support/bundle.ts";
 import { seed } from "../support/seed.ts";
 import { tempDir } from "../support/tempdir.ts";
 
+/** main.ts, run from its modules (whatever TEST_AGENT_MAIN gives the rest of the suite). */
+const MODULES = join(PROJECT, "main.ts");
+
 /**
  * `text` without what differs between two runs of the same code: the dir, times, durations, and
  * the sensor id the backend makes up for each enrollment.
@@ -37,7 +40,7 @@ Deno.test("bundle: inventory, enroll and status give what main.ts gives", async 
   const sensorToken = newToken("sensor");
   await using backend = startBackend(() => enrolled(sensorToken));
   const results = [];
-  for (const main of [undefined, bundle]) {
+  for (const main of [MODULES, bundle]) {
     const s = await seed(backend.url, installToken);
     await using _ = s.dir;
     const options = { ...s.options, main };
@@ -68,7 +71,7 @@ Deno.test("bundle: a config that is not a file fails as main.ts fails", async ()
   await using built = await tempDir();
   const bundle = await buildBundle(built.path);
   const runs = [];
-  for (const main of [undefined, bundle]) {
+  for (const main of [MODULES, bundle]) {
     const s = await seed("http://127.0.0.1:9");
     await using _ = s.dir;
     await Deno.remove(s.config);

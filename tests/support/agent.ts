@@ -6,7 +6,11 @@ import { CONFIG_KEYS } from "../../lib/config/mod.ts";
 import { keptEnv } from "./env.ts";
 
 export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-export const MAIN = join(PROJECT, "main.ts");
+/**
+ * The agent the tests run: main.ts, or with TEST_AGENT_MAIN set (a path from the project's root)
+ * that file instead, such as the bundle `deno task build` writes, to run the whole suite on it.
+ */
+export const MAIN = join(PROJECT, Deno.env.get("TEST_AGENT_MAIN") || "main.ts");
 
 /** The proxy variables the shipped permission set may read, as deno.json lists them. */
 const PROXY_KEYS = [

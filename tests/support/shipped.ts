@@ -5,7 +5,7 @@
 // not exist are made for the tests and removed by the last one using them (support/mountpoints.ts).
 // A host made with `{ mounts: false }` is a laptop: /host/proc and /host/sys stay empty.
 import { join } from "node:path";
-import { PROJECT } from "./agent.ts";
+import { MAIN, PROJECT } from "./agent.ts";
 import { keptEnv } from "./env.ts";
 import type { SeenRequest } from "./backend.ts";
 import { claimMountPoints } from "./mountpoints.ts";
@@ -131,7 +131,7 @@ export async function shippedHost(options: { mounts?: boolean } = {}): Promise<S
 }
 
 /** The agent's entry point and the probe of confinement, as paths the runs take. */
-export const AGENT_MAIN = join(PROJECT, "main.ts");
+export const AGENT_MAIN = MAIN;
 export const CONFINEMENT_PROBE = join(PROJECT, "tests", "support", "confinement_probe.ts");
 
 /**
