@@ -2,8 +2,11 @@
 // lib/ into dist/sensor-agent.js, which `deno task compile` then compiles; a test or the bench
 // builds its own copy the same way into its own directory, so that parallel runs and the compile
 // test never write one another's file.
-import { join } from "node:path";
-import { PROJECT } from "./agent.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Not agent.ts's: the bench's runner imports this module under a narrow permission set.
+const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 /** Where the build task writes the bundle, as its command names it. */
 export const BUNDLE_OUTPUT = "dist/sensor-agent.js";
