@@ -79,6 +79,7 @@ Deno.test({
       beating = false;
       await beats;
       await page.click(`tr[data-sensor-id="${sensors[2].id}"] button.open`);
+      await page.waitForSelector("#detail svg.rate-chart", { visible: true });
       await page.waitForSelector("#detail-delete:disabled");
       await page.click("#detail-revoke");
       await confirmDialog(page, /^Revoke this sensor\?$/);
@@ -159,6 +160,8 @@ Deno.test({
     const [sensor] = await backend.fleet();
     await page.goto(`${backend.url}/console#fleet`);
     await page.click(`tr[data-sensor-id="${sensor.id}"] button.open`);
+    // Until the panel has loaded the sensor, its buttons act on nothing (flaky under load).
+    await page.waitForSelector("#detail svg.rate-chart", { visible: true });
     await page.click("#detail-revoke");
     await confirmDialog(page, /^Revoke this sensor\?$/);
     await waitForState(page, sensor.id, "revoked");
