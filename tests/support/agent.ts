@@ -10,7 +10,14 @@ export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
  * The agent the tests run: main.ts, or with TEST_AGENT_MAIN set (a path from the project's root)
  * that file instead, such as the bundle `deno task build` writes, to run the whole suite on it.
  */
-export const MAIN = join(PROJECT, Deno.env.get("TEST_AGENT_MAIN") || "main.ts");
+export const MAIN = join(PROJECT, agentUnderTest() ?? "main.ts");
+
+function agentUnderTest(): string | undefined {
+  // The bench imports this module too, under a set that grants no environment: main.ts there.
+  const variable = "TEST_AGENT_MAIN";
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return undefined;
+  return Deno.env.get(variable) || undefined;
+}
 
 /** The proxy variables the shipped permission set may read, as deno.json lists them. */
 const PROXY_KEYS = [
