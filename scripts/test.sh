@@ -22,10 +22,13 @@ export DENO_NO_UPDATE_CHECK=1
 
 # --unstable-kv: some tests run the reference backend's handler in their own process, over a real
 # Deno KV store, to set its clock (tests/support/inprocess_backend.ts).
+# The build (`deno task build`) runs first, once: on a cold cache `deno bundle` fetches esbuild,
+# and several tests bundle at the same time, whose first fetches race in Deno's cache.
 {
   deno fmt --check &&
     deno lint &&
     deno check main.ts lib/ tests/ reference-backend/ scripts/ bench/ &&
+    deno task -q build &&
     deno test --sanitize-ops --sanitize-resources --allow-all --unstable-kv --parallel tests/
 } 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
