@@ -1,16 +1,18 @@
 // tests/support/agent.ts: runs the real main.ts as a subprocess under a scoped permission set, the
 // way it ships, and keeps every token a test used so output can be scanned for leaks.
-import { dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS } from "../../lib/config/mod.ts";
 import { keptEnv } from "./env.ts";
 
 export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 /**
- * The agent the tests run: main.ts, or with TEST_AGENT_MAIN set (a path from the project's root)
- * that file instead, such as the bundle `deno task build` writes, to run the whole suite on it.
+ * The agent the tests run: main.ts, or with TEST_AGENT_MAIN set (a path, absolute or from the
+ * project's root) that file instead, such as a copy of the bundle `deno task build` writes, to run
+ * the suite on it. The container layout and the address-pin status test run main.ts regardless.
  */
-export const MAIN = join(PROJECT, agentUnderTest() ?? "main.ts");
+export const MAIN = resolve(PROJECT, agentUnderTest() ?? "main.ts");
+const MODULES_MAIN = join(PROJECT, "main.ts");
 
 function agentUnderTest(): string | undefined {
   // The bench imports this module too, under a set that grants no environment: main.ts there.
@@ -194,7 +196,8 @@ export interface ReadableCopy {
 /**
  * Copies the agent's code (or the project's `names`) to a fresh world-readable temporary directory,
  * for a test that runs it as another uid: the clone itself may sit in a 0700 directory (a home,
- * `mktemp -d`) that uid cannot enter. Removed at the end of scope.
+ * `mktemp -d`) that uid cannot enter. With TEST_AGENT_MAIN, that file is copied too and is the
+ * copy's `main`. Removed at the end of scope.
  */
 export async function readableCopy(
   names: readonly string[] = ["main.ts", "lib", "deno.json", "deno.lock"],
@@ -218,13 +221,14 @@ export async function readableCopy(
     for (const name of names) {
       await copy(join(PROJECT, name), join(dir, name));
     }
+    if (MAIN !== MODULES_MAIN) await copy(MAIN, join(dir, basename(MAIN)));
   } catch (error) {
     await Deno.remove(dir, { recursive: true });
     throw error;
   }
   return {
     dir,
-    main: join(dir, "main.ts"),
+    main: join(dir, MAIN === MODULES_MAIN ? "main.ts" : basename(MAIN)),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
   };
 }
