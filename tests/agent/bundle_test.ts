@@ -3,8 +3,15 @@
 // bundle, built as the task builds it, must stand alone and do what main.ts does, run for run.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { newToken, PROJECT, runAgent } from "../support/agent.ts";
-import { enrolled, startBackend } from "../support/backend.ts";
+import { newToken, PROJECT, runAgent, startAgent } from "../support/agent.ts";
+import {
+  beatAccepted,
+  enrolled,
+  routes,
+  type SeenRequest,
+  startBackend,
+  waitForRequest,
+} from "../support/backend.ts";
 import { buildBundle, BUNDLE_OUTPUT } from "../support/bundle.ts";
 import { seed } from "../support/seed.ts";
 import { tempDir } from "../support/tempdir.ts";
@@ -24,7 +31,11 @@ function comparable(text: string, dir: string): string {
 Deno.test("bundle: one module with nothing to import and no source map", async () => {
   await using dir = await tempDir();
   const text = await Deno.readTextFile(await buildBundle(dir.path));
-  assert.doesNotMatch(text, /^\s*(import|export)\b.*\bfrom\s*["']/m, "a static import is left");
+  assert.doesNotMatch(
+    text,
+    /^\s*(import|export)\b.*\bfrom\s*["']|^\s*import\s*["']/m,
+    "a static import is left",
+  );
   assert.doesNotMatch(text, /\bimport\s*\(/, "a dynamic import is left");
   assert.doesNotMatch(text, /sourceMappingURL/, "a source map is attached");
   // Built outside the project and run from there: an import left behind would not be found.
@@ -65,6 +76,47 @@ Deno.test("bundle: inventory, enroll and status give what main.ts gives", async 
   assert.equal(backend.requests.length, 2);
   assert.equal(second.body, first.body);
   assert.equal(second.headers.get("idempotency-key"), first.headers.get("idempotency-key"));
+});
+
+Deno.test("bundle: run enrolls, beats and stops on SIGTERM as main.ts does", async () => {
+  await using built = await tempDir();
+  const bundle = await buildBundle(built.path);
+  const installToken = newToken("install");
+  const sensorToken = newToken("sensor");
+  await using backend = startBackend(
+    routes(() => enrolled(sensorToken, 1), () => beatAccepted(1)),
+  );
+  const results = [];
+  for (const main of [MODULES, bundle]) {
+    const s = await seed(backend.url, installToken);
+    await using _ = s.dir;
+    const from = backend.requests.length;
+    const agent = startAgent(["run", ...s.args], { ...s.options, main });
+    const secondBeat = (request: SeenRequest) =>
+      backend.requests.indexOf(request) >= from && request.path.endsWith("/heartbeat") &&
+      backend.requests.slice(from, backend.requests.indexOf(request)).some((r) =>
+        r.path.endsWith("/heartbeat")
+      );
+    const beat = await waitForRequest(backend, secondBeat);
+    const run = await agent.stop("SIGTERM");
+    const body = JSON.parse(beat.body);
+    results.push({
+      code: run.code,
+      requests: backend.requests.slice(from, from + 3).map((r) => `${r.method} ${r.path}`),
+      headers: [...beat.headers.keys()].filter((name) => !/^(content-length|host)$/.test(name)),
+      fields: Object.keys(body),
+      interfaces: body.interfaces?.map((i: { name: string }) => i.name),
+      saved: await Deno.readTextFile(s.config),
+    });
+  }
+  assert.equal(results[0].code, 0, JSON.stringify(results[0]));
+  assert.deepEqual(results[0].requests, [
+    "POST /api/sensors/enroll",
+    "POST /api/sensors/heartbeat",
+    "POST /api/sensors/heartbeat",
+  ]);
+  assert.ok(results[0].interfaces.length > 0 && results[0].saved.includes("SENSOR_TOKEN="));
+  assert.deepEqual(results[1], results[0]);
 });
 
 Deno.test("bundle: a config that is not a file fails as main.ts fails", async () => {
