@@ -1,6 +1,6 @@
 // tests/support/agent.ts: runs the real main.ts as a subprocess under a scoped permission set, the
 // way it ships, and keeps every token a test used so output can be scanned for leaks.
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS } from "../../lib/config/mod.ts";
 import { keptEnv } from "./env.ts";
@@ -9,7 +9,9 @@ export const PROJECT = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
 /**
  * The agent the tests run: main.ts, or with TEST_AGENT_MAIN set (a path, absolute or from the
  * project's root) that file instead, such as a copy of the bundle `deno task build` writes, to run
- * the suite on it. The container layout and the address-pin status test run main.ts regardless.
+ * the suite on it. It must lie in the project: Deno finds the `agent` permission set in the
+ * deno.json above the file it runs. The container layout and the address-pin status test run
+ * main.ts regardless.
  */
 export const MAIN = resolve(PROJECT, agentUnderTest() ?? "main.ts");
 const MODULES_MAIN = join(PROJECT, "main.ts");
@@ -18,7 +20,11 @@ function agentUnderTest(): string | undefined {
   // The bench imports this module too, under a set that grants no environment: main.ts there.
   const variable = "TEST_AGENT_MAIN";
   if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return undefined;
-  return Deno.env.get(variable) || undefined;
+  const path = Deno.env.get(variable) || undefined;
+  if (path !== undefined && relative(PROJECT, resolve(PROJECT, path)).startsWith("..")) {
+    throw new Error(`${variable}=${path} is outside the project: copy it into dist/ and name that`);
+  }
+  return path;
 }
 
 /** The proxy variables the shipped permission set may read, as deno.json lists them. */
