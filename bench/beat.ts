@@ -122,11 +122,11 @@ export async function measureBeat(workDir: string, seconds = BEAT_SECONDS): Prom
         stdout: "null",
         stderr: "null",
       }).spawn();
-    // Deno compiles a file it has not run before and writes its code cache during that first
-    // start, which raises the start's peak RSS by about 4 MiB; later starts find the cache. The
-    // bundle is new at every bench run and a floor may be new on a fresh clone, so each is started
-    // once and stopped before the measured starts: all three then peak as an agent does on a host
-    // from its second start on.
+    // The first start of a file Deno has not run before peaks about 4 MiB higher than the next
+    // (measured; a `--version` start first removes it: the compile and code cache written then,
+    // we take it). The bundle is new at every bench run and a floor may be new on a fresh clone,
+    // so each is started once and stopped before the measured starts: all three then peak as an
+    // agent does on a host from its second start on.
     const firstStarts = Object.values(argv).map(spawn);
     await sleep(CODE_CACHE_SECONDS);
     for (const child of firstStarts) {
