@@ -105,7 +105,15 @@ async function checkAll(all: Layout[]): Promise<Record<number, number>> {
       counts[exit] = (counts[exit] ?? 0) + 1;
     }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  // Every worker is waited for, and a failure empties the queue: with Promise.all the test ended at
+  // the first failure while the others went on making directories nobody then removed.
+  const ended = await Promise.allSettled(Array.from({ length: 4 }, () =>
+    worker().catch((error) => {
+      queue.length = 0;
+      throw error;
+    })));
+  const failed = ended.find((result) => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
   return counts;
 }
 
