@@ -3,7 +3,7 @@
 // process, fixture hosts, and small statistics.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildBundle } from "../tests/support/bundle.ts";
+import { buildBundle, taskCommand } from "../tests/support/bundle.ts";
 import type { FakeInterface } from "../tests/support/hosttree.ts";
 
 export const PROJECT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -38,9 +38,9 @@ interface PermissionSet {
   net?: Grant | { allow?: Grant; deny?: string[] };
 }
 
-let project: { tasks?: Record<string, string>; permissions: { agent: PermissionSet } } | undefined;
+let project: { permissions: { agent: PermissionSet } } | undefined;
 
-/** deno.json, read once: the agent's permission set and its `start` task. */
+/** deno.json, read once: the agent's permission set. */
 async function shipped(): Promise<NonNullable<typeof project>> {
   project ??= JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json")));
   return project!;
@@ -52,7 +52,7 @@ async function shipped(): Promise<NonNullable<typeof project>> {
  * started.
  */
 export async function v8Flags(extra: string[] = []): Promise<string[]> {
-  const match = /--v8-flags=(\S+)/.exec((await shipped()).tasks?.start ?? "");
+  const match = /--v8-flags=(\S+)/.exec(await taskCommand("start"));
   const all = [...(match ? match[1].split(",") : []), ...extra];
   return all.length === 0 ? [] : [`--v8-flags=${all.join(",")}`];
 }

@@ -12,7 +12,7 @@ import {
   startBackend,
   waitForRequest,
 } from "../support/backend.ts";
-import { buildBundle, BUNDLE_OUTPUT } from "../support/bundle.ts";
+import { buildBundle, BUNDLE_OUTPUT, dockerfileCompileSteps } from "../support/bundle.ts";
 import { seed } from "../support/seed.ts";
 import { tempDir } from "../support/tempdir.ts";
 
@@ -92,11 +92,9 @@ Deno.test("bundle: run enrolls, beats and stops on SIGTERM as main.ts does", asy
     await using _ = s.dir;
     const from = backend.requests.length;
     const agent = startAgent(["run", ...s.args], { ...s.options, main });
+    const isBeat = (request: SeenRequest) => request.path.endsWith("/heartbeat");
     const secondBeat = (request: SeenRequest) =>
-      backend.requests.indexOf(request) >= from && request.path.endsWith("/heartbeat") &&
-      backend.requests.slice(from, backend.requests.indexOf(request)).some((r) =>
-        r.path.endsWith("/heartbeat")
-      );
+      backend.requests.slice(from).filter(isBeat)[1] === request;
     const beat = await waitForRequest(backend, secondBeat);
     const run = await agent.stop("SIGTERM");
     const body = JSON.parse(beat.body);
@@ -139,10 +137,7 @@ Deno.test("bundle: the compile task and the container build compile the bundle",
   const { compile } = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).tasks;
   assert.deepEqual(compile.dependencies, ["build"]);
   assert.match(compile.command, new RegExp(`^deno compile .* ${BUNDLE_OUTPUT}$`));
-  const dockerfile = await Deno.readTextFile(join(PROJECT, "deploy", "Dockerfile"));
-  const run = dockerfile.replaceAll("\\\n", " ").split("\n").find((l) =>
-    /^RUN .*deno compile/.test(l)
-  );
+  const [run] = await dockerfileCompileSteps();
   assert.match(
     run ?? "",
     new RegExp(`^RUN deno task -q build +&& deno compile .* ${BUNDLE_OUTPUT} `),

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PROJECT } from "../support/agent.ts";
-import { taskCommand } from "../support/bundle.ts";
+import { dockerfileCompileSteps, taskCommand } from "../support/bundle.ts";
 
 const FLAGS = /--v8-flags=(\S+)/;
 
@@ -31,10 +31,7 @@ Deno.test("the start task, the compile task, the container build and the docs pa
   assert.ok(start.split(",").includes("--max-opt=2"), `the start task's flags are ${start}`);
   const compile = await taskCommand("compile");
   assert.equal(FLAGS.exec(compile)?.[1], start, "the compile task's V8 flags differ");
-  // One instruction per line, its continuation lines joined.
-  const builds = (await text("deploy/Dockerfile")).replaceAll("\\\n", " ").split("\n").filter((l) =>
-    /^RUN .*deno compile/.test(l)
-  );
+  const builds = await dockerfileCompileSteps();
   assert.ok(builds.length > 0, "deploy/Dockerfile no longer compiles the agent");
   for (const line of builds) assert.equal(FLAGS.exec(line)?.[1], start, `Dockerfile: ${line}`);
   let seen = 0;

@@ -17,8 +17,19 @@ export async function taskCommand(name: string): Promise<string> {
   return typeof task === "string" ? task : task.command;
 }
 
+/**
+ * The RUN instructions of deploy/Dockerfile that run `deno compile`, each on one line (its
+ * continuation lines joined).
+ */
+export async function dockerfileCompileSteps(): Promise<string[]> {
+  const dockerfile = await Deno.readTextFile(join(PROJECT, "deploy", "Dockerfile"));
+  return dockerfile.replaceAll("\\\n", " ").split("\n").filter((l) =>
+    /^RUN .*deno compile/.test(l)
+  );
+}
+
 /** The build task's argv (deno.json), its output moved to `output`. */
-export async function buildCommand(output: string): Promise<string[]> {
+async function buildCommand(output: string): Promise<string[]> {
   const argv = (await taskCommand("build")).split(" ");
   const at = argv.indexOf(`--output=${BUNDLE_OUTPUT}`);
   if (argv[0] !== "deno" || at < 0) {
