@@ -3,6 +3,7 @@
 // bundle, built as the task builds it, must stand alone and do what main.ts does, run for run.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parse } from "acorn";
 import { newToken, PROJECT, runAgent, startAgent } from "../support/agent.ts";
 import {
   beatAccepted,
@@ -133,8 +134,69 @@ Deno.test("bundle: a config that is not a file fails as main.ts fails", async ()
   assert.deepEqual(runs[1], runs[0]);
 });
 
+/** The functions of `script` that V8 logged `event` for, by where each ends in the file. */
+function loggedEnds(v8Log: string, script: string, event: string): Set<number> {
+  const rows = v8Log.split("\n").map((line) => line.split(","));
+  const id = rows.find((row) => row[0] === "script-details" && row[2] === `file://${script}`)?.[1];
+  assert.ok(id !== undefined, `V8's log names no script ${script}`);
+  // function,<event>,<script>,<start>,<end>,…
+  return new Set(
+    rows.filter((row) => row[0] === "function" && row[1] === event && row[2] === id)
+      .map((row) => Number(row[4])),
+  );
+}
+
+/** Where each top-level function of the module `source` ends, declared or assigned to a var. */
+function topLevelFunctionEnds(source: string): number[] {
+  const program = parse(source, { ecmaVersion: "latest", sourceType: "module" }) as unknown as {
+    body: {
+      type: string;
+      end: number;
+      declarations?: { init?: { type: string; end: number } }[];
+    }[];
+  };
+  return program.body.flatMap((node) =>
+    node.type === "FunctionDeclaration"
+      ? [node.end]
+      : (node.declarations ?? []).flatMap(({ init }) =>
+        init?.type === "FunctionExpression" ? [init.end] : []
+      )
+  );
+}
+
+Deno.test("bundle: V8 compiles its top-level functions with the module, for the code cache", async () => {
+  await using built = await tempDir();
+  const bundle = await buildBundle(built.path);
+  const s = await seed("http://127.0.0.1:9");
+  await using _ = s.dir;
+  const log = join(built.path, "v8.log");
+  const run = await runAgent(["inventory", ...s.args], {
+    ...s.options,
+    main: bundle,
+    // Compiled afresh, not taken from a code cache, so that V8 logs each compile.
+    denoFlags: [
+      "--no-code-cache",
+      `--v8-flags=--log-function-events,--logfile=${log},--no-logfile-per-isolate`,
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const v8Log = await Deno.readTextFile(log);
+  const topLevel = topLevelFunctionEnds(await Deno.readTextFile(bundle));
+  const compiled = loggedEnds(v8Log, bundle, "interpreter"); // made into bytecode, when or other
+  assert.ok(
+    topLevel.filter((end) => compiled.has(end)).length > 20,
+    "the log misses the functions",
+  );
+  // Compiled at its first call ("parse-function"): the closures inside functions still are.
+  const lazy = loggedEnds(v8Log, bundle, "parse-function");
+  assert.ok(lazy.size > 0, "V8 logged no lazy compile at all");
+  assert.deepEqual(topLevel.filter((end) => lazy.has(end)), []);
+});
+
 Deno.test("bundle: the compile task and the container build compile the bundle", async () => {
-  const { compile } = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).tasks;
+  const { build, compile } = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).tasks;
+  assert.deepEqual(build.dependencies, ["bundle"]);
+  assert.match(build.command, new RegExp(` scripts/eager\\.ts ${BUNDLE_OUTPUT}$`));
   assert.deepEqual(compile.dependencies, ["build"]);
   assert.match(compile.command, new RegExp(`^deno compile .* ${BUNDLE_OUTPUT}$`));
   const [run] = await dockerfileCompileSteps();

@@ -63,6 +63,8 @@ export interface AgentOptions {
   readonly signal?: AbortSignal;
   /** The main.ts to run, when not the project's own: a readable copy for another uid. */
   readonly main?: string;
+  /** More flags for `deno run`, before the program (`--v8-flags=…`). */
+  readonly denoFlags?: string[];
 }
 
 /**
@@ -99,7 +101,15 @@ export async function runAgent(args: string[], options: AgentOptions = {}): Prom
 /** The command for a run, for tests that need the child process itself (signals, races). */
 export function agentCommand(args: string[], options: AgentOptions = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "--no-prompt", ...permissionFlags(options), options.main ?? MAIN, ...args],
+    args: [
+      "run",
+      "-q",
+      "--no-prompt",
+      ...permissionFlags(options),
+      ...options.denoFlags ?? [],
+      options.main ?? MAIN,
+      ...args,
+    ],
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",

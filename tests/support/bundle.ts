@@ -1,7 +1,8 @@
 // tests/support/bundle.ts: the agent as it ships, one file. `deno task build` bundles main.ts and
-// lib/ into dist/sensor-agent.js, which `deno task compile` then compiles; a test or the bench
-// builds its own copy the same way into its own directory, so that parallel runs and the compile
-// test never write one another's file.
+// lib/ into dist/sensor-agent.js and marks its functions for eager compilation (scripts/eager.ts),
+// and `deno task compile` then compiles it. A test or the bench builds its own copy the same way
+// into its own directory, so that parallel runs and the compile test never write one another's
+// file.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,15 +29,20 @@ export async function dockerfileCompileSteps(): Promise<string[]> {
   );
 }
 
-/** The build task's argv (deno.json), its output moved to `output`. */
-async function buildCommand(output: string): Promise<string[]> {
-  const argv = (await taskCommand("build")).split(" ");
-  const at = argv.indexOf(`--output=${BUNDLE_OUTPUT}`);
-  if (argv[0] !== "deno" || at < 0) {
-    throw new Error(`the build task no longer reads "deno … --output=${BUNDLE_OUTPUT} …"`);
+/**
+ * The argv of each step of `deno task build` (deno.json): the `bundle` task it depends on, then its
+ * own command (scripts/eager.ts), each with the bundle's path moved to `output`.
+ */
+async function buildSteps(output: string): Promise<string[][]> {
+  const steps = [];
+  for (const task of ["bundle", "build"]) {
+    const line = await taskCommand(task);
+    if (!line.startsWith("deno ") || !line.includes(BUNDLE_OUTPUT)) {
+      throw new Error(`the ${task} task no longer reads "deno … ${BUNDLE_OUTPUT} …"`);
+    }
+    steps.push(line.replaceAll(BUNDLE_OUTPUT, output).split(" "));
   }
-  argv[at] = `--output=${output}`;
-  return argv;
+  return steps;
 }
 
 /**
@@ -45,10 +51,11 @@ async function buildCommand(output: string): Promise<string[]> {
  */
 export async function buildBundle(dir: string, deno = Deno.execPath()): Promise<string> {
   const output = join(dir, "sensor-agent.js");
-  const [, ...args] = await buildCommand(output);
-  const build = await new Deno.Command(deno, { args, cwd: PROJECT }).output();
-  if (!build.success) {
-    throw new Error(`the build failed: ${new TextDecoder().decode(build.stderr).trim()}`);
+  for (const [, ...args] of await buildSteps(output)) {
+    const step = await new Deno.Command(deno, { args, cwd: PROJECT }).output();
+    if (!step.success) {
+      throw new Error(`the build failed: ${new TextDecoder().decode(step.stderr).trim()}`);
+    }
   }
   return output;
 }
