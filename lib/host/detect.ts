@@ -4,7 +4,7 @@
 // The watcher keeps the result and reads only counters and flags until the next detection.
 import { UnfitFileError } from "../store/mod.ts";
 import { directoryWithin } from "./kernelfile.ts";
-import { scanNetDev } from "./netdev.ts";
+import { scanNetDevText } from "./netdev.ts";
 import { type Classified, classify } from "./sysfs.ts";
 
 /** One interface as kept between beats: what was detected once, and this beat's counters. */
@@ -59,7 +59,7 @@ export function detectSet(
   }
   const decoder = new TextDecoder();
   const rows: Row[] = [];
-  scanNetDev(netDev, length, (start, end, recv, sent) => {
+  scanNetDevText(netDev, length, (start, end, recv, sent) => {
     const name = netDev.slice(start, end);
     const watched = byName.get(decoder.decode(name));
     if (watched !== undefined) {
