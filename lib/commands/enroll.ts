@@ -164,12 +164,8 @@ async function enroll(
   machineId: string | undefined,
 ): Promise<Enrollment | undefined> {
   checkReadyToEnroll(config); // again: the file may have changed while we waited for the lock
-  // enroll's pre-flight write is begun first: its fdatasync then waits on the disk while the
-  // interface scan runs on this thread. Both are over before the install token is spent.
-  const [, snapshot] = await Promise.all([
-    mode === "enroll" ? checkWritable(config.configPath) : undefined,
-    collectSnapshot(config),
-  ]);
+  if (mode === "enroll") await checkWritable(config.configPath);
+  const snapshot = await collectSnapshot(config);
   mark("host");
   if (snapshot.degraded) warnOnce(snapshot.degraded);
   const payload = enrollmentPayload(
