@@ -12,10 +12,12 @@
 // calls that occur exactly once in an enrollment, or once on a path given with -P: those land on
 // one step every time. The random sweep covers the instants in between (the temp file's write).
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { parseEnvFile, withSensorToken } from "../../lib/config/mod.ts";
 import { agentCommand, newToken, runAgent } from "../support/agent.ts";
 import { enrolled, startBackend } from "../support/backend.ts";
 import { listing, seed } from "../support/seed.ts";
+import { tempDir } from "../support/tempdir.ts";
 import { finish, runWrapped, unavailable } from "../support/wrapped.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -236,9 +238,11 @@ Deno.test({
     await using backend = startBackend(() => enrolled(newToken("sensor")));
     const c = await crashSetup(backend.url, newToken("sensor"), false);
     await using _ = c.dir;
-    const strace = ["strace", "-qq", "-f", "-o", "/dev/null"];
+    await using traced = await tempDir();
+    const calls = join(traced.path, "strace.out");
+    const strace = ["strace", "-qq", "-f", "-o", calls];
     const run = await runWrapped(
-      [...strace, "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO"],
+      [...strace, "-e", "trace=fdatasync,connect", "-e", "inject=fdatasync:error=EIO"],
       c.args,
       c.options,
     );
@@ -247,7 +251,15 @@ Deno.test({
       run.stderr,
       /ERROR cannot write the config \S+: Input\/output error.*nothing was sent/,
     );
+    // Nothing reached the backend, not even a connection (the sensor IP's dial comes after).
     assert.equal(backend.requests.length, 0);
+    const port = new URL(backend.url).port;
+    assert.ok((await Deno.readTextFile(calls)).includes("fdatasync("), "strace saw no fdatasync");
+    assert.doesNotMatch(
+      await Deno.readTextFile(calls),
+      new RegExp(`connect\\(.*htons\\(${port}\\)`),
+    );
+    assert.doesNotMatch(run.stderr, /WARN (hostname|osInfo):/); // the host was not looked at
     assert.equal(await Deno.readTextFile(c.config), c.before);
     assert.deepEqual(await listing(c.dir.path), ["sensor-agent.env", "sensor-agent.env.lock"]);
   },
