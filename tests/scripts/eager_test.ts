@@ -41,10 +41,11 @@ Deno.test("eager: each top-level declaration becomes a parenthesized expression,
   const eager = eagerFunctions(MODULE);
   assert.ok(
     eager.startsWith(
-      "var twice = (function twice(n) {\n" +
+      "// lib/a.ts\n" +
+        "var twice = (function (n) {\n" +
         '  calls.push("twice");\n  return n * 2;\n});\n' +
-        "var later = (async function later(n) {\n  return twice(n) + 1;\n});\n" +
-        "var count = (function* count(n) {",
+        "var later = (async function (n) {\n  return twice(n) + 1;\n});\n" +
+        "var count = (function* (n) {",
     ),
     eager.slice(0, 300),
   );
@@ -52,6 +53,39 @@ Deno.test("eager: each top-level declaration becomes a parenthesized expression,
   // The rest is kept as it was, strings and methods included.
   assert.ok(eager.includes('const text = "function notADeclaration() {}";'));
   assert.ok(eager.includes("class Kept {\n  method() {\n    return twice(5);\n  }\n}"));
+});
+
+Deno.test("eager: each moved function stays under its module's comment, not a comment inside one", () => {
+  const source =
+    "#!/usr/bin/env -S deno run\n// lib/a.ts\nfunction a() {\n  // lib/not-a-marker.ts\n  return 1;\n}\n" +
+    "function b() {\n  return 2;\n}\n\n// lib/c.ts\nvar c = a() + b();\nfunction d() {\n  return c;\n}\n";
+  assert.equal(
+    eagerFunctions(source),
+    "#!/usr/bin/env -S deno run\n" +
+      "// lib/a.ts\nvar a = (function () {\n  // lib/not-a-marker.ts\n  return 1;\n});\n" +
+      "var b = (function () {\n  return 2;\n});\n" +
+      "// lib/c.ts\nvar d = (function () {\n  return c;\n});\n" +
+      "// lib/a.ts\n\n\n\n// lib/c.ts\nvar c = a() + b();\n\n",
+  );
+});
+
+Deno.test("eager: a function keeps its name, and its name inside it is the module's binding", async () => {
+  await using dir = await tempDir();
+  const source = `function counter() {
+  counter = () => "replaced"; // a function may reassign its own name
+  return "first";
+}
+function fact(n) {
+  return n <= 1 ? 1 : n * fact(n - 1);
+}
+const first = counter();
+const second = counter();
+var result = { name: fact.name, first, second, fact: fact(5) };
+export { result };
+`;
+  const expected = { name: "fact", first: "first", second: "replaced", fact: 120 };
+  assert.deepEqual(await evaluated(source, dir.path, "plain"), expected);
+  assert.deepEqual(await evaluated(eagerFunctions(source), dir.path, "eager"), expected);
 });
 
 Deno.test("eager: the rewritten module computes what the original computes", async () => {

@@ -40,7 +40,8 @@ async function buildSteps(output: string): Promise<string[][]> {
     if (!line.startsWith("deno ") || !line.includes(BUNDLE_OUTPUT)) {
       throw new Error(`the ${task} task no longer reads "deno … ${BUNDLE_OUTPUT} …"`);
     }
-    steps.push(line.replaceAll(BUNDLE_OUTPUT, output).split(" "));
+    // Split first: an output path may hold a space.
+    steps.push(line.split(" ").map((arg) => arg.replaceAll(BUNDLE_OUTPUT, output)));
   }
   return steps;
 }
