@@ -54,10 +54,10 @@ export function scanNetDev(
 
 /**
  * scanNetDev's rows, names and counters, found with the string built-ins instead of a byte loop:
- * for a detection of the interface set, which is rare, and which a process makes first when V8
- * has not compiled the byte loop yet. V8 interprets that loop then (1.4 ms for net/dev's 8 KB at
- * 65 interfaces, cold) but runs these natively (0.6 ms). The text is decoded one character per
- * byte, so every position is still a byte offset, and a name's bytes are passed as they are.
+ * for a detection of the interface set, which is rare, and which a process makes first, before V8
+ * has compiled the byte loop: V8 interprets that loop then, byte by byte, where split and a regex
+ * run natively. The text is decoded one character per byte, so every position is still a byte
+ * offset, and a name's bytes are passed as they are. `length` is at most `bytes.length`.
  */
 export function scanNetDevText(
   bytes: Uint8Array,
