@@ -77,8 +77,7 @@ export function scanNetDevText(
       let nameEnd = colon;
       while (nameEnd > nameStart && isBlank(line.charCodeAt(nameEnd - 1))) nameEnd--;
       if (nameEnd > nameStart) {
-        const counters = columns[0].split(BLANKS);
-        if (counters[0] === "") counters.shift();
+        const counters = columns[0].match(DIGIT_RUNS)!;
         row(lineStart + nameStart, lineStart + nameEnd, decimal(counters[0]), decimal(counters[8]));
       }
     }
@@ -90,7 +89,7 @@ export function scanNetDevText(
 const BYTE_PER_CHARACTER = new TextDecoder("latin1");
 /** The first 16 columns after the colon, each digits alone between blanks (scanRow's rule). */
 const SIXTEEN_COUNTERS = /^(?:[ \t]*[0-9]+(?![^ \t])){16}/;
-const BLANKS = /[ \t]+/;
+const DIGIT_RUNS = /[0-9]+/g;
 
 /** Decimal digits summed as scanRow sums them, so that both give the very same number. */
 function decimal(digits: string): number {
